@@ -1,0 +1,134 @@
+# Kiln build. `make run` and `make test` are the two commands; everything else is a helper.
+#   make            release build  -> build/release/kiln
+#   make asan       ASan+UBSan     -> build/asan/kiln
+#   make unit       cmocka unit tests (ASan build)
+#   make integration  pytest against build/asan/kiln
+#   make fuzz-smoke short libFuzzer runs of every target (clang)
+#   make bench      kiln vs nginx + php-fpm (see bench/README.md)
+
+ifeq ($(origin CC),default)
+CC        := gcc
+endif
+FUZZ_CC   ?= clang
+PYTHON    ?= /usr/bin/python3
+LISTEN    ?= 127.0.0.1:8080
+FUZZ_SECS ?= 10
+
+LLHTTP_DIR  := /usr/share/llhttp
+LLHTTP_INC  := /usr/share/include/llhttp
+LLHTTP_SRCS := $(wildcard $(LLHTTP_DIR)/*.c)
+
+VERSION   := 0.1.0
+WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS  += -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"' -Isrc -I$(LLHTTP_INC)
+CSTD      := -std=c11
+LDLIBS    :=
+
+SRCS      := $(shell find src -name '*.c' | sort)
+LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+
+define objs
+$(patsubst src/%.c,$(1)/obj/%.o,$(2))
+endef
+
+REL_DIR  := build/release
+ASAN_DIR := build/asan
+FUZZ_DIR := build/fuzz
+
+REL_CFLAGS  := $(CSTD) $(WARN) -O2 -g
+ASAN_CFLAGS := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer-no-link,address,undefined
+LLHTTP_CFLAGS := -DLLHTTP_STRICT_MODE=1 -w
+
+.PHONY: all asan deps run test unit integration fuzz fuzz-smoke bench clean
+
+all: $(REL_DIR)/kiln
+
+deps:
+	@./scripts/install-deps.sh
+
+# ---- release ---------------------------------------------------------------
+$(REL_DIR)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(REL_DIR)/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -I$(LLHTTP_INC) -O2 $(LLHTTP_CFLAGS) -c $< -o $@
+
+REL_OBJS := $(call objs,$(REL_DIR),$(SRCS)) $(patsubst $(LLHTTP_DIR)/%.c,$(REL_DIR)/llhttp/%.o,$(LLHTTP_SRCS))
+
+$(REL_DIR)/kiln: $(REL_OBJS)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- ASan + UBSan -----------------------------------------------------------
+$(ASAN_DIR)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(ASAN_DIR)/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -I$(LLHTTP_INC) -O1 -g $(LLHTTP_CFLAGS) -c $< -o $@
+
+ASAN_LLHTTP  := $(patsubst $(LLHTTP_DIR)/%.c,$(ASAN_DIR)/llhttp/%.o,$(LLHTTP_SRCS))
+ASAN_LIBOBJS := $(call objs,$(ASAN_DIR),$(LIB_SRCS)) $(ASAN_LLHTTP)
+
+asan: $(ASAN_DIR)/kiln
+
+$(ASAN_DIR)/kiln: $(ASAN_DIR)/obj/main.o $(ASAN_LIBOBJS)
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- unit tests (cmocka, ASan build) ----------------------------------------
+UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_DIR)/unit/%,$(UNIT_SRCS))
+
+$(ASAN_DIR)/unit/%: tests/unit/%.c $(ASAN_LIBOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ASAN_CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@./scripts/run-unit.sh $(UNIT_BINS)
+
+# ---- integration tests (pytest, real binary) --------------------------------
+integration: $(ASAN_DIR)/kiln
+	KILN_BIN=$(abspath $(ASAN_DIR)/kiln) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+# ---- libFuzzer targets (clang) ----------------------------------------------
+$(FUZZ_DIR)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -I$(LLHTTP_INC) -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(LLHTTP_CFLAGS) -c $< -o $@
+
+FUZZ_LIBOBJS := $(call objs,$(FUZZ_DIR),$(LIB_SRCS)) $(patsubst $(LLHTTP_DIR)/%.c,$(FUZZ_DIR)/llhttp/%.o,$(LLHTTP_SRCS))
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRCS))
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBOBJS)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -Wno-missing-prototypes -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+
+fuzz-smoke: $(FUZZ_BINS)
+	@./scripts/fuzz-smoke.sh $(FUZZ_SECS) $(FUZZ_BINS)
+
+# ---- the two commands -------------------------------------------------------
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(REL_DIR)/kiln --listen $(LISTEN) --docroot www
+
+test: deps
+	@$(MAKE) --no-print-directory all asan
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+bench: deps all
+	./bench/run.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

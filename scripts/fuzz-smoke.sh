@@ -1,0 +1,21 @@
+#!/bin/sh
+# Short libFuzzer run of each target: seconds first, then the target binaries.
+# Seeds come from tests/fuzz/corpus/<target>/; new inputs go to a scratch copy, not the tree.
+set -u
+secs=$1
+shift
+fail=0
+for bin in "$@"; do
+  name=$(basename "$bin")
+  seeds="tests/fuzz/corpus/$name"
+  work=$(mktemp -d)
+  [ -d "$seeds" ] && cp -r "$seeds"/. "$work"/
+  if "$bin" -max_total_time="$secs" -print_final_stats=0 -rss_limit_mb=2048 "$work" >"$work.log" 2>&1; then
+    echo "fuzz: $name: ok ($(grep -o 'Done [0-9]* runs' "$work.log" | tail -1))"
+  else
+    echo "fuzz: $name: FAILED"; tail -40 "$work.log"; fail=$((fail + 1))
+  fi
+  rm -rf "$work" "$work.log"
+done
+echo "fuzz: $# targets run for ${secs}s each, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,136 @@
+/*
+ * Configuration: every setting Kiln has, read once at start-up.
+ *
+ * Sources, later wins: built-in defaults, environment variables (the names of tokio_php, plus
+ * Kiln's own), command-line flags. A bad value never falls back silently: config_load() fills
+ * `err` with one line naming the setting, the value and what is accepted, and the caller exits
+ * with status 2. docs/configuration.md lists every setting with its default.
+ *
+ * The value parsers are exported for unit tests and the config fuzz target.
+ */
+#ifndef KILN_CONFIG_H
+#define KILN_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CONFIG_ERR_MAX 512
+#define CONFIG_MAX_PHP_INI_SETS 64
+
+enum config_executor {
+    CONFIG_EXECUTOR_EXT,  /* PHP through Kiln's SAPI in worker processes (default) */
+    CONFIG_EXECUTOR_STUB, /* PHP routes answered by the master with a fixed body, no PHP */
+};
+
+enum config_log_level {
+    CONFIG_LOG_DEBUG,
+    CONFIG_LOG_INFO,
+    CONFIG_LOG_WARN,
+    CONFIG_LOG_ERROR,
+};
+
+struct config_addr {
+    struct sockaddr_storage sa;
+    socklen_t len;
+    char text[64]; /* as written by the user, e.g. "127.0.0.1:8080" or "[::1]:8080" */
+};
+
+struct config {
+    /* Listeners */
+    struct config_addr listen;   /* LISTEN_ADDR, --listen; default 0.0.0.0:8080 */
+    bool has_internal;
+    struct config_addr internal; /* INTERNAL_ADDR, --internal-addr; default off */
+
+    /* Document root and routing */
+    char document_root[PATH_MAX]; /* DOCUMENT_ROOT, --docroot; default /var/www/html; absolute,
+                                     resolved with realpath() by config_check_paths() */
+    char index_file[NAME_MAX + 1]; /* INDEX_FILE, --index-file; "" = traditional routing */
+    char error_pages_dir[PATH_MAX]; /* ERROR_PAGES_DIR, --error-pages-dir; "" = off */
+
+    /* PHP and the worker pool */
+    enum config_executor executor; /* EXECUTOR, --executor: ext | stub */
+    unsigned php_workers;          /* PHP_WORKERS, --workers; 0 in the input = CPU count;
+                                      always resolved (>= 1) after config_load() */
+    unsigned queue_capacity;       /* QUEUE_CAPACITY, --queue-capacity; 0 = workers x 100;
+                                      always resolved after config_load() */
+    unsigned worker_max_requests;  /* WORKER_MAX_REQUESTS, --worker-max-requests; 0 = off */
+    char php_ini[PATH_MAX];        /* PHP_INI, --php-ini; "" = Debian's embed php.ini */
+    /* PHP_INI_SET ("k=v;k=v") then each -d k=v, in order */
+    unsigned php_ini_set_count;
+    char *php_ini_set[CONFIG_MAX_PHP_INI_SETS]; /* "key=value", heap copies */
+
+    /* Timeouts, in seconds; 0 = off where the setting allows it */
+    uint64_t request_timeout_secs; /* REQUEST_TIMEOUT, duration; default 2m */
+    uint64_t sse_timeout_secs;     /* SSE_TIMEOUT, duration; default 30m */
+    uint64_t static_cache_ttl_secs; /* STATIC_CACHE_TTL, duration; default 1d; 0 = off */
+    unsigned header_timeout_secs;  /* HEADER_TIMEOUT_SECS; default 5; >= 1 */
+    unsigned idle_timeout_secs;    /* IDLE_TIMEOUT_SECS; default 60; >= 1 */
+    unsigned drain_timeout_secs;   /* DRAIN_TIMEOUT_SECS; default 30 */
+
+    /* HTTP limits */
+    uint64_t max_body_size;     /* MAX_BODY_SIZE, size (100M); default 100M; 413 above */
+    unsigned max_header_size;   /* MAX_HEADER_SIZE, size; default 64K; 431 above */
+    unsigned max_header_count;  /* MAX_HEADER_COUNT; default 100; 431 above */
+    unsigned max_uri_size;      /* MAX_URI_SIZE, size; default 8K; 414 above */
+    unsigned max_connections;   /* MAX_CONNECTIONS; default 65536, capped by the fd limit */
+
+    /* Middleware (later issues) */
+    bool access_log;            /* ACCESS_LOG; default off */
+    unsigned rate_limit;        /* RATE_LIMIT; default 0 = off */
+    unsigned rate_window_secs;  /* RATE_WINDOW; default 60 */
+
+    /* TLS (later issue) */
+    char tls_cert[PATH_MAX];    /* TLS_CERT; both or neither */
+    char tls_key[PATH_MAX];     /* TLS_KEY */
+
+    /* Logging */
+    enum config_log_level log_level; /* LOG_LEVEL: debug|info|warn|error (trace = debug) */
+    char service_name[64];           /* SERVICE_NAME; default "kiln" */
+};
+
+/* Outcome of config_load(). */
+enum config_result {
+    CONFIG_OK,
+    CONFIG_EXIT_OK,  /* --help or --version was printed to stdout; exit 0 */
+    CONFIG_ERROR,    /* `err` holds one line; exit 2 */
+};
+
+/*
+ * Fills `cfg` from defaults, then `envp` (NULL-terminated "NAME=value" list), then argv.
+ * Does not touch the file system (see config_check_paths()).
+ */
+enum config_result config_load(struct config *cfg, int argc, char **argv, char **envp,
+                               char *err, size_t errlen);
+
+/*
+ * Start-up checks that need the file system: the document root exists and is a directory
+ * (and is replaced by its realpath), INDEX_FILE exists under it, ERROR_PAGES_DIR is a directory,
+ * TLS_CERT and TLS_KEY are readable. Returns 0, or -1 with `err` filled.
+ */
+int config_check_paths(struct config *cfg, char *err, size_t errlen);
+
+/* Frees what config_load() allocated. */
+void config_free(struct config *cfg);
+
+/* --- value parsers: 0 on success, -1 when the text is not accepted ------------------------- */
+
+/* "30s", "2m", "1h", "1d", "1w", "1y", plain digits = seconds; "off", "0" = 0. Trimmed,
+   case-insensitive. Empty is rejected (callers treat an empty variable as unset). */
+int config_parse_duration(const char *s, uint64_t *secs);
+
+/* Non-negative decimal integer fitting `max`. No sign, no spaces inside, no trailing junk. */
+int config_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/* Byte sizes: "1048576", "512K", "64k", "100M", "1G" (powers of 1024; optional trailing "B"). */
+int config_parse_size(const char *s, uint64_t *bytes);
+
+/* "1", "true", "yes", "on" -> true; "0", "false", "no", "off" -> false; any case. */
+int config_parse_bool(const char *s, bool *out);
+
+/* "ip:port" or "[ipv6]:port"; port 1..65535. Host names are not accepted. */
+int config_parse_addr(const char *s, struct config_addr *out);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * One client connection (HTTP/1.x over plain TCP): reading, parsing with http1, handing complete
+ * requests to serve.c, writing responses in order (pipelining), keep-alive, timeouts and closing.
+ *
+ * The connection is a small state machine driven by conn_run(): READING (parse what arrived,
+ * read more), RESPONDING (a response is being produced or written; nothing more is parsed, so
+ * pipelined responses leave in request order), LINGER (response sent on a connection that must
+ * close: our side is shut down and the rest of the input drained briefly, so that the kernel does
+ * not reset the connection and destroy the response in flight).
+ *
+ * Timers, one per connection: IDLE (no byte of a request yet; IDLE_TIMEOUT_SECS, silent close),
+ * HEADER (head incomplete; HEADER_TIMEOUT_SECS from its first byte, never extended: 408),
+ * BODY (no body progress for IDLE_TIMEOUT_SECS: 408), WRITE (client not reading for
+ * IDLE_TIMEOUT_SECS: close), LINGER (2 s).
+ */
+#ifndef KILN_HTTP_CONN_H
+#define KILN_HTTP_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "http/http1.h"
+#include "net/loop.h"
+
+struct server;
+
+enum conn_state {
+    CONN_READING,
+    CONN_RESPONDING,
+    CONN_LINGER,
+};
+
+enum conn_timer_kind {
+    CONN_TIMER_NONE,
+    CONN_TIMER_IDLE,
+    CONN_TIMER_HEADER,
+    CONN_TIMER_BODY,
+    CONN_TIMER_WRITE,
+    CONN_TIMER_LINGER,
+};
+
+struct conn {
+    struct loop_io io;
+    struct loop_timer timer;
+    enum conn_timer_kind timer_kind;
+    struct server *srv;
+    struct conn *prev, *next;  /* server's list of open connections */
+    struct conn *reap_next;
+
+    enum conn_state state;
+    bool closed;
+    bool read_pending;  /* the socket may hold unread bytes (edge-triggered epoll) */
+    bool peer_eof;
+    bool close_after;   /* close once the current response is written */
+
+    struct buf in;      /* bytes read; the current request's head starts at http.head_start */
+    size_t parsed;      /* parse position in `in` */
+    uint32_t head_end;  /* end of the current head in `in` (body bytes after it are dropped) */
+    struct http1_parser http;
+
+    struct buf out;     /* response bytes not yet written, from out_pos */
+    size_t out_pos;
+    int file_fd;        /* body sent with sendfile after `out`, or -1 */
+    off_t file_off;
+    off_t file_left;
+    bool response_complete; /* nothing more will be added to this response */
+
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+};
+
+/* Takes ownership of the accepted, non-blocking socket `fd`. */
+void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peer_len);
+
+/* Drives the connection as far as it can go without blocking. */
+void conn_run(struct conn *c);
+
+/* Closes now (idempotent); the memory is released after the current event batch. */
+void conn_close(struct conn *c);
+
+/* Frees a closed connection (called by the server after the event batch). */
+void conn_free(struct conn *c);
+
+/* True when the connection has no request in progress (used by the drain on shutdown). */
+bool conn_is_idle(const struct conn *c);
+
+/* --- for serve.c: building the response of the current request --------------------------- */
+
+/* Text of the current request's header `name`, or NULL; *len is set. */
+const char *conn_header(const struct conn *c, const char *name, size_t *len);
+
+/* Whether the connection stays open after this response (also sets close_after). */
+bool conn_decide_keep_alive(struct conn *c);
+
+/*
+ * A complete response with a small in-memory body (omitted for HEAD). `extra_headers` is NULL or
+ * preformatted "Name: value\r\n" lines. `close` closes the connection afterwards (malformed or
+ * refused requests).
+ */
+void conn_reply(struct conn *c, int status, const char *extra_headers, const char *content_type,
+                const char *body, size_t body_len, bool close);
+
+/* conn_reply() with the body "<status> <reason>\n" as text/plain: Kiln's own short answers. */
+void conn_reply_status(struct conn *c, int status, const char *extra_headers, bool close);
+
+/* Queues a "100 Continue" interim response and tries to send it now. */
+void conn_send_continue(struct conn *c);
+
+#endif

@@ -1,0 +1,276 @@
+#include "http/http1.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static struct http1_parser *parser_of(llhttp_t *h)
+{
+    return (struct http1_parser *)h->data;
+}
+
+static uint32_t offset_of(const struct http1_parser *p, const char *at)
+{
+    return (uint32_t)(at - p->base);
+}
+
+/* Records the error answer and makes llhttp stop (a callback returning -1 is an error). */
+static int fail(struct http1_parser *p, int status, const char *reason)
+{
+    p->state = HTTP1_ERROR;
+    p->error_status = status;
+    p->error_reason = reason;
+    return -1;
+}
+
+static int on_message_begin(llhttp_t *h)
+{
+    struct http1_parser *p = parser_of(h);
+    p->target = (struct http1_span){0, 0};
+    p->header_count = 0;
+    p->in_value = false;
+    p->body_bytes = 0;
+    return 0;
+}
+
+static int on_url(llhttp_t *h, const char *at, size_t len)
+{
+    struct http1_parser *p = parser_of(h);
+    if (p->target.len == 0)
+        p->target.off = offset_of(p, at);
+    if (len > p->limits.max_target - p->target.len)
+        return fail(p, 414, "request target too long");
+    p->target.len += (uint32_t)len;
+    return 0;
+}
+
+static int start_header(struct http1_parser *p, const char *at, size_t len)
+{
+    if (p->header_count == p->limits.max_headers)
+        return fail(p, 431, "too many header lines");
+    if (p->header_count == p->header_cap) {
+        uint32_t cap = p->header_cap ? p->header_cap * 2 : 16;
+        struct http1_header *h = realloc(p->headers, cap * sizeof(*h));
+        if (!h)
+            abort();
+        p->headers = h;
+        p->header_cap = cap;
+    }
+    p->headers[p->header_count++] = (struct http1_header){
+        .name = {offset_of(p, at), (uint32_t)len},
+        .value = {0, 0},
+    };
+    p->in_value = false;
+    return 0;
+}
+
+static int on_header_field(llhttp_t *h, const char *at, size_t len)
+{
+    struct http1_parser *p = parser_of(h);
+    if (p->header_count == 0 || p->in_value)
+        return start_header(p, at, len);
+    p->headers[p->header_count - 1].name.len += (uint32_t)len;
+    return 0;
+}
+
+static int on_header_value(llhttp_t *h, const char *at, size_t len)
+{
+    struct http1_parser *p = parser_of(h);
+    struct http1_header *hd = &p->headers[p->header_count - 1];
+    /* llhttp passes an obs-fold ("a\r\n b") through as part of the value; RFC 9112 section 5.2
+       lets a server reject it, and a proxy in front of us may have unfolded it differently. */
+    if (memchr(at, '\r', len) || memchr(at, '\n', len))
+        return fail(p, 400, "obsolete line folding");
+    if (!p->in_value) {
+        hd->value = (struct http1_span){offset_of(p, at), (uint32_t)len};
+        p->in_value = true;
+        return 0;
+    }
+    /* A continuation that does not follow on directly means llhttp skipped a folded line break
+       at a read boundary. */
+    if (offset_of(p, at) != hd->value.off + hd->value.len)
+        return fail(p, 400, "obsolete line folding");
+    hd->value.len += (uint32_t)len;
+    return 0;
+}
+
+/* Trailing whitespace is not part of a field value (RFC 9110 section 5.5). */
+static void trim_header_values(struct http1_parser *p)
+{
+    for (uint32_t i = 0; i < p->header_count; i++) {
+        struct http1_span *v = &p->headers[i].value;
+        while (v->len > 0 && (p->base[v->off + v->len - 1] == ' ' ||
+                              p->base[v->off + v->len - 1] == '\t'))
+            v->len--;
+    }
+}
+
+static int on_headers_complete(llhttp_t *h)
+{
+    struct http1_parser *p = parser_of(h);
+    trim_header_values(p);
+    p->chunked = (h->flags & F_CHUNKED) != 0;
+    p->has_content_length = (h->flags & F_CONTENT_LENGTH) != 0;
+    p->content_length = p->has_content_length ? h->content_length : 0;
+    if (p->content_length > p->limits.max_body)
+        return fail(p, 413, "body larger than MAX_BODY_SIZE");
+    if (!http1_has_body(p))
+        return 0; /* straight on to on_message_complete */
+    p->state = HTTP1_HEAD_DONE;
+    return HPE_PAUSED;
+}
+
+static int on_body(llhttp_t *h, const char *at, size_t len)
+{
+    struct http1_parser *p = parser_of(h);
+    if (len > p->limits.max_body - p->body_bytes)
+        return fail(p, 413, "body larger than MAX_BODY_SIZE");
+    p->body_bytes += len;
+    if (p->on_body)
+        p->on_body(p->ctx, at, len);
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *h)
+{
+    struct http1_parser *p = parser_of(h);
+    if (p->state == HTTP1_HEAD)
+        trim_header_values(p); /* not done yet when the head had no body */
+    p->state = HTTP1_MESSAGE_DONE;
+    return HPE_PAUSED;
+}
+
+static llhttp_settings_t http1_settings;
+
+static void http1_settings_init(void)
+{
+    if (http1_settings.on_message_complete)
+        return;
+    llhttp_settings_init(&http1_settings);
+    http1_settings.on_message_begin = on_message_begin;
+    http1_settings.on_url = on_url;
+    http1_settings.on_header_field = on_header_field;
+    http1_settings.on_header_value = on_header_value;
+    http1_settings.on_headers_complete = on_headers_complete;
+    http1_settings.on_body = on_body;
+    http1_settings.on_message_complete = on_message_complete;
+}
+
+void http1_init(struct http1_parser *p, const struct http1_limits *limits, http1_body_fn on_body_fn,
+                void *ctx)
+{
+    http1_settings_init();
+    memset(p, 0, sizeof(*p));
+    llhttp_init(&p->llhttp, HTTP_REQUEST, &http1_settings);
+    p->llhttp.data = p;
+    p->limits = *limits;
+    p->on_body = on_body_fn;
+    p->ctx = ctx;
+    p->state = HTTP1_HEAD;
+}
+
+void http1_free(struct http1_parser *p)
+{
+    free(p->headers);
+    p->headers = NULL;
+    p->header_cap = p->header_count = 0;
+}
+
+static void fail_from_llhttp(struct http1_parser *p)
+{
+    if (p->state == HTTP1_ERROR)
+        return; /* one of our callbacks already chose the answer */
+    p->state = HTTP1_ERROR;
+    p->error_status = 400;
+    p->error_reason = llhttp_get_error_reason(&p->llhttp);
+    if (!p->error_reason)
+        p->error_reason = llhttp_errno_name(llhttp_get_errno(&p->llhttp));
+}
+
+size_t http1_feed(struct http1_parser *p, const char *buf, size_t pos, size_t len)
+{
+    if (p->state == HTTP1_ERROR || p->state == HTTP1_HEAD_DONE ||
+        p->state == HTTP1_MESSAGE_DONE)
+        return pos;
+    /* Never parse past the head size limit: a head that has not ended by then is 431. */
+    size_t end = len;
+    if (p->state == HTTP1_HEAD) {
+        size_t limit = (size_t)p->head_start + p->limits.max_head;
+        if (end > limit)
+            end = limit;
+    }
+    if (pos >= end) {
+        if (p->state == HTTP1_HEAD && len > pos)
+            fail(p, 431, "request header section too large");
+        return pos;
+    }
+    p->base = buf;
+    llhttp_errno_t err = llhttp_execute(&p->llhttp, buf + pos, end - pos);
+    size_t next = end;
+    if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+        next = (size_t)(llhttp_get_error_pos(&p->llhttp) - buf);
+    } else if (err != HPE_OK) {
+        fail_from_llhttp(p);
+        return end;
+    }
+    if (p->state == HTTP1_HEAD && next - p->head_start >= p->limits.max_head)
+        fail(p, 431, "request header section too large");
+    return next;
+}
+
+void http1_resume(struct http1_parser *p)
+{
+    if (p->state != HTTP1_HEAD_DONE)
+        return;
+    p->state = HTTP1_BODY;
+    llhttp_resume(&p->llhttp);
+}
+
+void http1_next(struct http1_parser *p, uint32_t head_start)
+{
+    if (llhttp_get_errno(&p->llhttp) == HPE_PAUSED_UPGRADE)
+        llhttp_resume_after_upgrade(&p->llhttp);
+    else
+        llhttp_resume(&p->llhttp);
+    p->state = HTTP1_HEAD;
+    p->head_start = head_start;
+    p->header_count = 0;
+    p->target = (struct http1_span){0, 0};
+}
+
+const char *http1_method_name(const struct http1_parser *p)
+{
+    return llhttp_method_name((llhttp_method_t)p->llhttp.method);
+}
+
+int http1_method(const struct http1_parser *p)
+{
+    return p->llhttp.method;
+}
+
+unsigned http1_version_minor(const struct http1_parser *p)
+{
+    return p->llhttp.http_minor;
+}
+
+bool http1_keep_alive(const struct http1_parser *p)
+{
+    return llhttp_should_keep_alive(&p->llhttp) && !p->llhttp.upgrade;
+}
+
+bool http1_has_body(const struct http1_parser *p)
+{
+    return p->chunked || p->content_length > 0;
+}
+
+const struct http1_header *http1_find_header(const struct http1_parser *p, const char *buf,
+                                             const char *name)
+{
+    size_t n = strlen(name);
+    for (uint32_t i = 0; i < p->header_count; i++) {
+        const struct http1_header *h = &p->headers[i];
+        if (h->name.len == n && strncasecmp(buf + h->name.off, name, n) == 0)
+            return h;
+    }
+    return NULL;
+}

@@ -1,0 +1,36 @@
+/*
+ * Writing HTTP/1.1 response heads: status line, the headers every response carries (Date,
+ * Server), Content-Length and Connection. Kiln always answers "HTTP/1.1", also to 1.0 clients
+ * (RFC 9110 section 2.5), and adds "Connection: keep-alive" for a 1.0 client that keeps the
+ * connection.
+ */
+#ifndef KILN_HTTP_RESPONSE_H
+#define KILN_HTTP_RESPONSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+
+#define RESPONSE_SERVER "kiln/" KILN_VERSION
+
+/* The reason phrase of `status` ("Not Found"); "Unknown" for codes Kiln does not know. */
+const char *response_reason(int status);
+
+/* "HTTP/1.1 <status> <reason>\r\n" followed by Date and Server. `now` is the loop's wall time. */
+void response_begin(struct buf *out, int status, time_t now);
+
+/* "<name>: <value>\r\n" */
+void response_header(struct buf *out, const char *name, const char *value);
+void response_header_n(struct buf *out, const char *name, const char *value, size_t value_len);
+void response_header_uint(struct buf *out, const char *name, unsigned long long value);
+
+/*
+ * Ends the head: adds "Connection: close" when `close` is set, "Connection: keep-alive" when
+ * `keep_alive_10` is set (an HTTP/1.0 client that asked to keep the connection), then the blank line.
+ */
+void response_end_head(struct buf *out, bool close, bool keep_alive_10);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * Application log: one JSON object per line on stdout, in the shape of tokio_php's logs:
+ *   {"ts":"2026-11-24T12:00:00.123Z","level":"info","type":"app","msg":"...","ctx":{"service":"kiln"}}
+ * Lines below the configured level are dropped before they are formatted.
+ */
+#ifndef KILN_OBS_LOG_H
+#define KILN_OBS_LOG_H
+
+#include <time.h>
+
+#include "config.h"
+
+void log_init(enum config_log_level min_level, const char *service);
+void log_msg(enum config_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_debug(...) log_msg(CONFIG_LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(CONFIG_LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(CONFIG_LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(CONFIG_LOG_ERROR, __VA_ARGS__)
+
+/* Room for "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 characters) whatever the year. */
+#define LOG_ISO_TIME_SIZE 48
+
+/* Formats `t` (Unix seconds) and `ms` as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+void log_iso_time(time_t t, unsigned ms, char out[LOG_ISO_TIME_SIZE]);
+
+#endif

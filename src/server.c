@@ -1,0 +1,211 @@
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http/conn.h"
+#include "obs/log.h"
+
+/* After EMFILE/ENFILE (or at the connection limit) accepting pauses this long, instead of spinning
+   on a listener whose queue cannot be drained. */
+#define ACCEPT_RETRY_MS 100
+
+static struct server *server_of_listen_io(struct loop_io *io)
+{
+    return (struct server *)((char *)io - offsetof(struct server, listen_io));
+}
+
+static void server_pause_accept(struct server *srv, bool retry_later)
+{
+    if (!srv->accept_paused) {
+        loop_remove(srv->loop, &srv->listen_io);
+        srv->accept_paused = true;
+    }
+    if (retry_later)
+        loop_timer_arm(srv->loop, &srv->accept_retry, ACCEPT_RETRY_MS);
+}
+
+static void server_on_accept(struct loop *loop, struct loop_io *io, uint32_t events);
+
+static void server_resume_accept(struct server *srv)
+{
+    if (!srv->accept_paused || srv->draining)
+        return;
+    srv->accept_paused = false;
+    loop_timer_cancel(srv->loop, &srv->accept_retry);
+    loop_add(srv->loop, &srv->listen_io, EPOLLIN);
+    /* Edge-triggered: connections queued while paused raise no new edge, so look now. */
+    server_on_accept(srv->loop, &srv->listen_io, EPOLLIN);
+}
+
+static void server_on_accept_retry(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    server_resume_accept((struct server *)((char *)t - offsetof(struct server, accept_retry)));
+}
+
+static void server_on_accept(struct loop *loop, struct loop_io *io, uint32_t events)
+{
+    (void)loop;
+    (void)events;
+    struct server *srv = server_of_listen_io(io);
+    while (!srv->accept_paused) {
+        if (srv->conn_count >= srv->cfg->max_connections) {
+            server_pause_accept(srv, false); /* resumed when a connection closes */
+            return;
+        }
+        struct sockaddr_storage peer;
+        socklen_t peer_len = sizeof(peer);
+        int fd = accept4(io->fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            conn_accept(srv, fd, (struct sockaddr *)&peer, peer_len);
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+            continue;
+        switch (errno) {
+        case EMFILE:
+        case ENFILE:
+        case ENOBUFS:
+        case ENOMEM:
+            log_warn("accept: %s; pausing new connections for %d ms", strerror(errno),
+                     ACCEPT_RETRY_MS);
+            server_pause_accept(srv, true);
+            return;
+        default:
+            log_error("accept: %s", strerror(errno));
+            server_pause_accept(srv, true);
+            return;
+        }
+    }
+}
+
+/* Connections closed during an event batch are freed after it: a later event of the same batch
+   may still point at them. A zero-delay timer runs right after the batch. */
+static void server_on_reap(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct server *srv = (struct server *)((char *)t - offsetof(struct server, reap_timer));
+    while (srv->reap_list) {
+        struct conn *c = srv->reap_list;
+        srv->reap_list = c->reap_next;
+        conn_free(c);
+    }
+}
+
+void server_conn_opened(struct server *srv, struct conn *c)
+{
+    c->prev = NULL;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->conn_count++;
+}
+
+void server_conn_closed(struct server *srv, struct conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->conn_count--;
+    c->reap_next = srv->reap_list;
+    srv->reap_list = c;
+    loop_timer_arm(srv->loop, &srv->reap_timer, 0);
+    if (srv->draining && srv->conn_count == 0)
+        loop_stop(srv->loop);
+    else if (srv->accept_paused && !loop_timer_armed(&srv->accept_retry))
+        server_resume_accept(srv);
+}
+
+static void server_on_drain_timeout(struct loop *loop, struct loop_timer *t)
+{
+    struct server *srv = (struct server *)((char *)t - offsetof(struct server, drain_timer));
+    log_warn("drain timeout reached with %u connections open; shutting down", srv->conn_count);
+    loop_stop(loop);
+}
+
+void server_drain(struct server *srv)
+{
+    if (srv->draining)
+        return;
+    srv->draining = true;
+    server_pause_accept(srv, false);
+    loop_timer_cancel(srv->loop, &srv->accept_retry);
+    close(srv->listen_io.fd);
+    srv->listen_io.fd = -1;
+    /* Idle keep-alive connections are closed now; busy ones close after their response
+       (conn_decide_keep_alive sees `draining`). */
+    struct conn *c = srv->conns;
+    while (c) {
+        struct conn *next = c->next;
+        if (conn_is_idle(c))
+            conn_close(c);
+        c = next;
+    }
+    if (srv->conn_count == 0) {
+        loop_stop(srv->loop);
+        return;
+    }
+    log_info("waiting up to %us for %u connections to finish", srv->cfg->drain_timeout_secs,
+             srv->conn_count);
+    loop_timer_arm(srv->loop, &srv->drain_timer, (uint64_t)srv->cfg->drain_timeout_secs * 1000);
+}
+
+int server_init(struct server *srv, const struct config *cfg, struct loop *loop, int listen_fd,
+                char *err, size_t errlen)
+{
+    memset(srv, 0, sizeof(*srv));
+    srv->cfg = cfg;
+    srv->loop = loop;
+    srv->root_fd = open(cfg->document_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (srv->root_fd < 0) {
+        snprintf(err, errlen, "DOCUMENT_ROOT \"%s\": %s", cfg->document_root, strerror(errno));
+        return -1;
+    }
+    srv->statcache = statcache_create(srv->root_fd);
+    if (!srv->statcache) {
+        snprintf(err, errlen, "out of memory for the stat cache");
+        close(srv->root_fd);
+        return -1;
+    }
+    router_init(&srv->router, cfg->index_file, srv->statcache);
+    srv->limits = (struct http1_limits){
+        .max_target = cfg->max_uri_size,
+        .max_head = cfg->max_header_size,
+        .max_headers = cfg->max_header_count,
+        .max_body = cfg->max_body_size,
+    };
+    srv->accept_retry.fn = server_on_accept_retry;
+    srv->reap_timer.fn = server_on_reap;
+    srv->drain_timer.fn = server_on_drain_timeout;
+    srv->listen_io.fd = listen_fd;
+    srv->listen_io.fn = server_on_accept;
+    if (loop_add(loop, &srv->listen_io, EPOLLIN) < 0) {
+        snprintf(err, errlen, "epoll: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void server_free(struct server *srv)
+{
+    while (srv->conns)
+        conn_close(srv->conns);
+    server_on_reap(srv->loop, &srv->reap_timer);
+    if (srv->listen_io.fd >= 0)
+        close(srv->listen_io.fd);
+    statcache_destroy(srv->statcache);
+    close(srv->root_fd);
+}

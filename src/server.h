@@ -1,0 +1,52 @@
+/*
+ * The server: what every connection shares. It owns the listener and accepts connections
+ * (pausing, never spinning, when the connection limit or the fd limit is reached), the document
+ * root and its router, and the drain on shutdown.
+ */
+#ifndef KILN_SERVER_H
+#define KILN_SERVER_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "http/http1.h"
+#include "http/router.h"
+#include "net/loop.h"
+
+struct conn;
+
+struct server {
+    const struct config *cfg;
+    struct loop *loop;
+    int root_fd;
+    struct statcache *statcache;
+    struct router router;
+    struct http1_limits limits;
+
+    struct loop_io listen_io;
+    bool accept_paused;
+    struct loop_timer accept_retry;
+
+    unsigned conn_count;
+    struct conn *conns;       /* every open connection (for the drain) */
+    struct conn *reap_list;   /* closed, freed after the current event batch */
+    struct loop_timer reap_timer;
+
+    bool draining;
+    struct loop_timer drain_timer;
+};
+
+/* Sets up the router on cfg->document_root and starts accepting on `listen_fd`. */
+int server_init(struct server *srv, const struct config *cfg, struct loop *loop, int listen_fd,
+                char *err, size_t errlen);
+void server_free(struct server *srv);
+
+/* Stops accepting, closes idle connections, lets busy ones finish; stops the loop when the last
+   one closes or DRAIN_TIMEOUT_SECS passes. */
+void server_drain(struct server *srv);
+
+/* Called by the connection code. */
+void server_conn_opened(struct server *srv, struct conn *c);
+void server_conn_closed(struct server *srv, struct conn *c);
+
+#endif

@@ -1,0 +1,181 @@
+/* Unit tests of the HTTP/1 request parser glue (src/http/http1.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "http/http1.h"
+
+static const struct http1_limits limits = {
+    .max_target = 64, .max_head = 512, .max_headers = 8, .max_body = 100,
+};
+
+struct run {
+    struct http1_parser p;
+    struct buf in;
+    size_t parsed;
+    struct buf body;
+    unsigned requests;
+    char targets[4][80];
+};
+
+static void collect_body(void *ctx, const char *data, size_t len)
+{
+    buf_append(&((struct run *)ctx)->body, data, len);
+}
+
+/* Feeds `text` in pieces of `piece` bytes, completing every request; returns the final state. */
+static enum http1_state feed(struct run *r, const char *text, size_t piece)
+{
+    memset(r, 0, sizeof(*r));
+    http1_init(&r->p, &limits, collect_body, r);
+    size_t len = strlen(text);
+    for (size_t off = 0; off < len && r->p.state != HTTP1_ERROR; off += piece) {
+        buf_append(&r->in, text + off, len - off < piece ? len - off : piece);
+        for (;;) {
+            r->parsed = http1_feed(&r->p, r->in.data, r->parsed, r->in.len);
+            if (r->p.state == HTTP1_HEAD_DONE) {
+                http1_resume(&r->p);
+                continue;
+            }
+            if (r->p.state == HTTP1_MESSAGE_DONE) {
+                if (r->requests < 4)
+                    snprintf(r->targets[r->requests], sizeof(r->targets[0]), "%s %.*s",
+                             http1_method_name(&r->p), (int)r->p.target.len,
+                             r->in.data + r->p.target.off);
+                r->requests++;
+                http1_next(&r->p, (uint32_t)r->parsed);
+                continue;
+            }
+            break;
+        }
+    }
+    return r->p.state;
+}
+
+static void done(struct run *r)
+{
+    http1_free(&r->p);
+    buf_free(&r->in);
+    buf_free(&r->body);
+}
+
+static void test_simple_get_in_any_split(void **state)
+{
+    (void)state;
+    const char *req = "GET /a?b=1 HTTP/1.1\r\nHost: example\r\nX-Pad:  v  \r\n\r\n";
+    for (size_t piece = 1; piece <= strlen(req); piece++) {
+        struct run r;
+        assert_int_equal(feed(&r, req, piece), HTTP1_HEAD);
+        assert_int_equal(r.requests, 1);
+        assert_string_equal(r.targets[0], "GET /a?b=1");
+        done(&r);
+    }
+}
+
+static void test_headers_are_found_and_trimmed(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    http1_init(&r.p, &limits, NULL, NULL);
+    const char *req = "GET / HTTP/1.1\r\nHost: h\r\nX-Pad:  v w \t\r\n\r\n";
+    buf_append(&r.in, req, strlen(req));
+    http1_feed(&r.p, r.in.data, 0, r.in.len);
+    assert_int_equal(r.p.state, HTTP1_MESSAGE_DONE);
+    const struct http1_header *h = http1_find_header(&r.p, r.in.data, "x-pad");
+    assert_non_null(h);
+    assert_int_equal(h->value.len, 3);
+    assert_memory_equal(r.in.data + h->value.off, "v w", 3);
+    assert_null(http1_find_header(&r.p, r.in.data, "missing"));
+    assert_true(http1_keep_alive(&r.p));
+    done(&r);
+}
+
+static void test_pipeline_and_chunked_body(void **state)
+{
+    (void)state;
+    struct run r;
+    feed(&r,
+         "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+         "PUT /q HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nfg"
+         "GET /r HTTP/1.0\r\n\r\n",
+         7);
+    assert_int_equal(r.requests, 3);
+    assert_string_equal(r.targets[0], "POST /p");
+    assert_string_equal(r.targets[1], "PUT /q");
+    assert_string_equal(r.targets[2], "GET /r");
+    assert_int_equal(r.body.len, 7);
+    assert_memory_equal(r.body.data, "abcdefg", 7);
+    done(&r);
+}
+
+static void expect_error(const char *req, int status)
+{
+    struct run r;
+    assert_int_equal(feed(&r, req, 5), HTTP1_ERROR);
+    assert_int_equal(r.p.error_status, status);
+    done(&r);
+}
+
+static void test_limits(void **state)
+{
+    (void)state;
+    char target[200];
+    snprintf(target, sizeof(target), "GET /%070d HTTP/1.1\r\nHost: h\r\n\r\n", 0);
+    expect_error(target, 414);
+    expect_error("GET / HTTP/1.1\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: 1\r\n"
+                 "H: 1\r\nI: 1\r\n\r\n", 431);
+    char big[700];
+    snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nX: %0600d\r\n\r\n", 0);
+    expect_error(big, 431);
+    expect_error("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 101\r\n\r\n", 413);
+    char chunked[300];
+    snprintf(chunked, sizeof(chunked),
+             "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n%0101d\r\n0\r\n\r\n",
+             0);
+    expect_error(chunked, 413);
+}
+
+static void test_smuggling_shapes_are_rejected(void **state)
+{
+    (void)state;
+    expect_error("POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400);
+    expect_error("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400);
+    expect_error("POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", 400);
+    expect_error("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400);
+    expect_error("GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 400);
+    expect_error("GET / HTTP/1.1\r\nBad Name: a\r\n\r\n", 400);
+}
+
+static void test_http10_keep_alive_rules(void **state)
+{
+    (void)state;
+    struct run r = {0};
+    http1_init(&r.p, &limits, NULL, NULL);
+    const char *req = "GET / HTTP/1.0\r\n\r\n";
+    buf_append(&r.in, req, strlen(req));
+    http1_feed(&r.p, r.in.data, 0, r.in.len);
+    assert_int_equal(r.p.state, HTTP1_MESSAGE_DONE);
+    assert_int_equal(http1_version_minor(&r.p), 0);
+    assert_false(http1_keep_alive(&r.p));
+    done(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_simple_get_in_any_split),
+        cmocka_unit_test(test_headers_are_found_and_trimmed),
+        cmocka_unit_test(test_pipeline_and_chunked_body),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_smuggling_shapes_are_rejected),
+        cmocka_unit_test(test_http10_keep_alive_rules),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
