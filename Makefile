@@ -18,11 +18,15 @@ LLHTTP_DIR  := /usr/share/llhttp
 LLHTTP_INC  := /usr/share/include/llhttp
 LLHTTP_SRCS := $(wildcard $(LLHTTP_DIR)/*.c)
 
+PHP_CONFIG  ?= php-config8.2
+# PHP's headers are system headers to us: our warnings are not theirs to pass.
+PHP_INCLUDES = $(patsubst -I%,-isystem %,$(shell $(PHP_CONFIG) --includes 2>/dev/null))
+
 VERSION   := 0.1.0
 WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS  += -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"' -Isrc -I$(LLHTTP_INC)
+CPPFLAGS  += -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"' -Isrc -I$(LLHTTP_INC) $(PHP_INCLUDES)
 CSTD      := -std=c11
-LDLIBS    :=
+LDLIBS    := -L/usr/lib -lphp8.2
 
 SRCS      := $(shell find src -name '*.c' | sort)
 LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
@@ -43,6 +47,8 @@ FUZZ_CFLAGS := $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer-no-link,address,undefine
 LLHTTP_CFLAGS := -DLLHTTP_STRICT_MODE=1 -w
 
 .PHONY: all asan deps run test unit integration fuzz fuzz-smoke bench clean
+# Objects built through pattern rules are not temporary: keep them for the next build.
+.SECONDARY:
 
 all: $(REL_DIR)/kiln
 

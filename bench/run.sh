@@ -1,15 +1,18 @@
 #!/bin/sh
 # Kiln beside nginx, same machine, same files, one run. Prints requests/s medians and ratios.
 #   bench/run.sh              3 interleaved rounds of 10 s per case
-#   ROUNDS=1 SECS=3 bench/run.sh   a quick look
-# Cases: a 1 KiB static file (kiln vs nginx) and the HTTP layer alone (kiln's stub executor
-# answering hello.php vs nginx serving the same 1 KiB file).
+#   ROUNDS=1 SECS=3 bench/run.sh   a quick look;  WORKERS=3 bench/run.sh   PHP worker count
+# Cases: a 1 KiB static file (kiln vs nginx); the HTTP layer alone (kiln's stub executor
+# answering hello.php vs nginx serving the 1 KiB file); hello.php and superglobals.php through
+# PHP (kiln's workers vs nginx + php-fpm with pm = static and the same worker count). OPcache is
+# on for both PHPs with the same settings (Debian's conf.d), validate_timestamps included.
 set -eu
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-10}
 CONNS=${CONNS:-32}
 KILN=${KILN:-build/release/kiln}
+WORKERS=${WORKERS:-2}
 
 work=$(mktemp -d /tmp/kiln-bench.XXXXXX)
 chmod 755 "$work"
@@ -37,6 +40,24 @@ kiln_port=$(free_port)
   >"$work/kiln.log" 2>&1 &
 pids="$pids $!"
 
+php_port=$(free_port)
+"$KILN" --listen "127.0.0.1:$php_port" --docroot "$work/www" --workers "$WORKERS" --log-level warn \
+  >"$work/kiln-php.log" 2>&1 &
+pids="$pids $!"
+
+cat >"$work/fpm.conf" <<FPM
+[global]
+pid = $work/fpm.pid
+error_log = $work/fpm.log
+daemonize = no
+[bench]
+listen = $work/fpm.sock
+pm = static
+pm.max_children = $WORKERS
+FPM
+php-fpm8.2 -y "$work/fpm.conf" -F -R >/dev/null 2>&1 &
+pids="$pids $!"
+
 nginx_port=$(free_port)
 user_line=""
 [ "$(id -u)" = 0 ] && user_line="user root;"
@@ -53,16 +74,28 @@ http {
   sendfile on;
   tcp_nopush on;
   keepalive_requests 1000000;
+  upstream fpm { server unix:$work/fpm.sock; keepalive 32; }
   server {
     listen 127.0.0.1:$nginx_port;
     root $work/www;
+    location ~ \\.php\$ {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+      fastcgi_keep_conn on;
+      fastcgi_pass fpm;
+    }
   }
 }
 NGINX
 nginx -c "$work/nginx.conf" -p "$work" &
 pids="$pids $!"
 wait_port "$kiln_port"
+wait_port "$php_port"
 wait_port "$nginx_port"
+for url in "http://127.0.0.1:$php_port/hello.php" "http://127.0.0.1:$nginx_port/hello.php"; do
+  [ "$(curl -s "$url")" = "Hello, world!" ] || { echo "bench: $url does not answer" >&2; exit 1; }
+  wrk -t1 -c"$CONNS" -d2s "$url" >/dev/null   # warm-up: OPcache, workers
+done
 
 rps() { # url -> requests/s
   wrk -t1 -c"$CONNS" -d"${SECS}s" "$1" | awk '/^Requests\/sec:/ {print $2}'
@@ -75,6 +108,10 @@ for round in $(seq "$ROUNDS"); do
   echo "static_kiln $(rps "http://127.0.0.1:$kiln_port/1k.txt")" >>"$work/results"
   echo "static_nginx $(rps "http://127.0.0.1:$nginx_port/1k.txt")" >>"$work/results"
   echo "stub_kiln $(rps "http://127.0.0.1:$kiln_port/hello.php")" >>"$work/results"
+  echo "hello_kiln $(rps "http://127.0.0.1:$php_port/hello.php")" >>"$work/results"
+  echo "hello_fpm $(rps "http://127.0.0.1:$nginx_port/hello.php")" >>"$work/results"
+  echo "sg_kiln $(rps "http://127.0.0.1:$php_port/superglobals.php?page=2&sort=name")" >>"$work/results"
+  echo "sg_fpm $(rps "http://127.0.0.1:$nginx_port/superglobals.php?page=2&sort=name")" >>"$work/results"
 done
 
 med() { awk -v k="$1" '$1 == k {print $2}' "$work/results" | median; }
@@ -84,3 +121,6 @@ printf '%-36s %12s %12s %8s\n' case kiln nginx ratio
 row() { awk -v n="$1" -v k="$2" -v g="$3" 'BEGIN { printf "%-36s %12.0f %12.0f %8.2f\n", n, k, g, k / g }'; }
 row "1 KiB static file" "$sk" "$sn"
 row "stub executor vs nginx static 1 KiB" "$stub" "$sn"
+printf '%-36s %12s %12s %8s\n' "PHP, $WORKERS workers" kiln nginx+fpm ratio
+row "hello.php" "$(med hello_kiln)" "$(med hello_fpm)"
+row "superglobals.php" "$(med sg_kiln)" "$(med sg_fpm)"

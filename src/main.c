@@ -1,9 +1,11 @@
 /*
  * kiln: start-up and shutdown. Reads the configuration, checks it against the file system,
- * raises the fd limit, opens the listener, and runs the event loop until SIGTERM/SIGINT, then
- * drains. Every start-up failure is one line on stderr and exit status 2.
+ * forks the php-zygote (before any socket exists, so workers inherit none), raises the fd
+ * limit, opens the listener, starts the worker pool and runs the event loop until
+ * SIGTERM/SIGINT, then drains. Every start-up failure is one line on stderr and exit status 2.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -12,6 +14,8 @@
 #include "net/listener.h"
 #include "net/loop.h"
 #include "obs/log.h"
+#include "php/zygote.h"
+#include "pool/pool.h"
 #include "server.h"
 
 extern char **environ;
@@ -78,6 +82,12 @@ int main(int argc, char **argv)
     }
     log_init(cfg.log_level, cfg.service_name);
     signal(SIGPIPE, SIG_IGN);
+    struct zygote zygote;
+    bool use_php = cfg.executor == CONFIG_EXECUTOR_EXT;
+    if (use_php && zygote_start(&zygote, &cfg) < 0) {
+        config_free(&cfg);
+        return startup_error(zygote.err);
+    }
     unsigned long fd_limit = listener_raise_fd_limit();
     fit_connections_to_fd_limit(&cfg, fd_limit);
 
@@ -87,9 +97,18 @@ int main(int argc, char **argv)
         return startup_error(err);
     }
     struct loop *loop = loop_create();
-    if (!loop || server_init(&the_server, &cfg, loop, listen_fd, err, sizeof(err)) < 0) {
+    if (!loop) {
         config_free(&cfg);
-        return startup_error(loop ? err : "cannot create the event loop");
+        return startup_error("cannot create the event loop");
+    }
+    struct pool *pool = use_php ? pool_create(loop, &cfg, &zygote) : NULL;
+    if (use_php && !pool) {
+        config_free(&cfg);
+        return startup_error("cannot create the worker pool");
+    }
+    if (server_init(&the_server, &cfg, loop, listen_fd, pool, err, sizeof(err)) < 0) {
+        config_free(&cfg);
+        return startup_error(err);
     }
     sigset_t signals;
     sigemptyset(&signals);
@@ -100,6 +119,9 @@ int main(int argc, char **argv)
     log_configuration(&cfg, fd_limit);
     int rc = loop_run(loop);
     server_free(&the_server);
+    pool_destroy(pool);
+    if (use_php)
+        zygote_stop(&zygote);
     loop_destroy(loop);
     config_free(&cfg);
     log_info("shutdown complete");

@@ -164,11 +164,12 @@ void server_drain(struct server *srv)
 }
 
 int server_init(struct server *srv, const struct config *cfg, struct loop *loop, int listen_fd,
-                char *err, size_t errlen)
+                struct pool *pool, char *err, size_t errlen)
 {
     memset(srv, 0, sizeof(*srv));
     srv->cfg = cfg;
     srv->loop = loop;
+    srv->pool = pool;
     srv->root_fd = open(cfg->document_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (srv->root_fd < 0) {
         snprintf(err, errlen, "DOCUMENT_ROOT \"%s\": %s", cfg->document_root, strerror(errno));

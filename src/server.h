@@ -14,6 +14,7 @@
 #include "net/loop.h"
 
 struct conn;
+struct pool;
 
 struct server {
     const struct config *cfg;
@@ -22,6 +23,7 @@ struct server {
     struct statcache *statcache;
     struct router router;
     struct http1_limits limits;
+    struct pool *pool;        /* PHP workers; NULL with EXECUTOR=stub */
 
     struct loop_io listen_io;
     bool accept_paused;
@@ -38,7 +40,7 @@ struct server {
 
 /* Sets up the router on cfg->document_root and starts accepting on `listen_fd`. */
 int server_init(struct server *srv, const struct config *cfg, struct loop *loop, int listen_fd,
-                char *err, size_t errlen);
+                struct pool *pool, char *err, size_t errlen);
 void server_free(struct server *srv);
 
 /* Stops accepting, closes idle connections, lets busy ones finish; stops the loop when the last

@@ -54,6 +54,7 @@ void conn_close(struct conn *c)
     if (c->closed)
         return;
     c->closed = true;
+    dispatch_cancel(c);
     loop_timer_cancel(c->srv->loop, &c->timer);
     loop_remove(c->srv->loop, &c->io);
     close(c->io.fd);
@@ -67,6 +68,7 @@ void conn_close(struct conn *c)
 void conn_free(struct conn *c)
 {
     http1_free(&c->http);
+    body_reset(&c->body);
     buf_free(&c->in);
     buf_free(&c->out);
     free(c);
@@ -213,6 +215,7 @@ static bool conn_flush(struct conn *c)
         close(c->file_fd);
         c->file_fd = -1;
     }
+    dispatch_output_drained(c);
     return true;
 }
 
@@ -291,6 +294,7 @@ static bool conn_parse(struct conn *c)
 static void conn_finish_response(struct conn *c)
 {
     c->response_complete = false;
+    body_reset(&c->body);
     if (c->close_after) {
         conn_start_linger(c);
         return;
@@ -312,7 +316,8 @@ static void conn_finish_response(struct conn *c)
     }
 }
 
-void conn_run(struct conn *c)
+/* Drives the state machine as far as it goes without blocking. */
+static void conn_step(struct conn *c)
 {
     while (!c->closed) {
         switch (c->state) {
@@ -337,6 +342,17 @@ void conn_run(struct conn *c)
     }
 }
 
+void conn_run(struct conn *c)
+{
+    /* A worker can answer from inside serve_request() (when it fails at once): the conn_run
+       already on the stack carries on from the new state. */
+    if (c->running)
+        return;
+    c->running = true;
+    conn_step(c);
+    c->running = false;
+}
+
 /* ---- events ----------------------------------------------------------------------------------- */
 
 static void conn_on_io(struct loop *loop, struct loop_io *io, uint32_t events)
@@ -345,9 +361,21 @@ static void conn_on_io(struct loop *loop, struct loop_io *io, uint32_t events)
     struct conn *c = conn_of_io(io);
     if (c->closed)
         return;
+    /* A client that goes away while PHP works on its request: stop, and let the script see
+       connection_aborted() (nginx + PHP-FPM behave the same way). */
+    if (c->php.job && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+        conn_close(c);
+        return;
+    }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         c->read_pending = true;
     conn_run(c);
+}
+
+static void conn_on_body(void *ctx, const char *data, size_t len)
+{
+    struct conn *c = ctx;
+    body_append(&c->body, data, len);
 }
 
 static void conn_on_timer(struct loop *loop, struct loop_timer *t)
@@ -385,7 +413,10 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
     c->file_fd = -1;
     c->peer_len = peer_len <= sizeof(c->peer) ? peer_len : sizeof(c->peer);
     memcpy(&c->peer, peer, c->peer_len);
-    http1_init(&c->http, &srv->limits, NULL, c);
+    socklen_t local_len = sizeof(c->local);
+    getsockname(fd, (struct sockaddr *)&c->local, &local_len);
+    body_init(&c->body);
+    http1_init(&c->http, &srv->limits, conn_on_body, c);
     if (loop_add(srv->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
         close(fd);
         conn_free(c);

@@ -22,6 +22,8 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "http/body.h"
+#include "http/dispatch.h"
 #include "http/http1.h"
 #include "net/loop.h"
 
@@ -52,6 +54,7 @@ struct conn {
 
     enum conn_state state;
     bool closed;
+    bool running;       /* conn_run() is on the stack */
     bool read_pending;  /* the socket may hold unread bytes (edge-triggered epoll) */
     bool peer_eof;
     bool close_after;   /* close once the current response is written */
@@ -60,6 +63,8 @@ struct conn {
     size_t parsed;      /* parse position in `in` */
     uint32_t head_end;  /* end of the current head in `in` (body bytes after it are dropped) */
     struct http1_parser http;
+    struct body body;   /* the current request's body */
+    struct php_reply php; /* the current request's PHP answer, when it has one */
 
     struct buf out;     /* response bytes not yet written, from out_pos */
     size_t out_pos;
@@ -70,6 +75,7 @@ struct conn {
 
     struct sockaddr_storage peer;
     socklen_t peer_len;
+    struct sockaddr_storage local; /* our end of the connection (SERVER_ADDR, SERVER_PORT) */
 };
 
 /* Takes ownership of the accepted, non-blocking socket `fd`. */

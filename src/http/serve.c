@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "http/conn.h"
+#include "http/dispatch.h"
 #include "http/mime.h"
 #include "http/response.h"
 #include "http/router.h"
@@ -173,13 +174,10 @@ static void serve_static(struct conn *c, const struct route *r)
 
 static void serve_php(struct conn *c, const struct route *r)
 {
-    (void)r;
-    if (c->srv->cfg->executor == CONFIG_EXECUTOR_STUB) {
+    if (c->srv->cfg->executor == CONFIG_EXECUTOR_STUB)
         conn_reply(c, 200, NULL, "text/html; charset=UTF-8", STUB_BODY, sizeof(STUB_BODY) - 1, false);
-        return;
-    }
-    /* The PHP worker pool is not wired in yet. */
-    reply_status(c, 503);
+    else
+        dispatch_php(c, r);
 }
 
 void serve_request(struct conn *c)

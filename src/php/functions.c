@@ -1,0 +1,120 @@
+#include "php/functions.h"
+
+#include <SAPI.h>
+#include <main/php_output.h>
+
+#include "php/sapi.h"
+#include "php/worker.h"
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_finish_request, 0, 0, _IS_BOOL, 0)
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_request_heartbeat, 0, 0, _IS_BOOL, 0)
+    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, seconds, IS_LONG, 0, "10")
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_getallheaders, 0, 0, IS_ARRAY, 0)
+ZEND_END_ARG_INFO()
+
+static ZEND_FUNCTION(kiln_finish_request)
+{
+    ZEND_PARSE_PARAMETERS_NONE();
+    struct kiln_request *r = kiln_sapi_current();
+    RETURN_BOOL(r && kiln_sapi_finish(r));
+}
+
+static ZEND_FUNCTION(kiln_request_heartbeat)
+{
+    zend_long seconds = 10;
+    ZEND_PARSE_PARAMETERS_START(0, 1)
+        Z_PARAM_OPTIONAL
+        Z_PARAM_LONG(seconds)
+    ZEND_PARSE_PARAMETERS_END();
+    struct kiln_request *r = kiln_sapi_current();
+    if (!r || seconds <= 0 || seconds > UINT32_MAX || (uint64_t)seconds > r->heartbeat_max)
+        RETURN_FALSE;
+    proto_put_heartbeat(worker_frames(r->worker), (uint32_t)seconds);
+    worker_send(r->worker);
+    RETURN_TRUE;
+}
+
+/*
+ * FPM's header names: HTTP_ACCEPT_LANGUAGE -> Accept-Language, CONTENT_TYPE -> Content-Type.
+ * Returns NULL for variables that are not request headers.
+ */
+static zend_string *header_name(const struct proto_pair *p)
+{
+    if (strcmp(p->name, "CONTENT_TYPE") == 0 || strcmp(p->name, "CONTENT_LENGTH") == 0) {
+        if (p->value_len == 0) /* no such header in the request */
+            return NULL;
+        return zend_string_init(p->name[8] == 'T' ? "Content-Type" : "Content-Length",
+                                p->name[8] == 'T' ? 12 : 14, 0);
+    }
+    if (p->name_len <= 5 || strncmp(p->name, "HTTP_", 5) != 0)
+        return NULL;
+    zend_string *name = zend_string_alloc(p->name_len - 5, 0);
+    char *out = ZSTR_VAL(name);
+    bool word_start = true;
+    for (const char *c = p->name + 5; *c; c++) {
+        if (*c == '_') {
+            *out++ = '-';
+            word_start = true;
+        } else {
+            *out++ = word_start ? *c : (char)zend_tolower_ascii(*c);
+            word_start = false;
+        }
+    }
+    *out = '\0';
+    return name;
+}
+
+static ZEND_FUNCTION(getallheaders)
+{
+    ZEND_PARSE_PARAMETERS_NONE();
+    array_init(return_value);
+    struct kiln_request *r = kiln_sapi_current();
+    if (!r)
+        return;
+    struct proto_pair_iter it;
+    struct proto_pair p;
+    proto_pair_iter_init(&it, r->req.vars, r->req.vars_len);
+    while (proto_pair_next(&it, &p)) {
+        zend_string *name = header_name(&p);
+        if (!name)
+            continue;
+        zval value;
+        ZVAL_STRINGL(&value, p.value, p.value_len);
+        zend_symtable_update(Z_ARRVAL_P(return_value), name, &value);
+        zend_string_release(name);
+    }
+}
+
+#define DEFAULT_OUTPUT_HANDLER "default output handler"
+
+static ZEND_FUNCTION(kiln_flush)
+{
+    ZEND_PARSE_PARAMETERS_NONE();
+    (void)return_value; /* flush() returns nothing */
+    if (php_output_get_level() == 1 &&
+        php_output_handler_started(DEFAULT_OUTPUT_HANDLER, sizeof(DEFAULT_OUTPUT_HANDLER) - 1))
+        php_output_flush();
+    sapi_flush();
+}
+
+void kiln_functions_override_flush(void)
+{
+    zend_function *fn = zend_hash_str_find_ptr(CG(function_table), "flush", sizeof("flush") - 1);
+    if (fn && fn->type == ZEND_INTERNAL_FUNCTION)
+        fn->internal_function.handler = zif_kiln_flush;
+}
+
+const zend_function_entry kiln_functions[] = {
+    ZEND_FE(kiln_finish_request, arginfo_finish_request)
+    ZEND_FALIAS(fastcgi_finish_request, kiln_finish_request, arginfo_finish_request)
+    ZEND_FALIAS(tokio_finish_request, kiln_finish_request, arginfo_finish_request)
+    ZEND_FE(kiln_request_heartbeat, arginfo_request_heartbeat)
+    ZEND_FALIAS(tokio_request_heartbeat, kiln_request_heartbeat, arginfo_request_heartbeat)
+    ZEND_FE(getallheaders, arginfo_getallheaders)
+    ZEND_FALIAS(apache_request_headers, getallheaders, arginfo_getallheaders)
+    ZEND_FE_END
+};

@@ -1,0 +1,296 @@
+#include "php/worker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "php/sapi.h"
+
+#define MAX_PENDING_FDS 8
+
+struct worker {
+    int sock;
+    const struct config *cfg;
+    struct proto_decoder in;
+    struct proto_buf out;         /* response frames not written yet */
+    size_t body_at;               /* open BODY frame in `out`, or PROTO_NO_FRAME */
+    int fds[MAX_PENDING_FDS];     /* body files received, waiting for their REQUEST (FIFO) */
+    size_t nfds;
+    bool wrote;                   /* frames written since the last look for ABORT */
+    bool broken;                  /* the socket failed: the master is gone */
+    unsigned served;
+};
+
+static struct worker the_worker;
+
+static void report(const char *what, const char *detail)
+{
+    fprintf(stderr, "kiln-worker[%d]: %s%s%s\n", (int)getpid(), what, detail ? ": " : "",
+            detail ? detail : "");
+}
+
+/* ---- input ------------------------------------------------------------------------------ */
+
+/* One read into the decoder: 1 bytes read, 0 end of stream, -1 error (errno set). */
+static int fill(struct worker *w, bool block)
+{
+    size_t avail;
+    uint8_t *space = proto_decoder_space(&w->in, &avail);
+    if (!space) {
+        errno = ENOMEM;
+        return -1;
+    }
+    ssize_t n;
+    size_t nfds;
+    int fds[MAX_PENDING_FDS];
+    do {
+        nfds = MAX_PENDING_FDS - w->nfds;
+        n = proto_recv_fds(w->sock, space, avail, fds, &nfds, block ? 0 : MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return (int)n;
+    memcpy(w->fds + w->nfds, fds, nfds * sizeof fds[0]);
+    w->nfds += nfds;
+    proto_decoder_commit(&w->in, (size_t)n);
+    return 1;
+}
+
+/* Waits for the next frame: 1, 0 at end of stream, -1 on a socket or protocol error. */
+static int next_frame(struct worker *w, struct proto_frame *f)
+{
+    for (;;) {
+        int rc = proto_decoder_next(&w->in, f);
+        if (rc > 0)
+            return 1;
+        if (rc < 0) {
+            report("protocol error", proto_strerror(rc));
+            return -1;
+        }
+        rc = fill(w, true);
+        if (rc <= 0) {
+            if (rc < 0)
+                report("read failed", strerror(errno));
+            return rc;
+        }
+    }
+}
+
+static int take_body_fd(struct worker *w)
+{
+    if (w->nfds == 0)
+        return -1;
+    int fd = w->fds[0];
+    memmove(w->fds, w->fds + 1, (w->nfds - 1) * sizeof w->fds[0]);
+    w->nfds--;
+    return fd;
+}
+
+/* BODY frames up to body_length; an ABORT of this request ends the body early. */
+static int receive_body(struct worker *w, struct kiln_request *r)
+{
+    uint64_t want = r->req.head.body_length;
+    if (want > SIZE_MAX || !(r->body = malloc((size_t)want))) {
+        report("request body too large for memory", NULL);
+        return -1;
+    }
+    while (r->body_len < want) {
+        struct proto_frame f;
+        uint32_t seq;
+        if (next_frame(w, &f) != 1)
+            return -1;
+        if (f.type == PROTO_ABORT) {
+            proto_parse_abort(&f, &seq);
+            if (seq == r->req.head.seq) {
+                r->abort_received = true;
+                return 1;
+            }
+            continue;
+        }
+        if (f.type != PROTO_BODY || f.length > want - r->body_len) {
+            report("protocol error", "unexpected frame in a request body");
+            return -1;
+        }
+        memcpy(r->body + r->body_len, f.payload, f.length);
+        r->body_len += f.length;
+    }
+    return 1;
+}
+
+/* Waits for the next REQUEST and its body: 1 ready, 0 end of stream, -1 error. */
+static int receive_request(struct worker *w, struct kiln_request *r)
+{
+    struct proto_frame f;
+    int rc;
+    while ((rc = next_frame(w, &f)) == 1 && f.type == PROTO_ABORT)
+        ; /* the ABORT of a request already answered */
+    if (rc != 1)
+        return rc;
+    if (f.type != PROTO_REQUEST) {
+        report("protocol error", "expected REQUEST");
+        return -1;
+    }
+    /* A copy: the decoder's buffer moves while the request runs, and PHP may write into it. */
+    if (!(r->payload = malloc(f.length)))
+        return -1;
+    memcpy(r->payload, f.payload, f.length);
+    f.payload = r->payload;
+    rc = proto_parse_request(&f, &r->req);
+    if (rc < 0) {
+        report("bad REQUEST", proto_strerror(rc));
+        return -1;
+    }
+    r->heartbeat_max = w->cfg->request_timeout_secs;
+    if (r->req.head.flags & PROTO_REQ_BODY_FD) {
+        r->body_fd = take_body_fd(w);
+        r->body_len = r->req.head.body_length;
+        if (r->body_fd < 0) {
+            report("protocol error", "REQUEST without its body file");
+            return -1;
+        }
+        return 1;
+    }
+    return r->req.head.body_length ? receive_body(w, r) : 1;
+}
+
+static void request_init(struct kiln_request *r, struct worker *w)
+{
+    memset(r, 0, sizeof *r);
+    r->worker = w;
+    r->body_fd = -1;
+}
+
+static void request_free(struct kiln_request *r)
+{
+    free(r->payload);
+    free(r->body);
+    if (r->body_fd >= 0)
+        close(r->body_fd);
+}
+
+/* ---- output ----------------------------------------------------------------------------- */
+
+void worker_send(struct worker *w)
+{
+    size_t done = 0;
+    while (done < w->out.len && !w->broken) {
+        ssize_t n = send(w->sock, w->out.data + done, w->out.len - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            w->broken = true;
+        else
+            done += (size_t)n;
+    }
+    w->out.len = 0;
+    w->body_at = PROTO_NO_FRAME;
+    w->wrote = true;
+}
+
+void worker_put_body(struct worker *w, const char *data, size_t len)
+{
+    while (len > 0 && !w->broken) {
+        size_t n = len < PROTO_BODY_CHUNK ? len : PROTO_BODY_CHUNK;
+        if (proto_put_body(&w->out, &w->body_at, data, n) < 0) {
+            report("out of memory for output", NULL);
+            w->broken = true;
+            return;
+        }
+        if (w->out.len >= PROTO_BODY_CHUNK)
+            worker_send(w);
+        data += n;
+        len -= n;
+    }
+}
+
+struct proto_buf *worker_frames(struct worker *w)
+{
+    w->body_at = PROTO_NO_FRAME;
+    return &w->out;
+}
+
+void worker_flush(struct worker *w)
+{
+    if (w->body_at == PROTO_NO_FRAME)
+        proto_put_frame(&w->out, PROTO_BODY, PROTO_FLAG_FLUSH, NULL, 0);
+    else
+        proto_add_flags(&w->out, w->body_at, PROTO_FLAG_FLUSH);
+    worker_send(w);
+}
+
+bool worker_client_gone(struct worker *w, uint32_t seq)
+{
+    if (w->broken)
+        return true;
+    if (!w->wrote)
+        return false;
+    w->wrote = false;
+    int rc;
+    while ((rc = fill(w, false)) == 1)
+        ;
+    if (rc == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+        w->broken = true;
+        return true;
+    }
+    size_t cursor = 0;
+    struct proto_frame f;
+    uint32_t abort_seq;
+    while (proto_decoder_peek(&w->in, &cursor, &f)) {
+        if (f.type == PROTO_ABORT && proto_parse_abort(&f, &abort_seq) == 0 && abort_seq == seq)
+            return true;
+    }
+    return false;
+}
+
+/* ---- the loop --------------------------------------------------------------------------- */
+
+static void send_end(struct worker *w, const struct kiln_request *r, bool retiring)
+{
+    struct proto_end end = {
+        .seq = r->req.head.seq,
+        .exit_status = r->exit_status,
+        .flags = retiring ? PROTO_END_RETIRING : 0,
+        .peak_memory = r->peak_memory,
+    };
+    proto_put_end(worker_frames(w), &end);
+    worker_send(w);
+}
+
+static noreturn void worker_exit(struct worker *w, int status, bool clean)
+{
+    for (size_t i = 0; i < w->nfds; i++)
+        close(w->fds[i]);
+    close(w->sock); /* the master sees EOF at once */
+    proto_decoder_free(&w->in);
+    proto_buf_free(&w->out);
+    kiln_sapi_exit(status, clean);
+}
+
+noreturn void worker_main(int sock, const struct config *cfg)
+{
+    struct worker *w = &the_worker;
+    w->sock = sock;
+    w->cfg = cfg;
+    w->body_at = PROTO_NO_FRAME;
+    proto_decoder_init(&w->in, 0);
+    for (;;) {
+        struct kiln_request r;
+        request_init(&r, w);
+        int rc = receive_request(w, &r);
+        if (rc <= 0) {
+            request_free(&r);
+            worker_exit(w, rc == 0 ? 0 : 1, true);
+        }
+        w->served++;
+        w->wrote = false; /* look for ABORT only after this request's own writes */
+        bool healthy = kiln_sapi_execute(&r);
+        bool retiring = !healthy || w->broken ||
+                        (cfg->worker_max_requests && w->served >= cfg->worker_max_requests);
+        send_end(w, &r, retiring);
+        request_free(&r);
+        if (retiring)
+            worker_exit(w, healthy ? 0 : 1, healthy);
+    }
+}

@@ -1,0 +1,46 @@
+/*
+ * A PHP worker process. The php-zygote forks it and hands it its end of the socketpair; the
+ * worker then serves REQUEST frames one at a time through the SAPI and answers with response
+ * frames (pool/proto.h). It exits when the master closes its end, after WORKER_MAX_REQUESTS
+ * requests (after sending END with PROTO_END_RETIRING), or when PHP's state may be broken.
+ *
+ * The socket is blocking on this side: a master that stops reading stops the script, which is
+ * the back-pressure we want. Response frames are queued in one buffer and written when it
+ * holds PROTO_BODY_CHUNK bytes, on flush, on FINISH/LOG/HEARTBEAT and with END, so a small
+ * response costs a single write.
+ *
+ * The functions below are for the SAPI while a request runs; socket errors are remembered
+ * rather than returned: output is then dropped and worker_client_gone() turns true.
+ */
+#ifndef KILN_PHP_WORKER_H
+#define KILN_PHP_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+#include "config.h"
+#include "pool/proto.h"
+
+struct worker;
+
+/* Serves requests on `sock` until it is time to exit; never returns. */
+noreturn void worker_main(int sock, const struct config *cfg);
+
+/* Queues response bytes (BODY frames of at most PROTO_BODY_CHUNK bytes). */
+void worker_put_body(struct worker *w, const char *data, size_t len);
+/* The queue, to append one whole frame to (the open BODY frame is closed first). */
+struct proto_buf *worker_frames(struct worker *w);
+/* Writes everything queued now. */
+void worker_send(struct worker *w);
+/* Marks the queued body "flush" (PROTO_FLAG_FLUSH) and writes everything now. */
+void worker_flush(struct worker *w);
+/*
+ * True once ABORT(seq) arrived or the socket failed. Looks at the socket without blocking,
+ * and only when frames were written since the last look (a disconnect is noticed on output,
+ * as in FPM).
+ */
+bool worker_client_gone(struct worker *w, uint32_t seq);
+
+#endif

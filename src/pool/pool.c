@@ -1,0 +1,567 @@
+#include "pool/pool.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "obs/log.h"
+#include "php/zygote.h"
+
+/* A worker that dies before serving anything within this time is replaced only after it:
+   a PHP that cannot start must not turn into a fork loop. */
+#define RESPAWN_DELAY_MS 1000
+
+enum worker_state {
+    WORKER_DOWN,
+    WORKER_IDLE,
+    WORKER_BUSY,
+    WORKER_RETIRING, /* said it exits after its last request (WORKER_MAX_REQUESTS) */
+};
+
+struct pool_worker {
+    struct loop_io io;
+    struct pool *pool;
+    unsigned id;
+    pid_t pid;             /* 0 until the zygote reports the spawn */
+    enum worker_state state;
+    struct proto_decoder in;
+    struct proto_buf out;
+    int send_fd;           /* body file to attach to the first byte of `out`, or -1 */
+    struct pool_job *job;
+    bool paused;
+    uint64_t started_ms;
+    unsigned served;
+    struct loop_timer respawn;
+};
+
+struct pool_job {
+    struct pool *pool;
+    struct pool_job *prev, *next; /* queue links */
+    const struct pool_job_ops *ops;
+    void *owner;                  /* NULL once complete, failed or cancelled */
+    struct proto_buf frames;
+    int body_fd;
+    uint32_t seq;
+    bool queued;
+    struct pool_worker *worker;   /* while it runs */
+    struct loop_timer deadline;
+};
+
+struct pool {
+    struct loop *loop;
+    const struct config *cfg;
+    struct zygote *zygote;
+    struct loop_io zygote_io;
+    struct pool_worker *workers;
+    unsigned worker_count;
+    struct pool_job *queue_head, *queue_tail;
+    unsigned queued;
+    uint32_t next_seq;
+    bool stopping;
+};
+
+static void worker_spawn(struct pool_worker *w);
+static void worker_down(struct pool_worker *w, const char *why);
+static void dispatch(struct pool *pool);
+
+/* ---- jobs ------------------------------------------------------------------------------------- */
+
+static void job_free(struct pool_job *job)
+{
+    loop_timer_cancel(job->pool->loop, &job->deadline);
+    proto_buf_free(&job->frames);
+    if (job->body_fd >= 0)
+        close(job->body_fd);
+    free(job);
+}
+
+/* Tells the owner the response failed and forgets it. */
+static void job_fail(struct pool_job *job, int status)
+{
+    void *owner = job->owner;
+    job->owner = NULL;
+    if (owner)
+        job->ops->on_fail(owner, status);
+}
+
+static void job_complete(struct pool_job *job)
+{
+    void *owner = job->owner;
+    job->owner = NULL;
+    if (owner)
+        job->ops->on_complete(owner);
+}
+
+static void queue_remove(struct pool *pool, struct pool_job *job)
+{
+    if (job->prev)
+        job->prev->next = job->next;
+    else
+        pool->queue_head = job->next;
+    if (job->next)
+        job->next->prev = job->prev;
+    else
+        pool->queue_tail = job->prev;
+    job->prev = job->next = NULL;
+    job->queued = false;
+    pool->queued--;
+}
+
+static void on_deadline(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct pool_job *job = (struct pool_job *)((char *)t - offsetof(struct pool_job, deadline));
+    struct pool *pool = job->pool;
+    if (job->queued) {
+        queue_remove(pool, job);
+        job_fail(job, 504);
+        job_free(job);
+        return;
+    }
+    struct pool_worker *w = job->worker;
+    log_warn("worker %u: request passed REQUEST_TIMEOUT (%llus); killing pid %d", w->id,
+             (unsigned long long)pool->cfg->request_timeout_secs, (int)w->pid);
+    job_fail(job, 504);
+    if (w->pid > 0)
+        kill(w->pid, SIGKILL);
+    worker_down(w, "killed at its deadline");
+}
+
+struct pool_job *pool_job_create(struct pool *pool, const struct pool_job_ops *ops, void *owner)
+{
+    struct pool_job *job = calloc(1, sizeof(*job));
+    if (!job)
+        abort();
+    job->pool = pool;
+    job->ops = ops;
+    job->owner = owner;
+    job->body_fd = -1;
+    job->seq = ++pool->next_seq;
+    job->deadline.fn = on_deadline;
+    return job;
+}
+
+struct proto_buf *pool_job_frames(struct pool_job *job)
+{
+    return &job->frames;
+}
+
+uint32_t pool_job_seq(const struct pool_job *job)
+{
+    return job->seq;
+}
+
+void pool_job_set_body_fd(struct pool_job *job, int fd)
+{
+    job->body_fd = fd;
+}
+
+int pool_submit(struct pool_job *job)
+{
+    struct pool *pool = job->pool;
+    if (pool->queued >= pool->cfg->queue_capacity) {
+        job_free(job);
+        return -1;
+    }
+    if (pool->cfg->request_timeout_secs > 0)
+        loop_timer_arm(pool->loop, &job->deadline, pool->cfg->request_timeout_secs * 1000);
+    job->queued = true;
+    job->prev = pool->queue_tail;
+    if (pool->queue_tail)
+        pool->queue_tail->next = job;
+    else
+        pool->queue_head = job;
+    pool->queue_tail = job;
+    pool->queued++;
+    dispatch(pool);
+    return 0;
+}
+
+/* ---- worker I/O ------------------------------------------------------------------------------- */
+
+static void worker_write(struct pool_worker *w)
+{
+    while (w->out.len > 0) {
+        ssize_t n;
+        if (w->send_fd >= 0)
+            n = proto_send_fd(w->io.fd, w->out.data, w->out.len, w->send_fd, MSG_NOSIGNAL);
+        else
+            n = send(w->io.fd, w->out.data, w->out.len, MSG_NOSIGNAL);
+        if (n > 0) {
+            if (w->send_fd >= 0) {
+                close(w->send_fd);
+                w->send_fd = -1;
+            }
+            proto_buf_consume(&w->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        worker_down(w, "its socket failed");
+        return;
+    }
+}
+
+void pool_job_cancel(struct pool_job *job)
+{
+    job->owner = NULL;
+    if (job->queued)
+        queue_remove(job->pool, job);
+    if (!job->worker) { /* queued, or never submitted */
+        job_free(job);
+        return;
+    }
+    struct pool_worker *w = job->worker;
+    if (w && w->state == WORKER_BUSY && proto_put_abort(&w->out, job->seq) == 0)
+        worker_write(w);
+}
+
+static enum config_log_level log_level_of(enum proto_log_level level)
+{
+    switch (level) {
+    case PROTO_LOG_DEBUG: return CONFIG_LOG_DEBUG;
+    case PROTO_LOG_INFO: return CONFIG_LOG_INFO;
+    case PROTO_LOG_WARN: return CONFIG_LOG_WARN;
+    case PROTO_LOG_ERROR: return CONFIG_LOG_ERROR;
+    }
+    return CONFIG_LOG_ERROR;
+}
+
+/* The worker finished a request and is idle again (or about to retire). */
+static void worker_end(struct pool_worker *w, const struct proto_end *end)
+{
+    struct pool_job *job = w->job;
+    job_complete(job);
+    job_free(job);
+    w->job = NULL;
+    w->paused = false;
+    w->served++;
+    w->state = (end->flags & PROTO_END_RETIRING) ? WORKER_RETIRING : WORKER_IDLE;
+    dispatch(w->pool);
+}
+
+static void worker_heartbeat(struct pool_worker *w, uint32_t secs)
+{
+    uint64_t limit = w->pool->cfg->request_timeout_secs;
+    if (limit > 0 && secs > 0 && secs <= limit)
+        loop_timer_arm(w->pool->loop, &w->job->deadline, (uint64_t)secs * 1000);
+}
+
+/* Returns false when the worker has to go (protocol violation). */
+static bool worker_frame(struct pool_worker *w, const struct proto_frame *f)
+{
+    struct pool_job *job = w->job;
+    if (f->type == PROTO_LOG) {
+        struct proto_log msg;
+        if (proto_parse_log(f, &msg) < 0)
+            return false;
+        log_msg(log_level_of(msg.level), "php: %.*s", (int)msg.len, msg.text);
+        return true;
+    }
+    if (!job)
+        return false; /* nothing else may come from an idle worker */
+    switch (f->type) {
+    case PROTO_HEADERS: {
+        struct proto_headers h;
+        if (proto_parse_headers(f, &h) < 0)
+            return false;
+        if (job->owner)
+            job->ops->on_headers(job->owner, &h);
+        return true;
+    }
+    case PROTO_BODY:
+        if (job->owner)
+            job->ops->on_body(job->owner, f->payload, f->length, f->flags & PROTO_FLAG_FLUSH);
+        return true;
+    case PROTO_FINISH:
+        job_complete(job);
+        return true;
+    case PROTO_HEARTBEAT: {
+        uint32_t secs;
+        if (proto_parse_heartbeat(f, &secs) < 0)
+            return false;
+        worker_heartbeat(w, secs);
+        return true;
+    }
+    case PROTO_END: {
+        struct proto_end end;
+        if (proto_parse_end(f, &end) < 0 || end.seq != job->seq)
+            return false;
+        worker_end(w, &end);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+/* Handles the complete frames already received, unless the owner asked to pause. */
+static void worker_process(struct pool_worker *w)
+{
+    struct proto_frame f;
+    int rc;
+    while (!w->paused && w->state != WORKER_DOWN && (rc = proto_decoder_next(&w->in, &f)) != 0) {
+        if (rc < 0 || !worker_frame(w, &f)) {
+            log_error("worker %u: protocol error (%s); replacing it", w->id,
+                      rc < 0 ? proto_strerror(rc) : proto_type_name(f.type));
+            if (w->pid > 0)
+                kill(w->pid, SIGKILL);
+            worker_down(w, "protocol error");
+            return;
+        }
+    }
+}
+
+static void worker_read(struct pool_worker *w)
+{
+    while (!w->paused && w->state != WORKER_DOWN) {
+        size_t avail;
+        uint8_t *space = proto_decoder_space(&w->in, &avail);
+        if (!space)
+            abort();
+        ssize_t n = read(w->io.fd, space, avail);
+        if (n > 0) {
+            proto_decoder_commit(&w->in, (size_t)n);
+            worker_process(w);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        worker_down(w, n == 0 ? "it closed its socket" : "its socket failed");
+        return;
+    }
+}
+
+static void on_worker_io(struct loop *loop, struct loop_io *io, uint32_t events)
+{
+    (void)loop;
+    struct pool_worker *w = (struct pool_worker *)((char *)io - offsetof(struct pool_worker, io));
+    if (events & EPOLLOUT)
+        worker_write(w);
+    if (w->state != WORKER_DOWN && (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)))
+        worker_read(w);
+}
+
+void pool_job_pause(struct pool_job *job, bool paused)
+{
+    struct pool_worker *w = job->worker;
+    if (!w || w->paused == paused)
+        return;
+    w->paused = paused;
+    if (!paused) {
+        worker_process(w);
+        worker_read(w);
+    }
+}
+
+/* ---- dispatch --------------------------------------------------------------------------------- */
+
+static struct pool_worker *idle_worker(struct pool *pool)
+{
+    for (unsigned i = 0; i < pool->worker_count; i++)
+        if (pool->workers[i].state == WORKER_IDLE)
+            return &pool->workers[i];
+    return NULL;
+}
+
+static void worker_start(struct pool_worker *w, struct pool_job *job)
+{
+    if (proto_buf_reserve(&w->out, job->frames.len) < 0)
+        abort();
+    memcpy(w->out.data + w->out.len, job->frames.data, job->frames.len);
+    w->out.len += job->frames.len;
+    proto_buf_free(&job->frames);
+    w->send_fd = job->body_fd;
+    job->body_fd = -1;
+    job->worker = w;
+    w->job = job;
+    w->state = WORKER_BUSY;
+    worker_write(w);
+}
+
+static void dispatch(struct pool *pool)
+{
+    struct pool_worker *w;
+    while (pool->queue_head && (w = idle_worker(pool))) {
+        struct pool_job *job = pool->queue_head;
+        queue_remove(pool, job);
+        worker_start(w, job);
+    }
+}
+
+/* ---- worker lifecycle ------------------------------------------------------------------------- */
+
+static void on_respawn(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    worker_spawn((struct pool_worker *)((char *)t - offsetof(struct pool_worker, respawn)));
+}
+
+static void worker_spawn(struct pool_worker *w)
+{
+    struct pool *pool = w->pool;
+    int fd = zygote_spawn(pool->zygote, w->id);
+    if (fd < 0) {
+        log_error("worker %u: the zygote could not start it; retrying in %d ms", w->id,
+                  RESPAWN_DELAY_MS);
+        loop_timer_arm(pool->loop, &w->respawn, RESPAWN_DELAY_MS);
+        return;
+    }
+    w->io.fd = fd;
+    w->io.fn = on_worker_io;
+    w->pid = 0;
+    w->send_fd = -1;
+    w->paused = false;
+    w->served = 0;
+    w->started_ms = loop_now_ms(pool->loop);
+    proto_decoder_init(&w->in, 0);
+    if (loop_add(pool->loop, &w->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
+        close(fd);
+        proto_decoder_free(&w->in);
+        loop_timer_arm(pool->loop, &w->respawn, RESPAWN_DELAY_MS);
+        return;
+    }
+    w->state = WORKER_IDLE;
+    dispatch(pool);
+}
+
+static void worker_down(struct pool_worker *w, const char *why)
+{
+    if (w->state == WORKER_DOWN)
+        return;
+    struct pool *pool = w->pool;
+    bool quiet = w->state == WORKER_RETIRING;
+    w->state = WORKER_DOWN;
+    loop_remove(pool->loop, &w->io);
+    close(w->io.fd);
+    proto_decoder_free(&w->in);
+    proto_buf_free(&w->out);
+    if (w->send_fd >= 0)
+        close(w->send_fd);
+    w->send_fd = -1;
+    if (w->job) {
+        job_fail(w->job, 502);
+        job_free(w->job);
+        w->job = NULL;
+    }
+    if (!quiet)
+        log_warn("worker %u (pid %d) is gone: %s", w->id, (int)w->pid, why);
+    if (pool->stopping)
+        return;
+    bool died_young = w->served == 0 &&
+                      loop_now_ms(pool->loop) - w->started_ms < RESPAWN_DELAY_MS;
+    if (died_young)
+        loop_timer_arm(pool->loop, &w->respawn, RESPAWN_DELAY_MS);
+    else
+        worker_spawn(w);
+}
+
+static void log_exit(unsigned id, pid_t pid, int status)
+{
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        log_debug("worker %u (pid %d) exited", id, (int)pid);
+    else if (WIFEXITED(status))
+        log_warn("worker %u (pid %d) exited with status %d", id, (int)pid, WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        log_warn("worker %u (pid %d) was killed by signal %d (%s)", id, (int)pid,
+                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+}
+
+static void on_zygote_event(struct loop *loop, struct loop_io *io, uint32_t events)
+{
+    (void)events;
+    struct pool *pool = (struct pool *)((char *)io - offsetof(struct pool, zygote_io));
+    struct zygote_event ev;
+    int rc;
+    while ((rc = zygote_read_event(pool->zygote, &ev)) == 1) {
+        if (ev.worker_id >= pool->worker_count)
+            continue;
+        struct pool_worker *w = &pool->workers[ev.worker_id];
+        switch (ev.kind) {
+        case ZYGOTE_SPAWNED:
+            if (w->state != WORKER_DOWN && w->pid == 0)
+                w->pid = ev.pid;
+            break;
+        case ZYGOTE_SPAWN_FAILED:
+            log_error("worker %u: fork failed: %s", ev.worker_id, strerror(ev.status));
+            w->served = 0; /* respawn after a delay, not at once */
+            worker_down(w, "it could not be forked");
+            break;
+        case ZYGOTE_EXITED:
+            log_exit(ev.worker_id, ev.pid, ev.status);
+            if (w->pid == ev.pid)
+                worker_down(w, "its process exited");
+            break;
+        }
+    }
+    if (rc < 0 && !pool->stopping) {
+        log_error("the php-zygote is gone; PHP requests cannot be served, shutting down");
+        pool->stopping = true;
+        loop_remove(loop, io);
+        loop_stop(loop);
+    }
+}
+
+/* ---- pool ------------------------------------------------------------------------------------- */
+
+struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zygote *zygote)
+{
+    struct pool *pool = calloc(1, sizeof(*pool));
+    if (!pool)
+        return NULL;
+    pool->loop = loop;
+    pool->cfg = cfg;
+    pool->zygote = zygote;
+    pool->worker_count = cfg->php_workers;
+    pool->workers = calloc(pool->worker_count, sizeof(*pool->workers));
+    if (!pool->workers) {
+        free(pool);
+        return NULL;
+    }
+    pool->zygote_io.fd = zygote_control_fd(zygote);
+    pool->zygote_io.fn = on_zygote_event;
+    loop_add(loop, &pool->zygote_io, EPOLLIN);
+    for (unsigned i = 0; i < pool->worker_count; i++) {
+        struct pool_worker *w = &pool->workers[i];
+        w->pool = pool;
+        w->id = i;
+        w->state = WORKER_DOWN;
+        w->send_fd = -1;
+        w->respawn.fn = on_respawn;
+        worker_spawn(w);
+    }
+    return pool;
+}
+
+void pool_destroy(struct pool *pool)
+{
+    if (!pool)
+        return;
+    pool->stopping = true;
+    while (pool->queue_head) {
+        struct pool_job *job = pool->queue_head;
+        queue_remove(pool, job);
+        job_free(job);
+    }
+    for (unsigned i = 0; i < pool->worker_count; i++) {
+        struct pool_worker *w = &pool->workers[i];
+        loop_timer_cancel(pool->loop, &w->respawn);
+        w->state = w->state == WORKER_DOWN ? WORKER_DOWN : WORKER_RETIRING; /* no log line */
+        if (w->job)
+            w->job->owner = NULL;
+        worker_down(w, "shutdown");
+    }
+    loop_remove(pool->loop, &pool->zygote_io);
+    free(pool->workers);
+    free(pool);
+}

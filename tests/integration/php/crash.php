@@ -1,0 +1,3 @@
+<?php
+echo "about to crash\n";
+posix_kill(getmypid(), SIGSEGV);
