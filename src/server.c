@@ -88,17 +88,42 @@ static void server_on_accept(struct loop *loop, struct loop_io *io, uint32_t eve
     }
 }
 
-/* Connections closed during an event batch are freed after it: a later event of the same batch
-   may still point at them. A zero-delay timer runs right after the batch. */
-static void server_on_reap(struct loop *loop, struct loop_timer *t)
+/*
+ * After each event batch (a zero-delay timer): first the connections that queued output run,
+ * then the connections closed meanwhile are freed. Freeing waits until here because a later
+ * event of the same batch, or a scheduled run, may still point at them.
+ */
+static void server_after_batch(struct server *srv)
 {
-    (void)loop;
-    struct server *srv = (struct server *)((char *)t - offsetof(struct server, reap_timer));
+    while (srv->run_list) {
+        struct conn *c = srv->run_list;
+        srv->run_list = c->run_next;
+        c->scheduled = false;
+        if (!c->closed)
+            conn_run(c);
+    }
     while (srv->reap_list) {
         struct conn *c = srv->reap_list;
         srv->reap_list = c->reap_next;
         conn_free(c);
     }
+}
+
+static void server_on_post(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    server_after_batch((struct server *)((char *)t - offsetof(struct server, post_timer)));
+}
+
+void server_schedule(struct server *srv, struct conn *c)
+{
+    if (c->scheduled || c->closed)
+        return;
+    c->scheduled = true;
+    c->run_next = srv->run_list;
+    srv->run_list = c;
+    if (!loop_timer_armed(&srv->post_timer))
+        loop_timer_arm(srv->loop, &srv->post_timer, 0);
 }
 
 void server_conn_opened(struct server *srv, struct conn *c)
@@ -122,7 +147,8 @@ void server_conn_closed(struct server *srv, struct conn *c)
     srv->conn_count--;
     c->reap_next = srv->reap_list;
     srv->reap_list = c;
-    loop_timer_arm(srv->loop, &srv->reap_timer, 0);
+    if (!loop_timer_armed(&srv->post_timer))
+        loop_timer_arm(srv->loop, &srv->post_timer, 0);
     if (srv->draining && srv->conn_count == 0)
         loop_stop(srv->loop);
     else if (srv->accept_paused && !loop_timer_armed(&srv->accept_retry))
@@ -189,7 +215,7 @@ int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
         .max_body = cfg->max_body_size,
     };
     srv->accept_retry.fn = server_on_accept_retry;
-    srv->reap_timer.fn = server_on_reap;
+    srv->post_timer.fn = server_on_post;
     srv->drain_timer.fn = server_on_drain_timeout;
     srv->listen_io.fd = listen_fd;
     srv->listen_io.fn = server_on_accept;
@@ -204,7 +230,7 @@ void server_free(struct server *srv)
 {
     while (srv->conns)
         conn_close(srv->conns);
-    server_on_reap(srv->loop, &srv->reap_timer);
+    server_after_batch(srv);
     if (srv->listen_io.fd >= 0)
         close(srv->listen_io.fd);
     statcache_destroy(srv->statcache);

@@ -31,8 +31,9 @@ struct server {
 
     unsigned conn_count;
     struct conn *conns;       /* every open connection (for the drain) */
+    struct conn *run_list;    /* to run after the current event batch */
     struct conn *reap_list;   /* closed, freed after the current event batch */
-    struct loop_timer reap_timer;
+    struct loop_timer post_timer; /* zero-delay: fires right after the event batch */
 
     bool draining;
     struct loop_timer drain_timer;
@@ -50,5 +51,8 @@ void server_drain(struct server *srv);
 /* Called by the connection code. */
 void server_conn_opened(struct server *srv, struct conn *c);
 void server_conn_closed(struct server *srv, struct conn *c);
+/* Runs the connection (conn_run) after the current event batch: output queued from anywhere is
+   written then, and nobody is called back while still on the stack. */
+void server_schedule(struct server *srv, struct conn *c);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -54,7 +55,7 @@ void conn_close(struct conn *c)
     if (c->closed)
         return;
     c->closed = true;
-    dispatch_cancel(c);
+    dispatch_cancel(&c->x);
     loop_timer_cancel(c->srv->loop, &c->timer);
     loop_remove(c->srv->loop, &c->io);
     close(c->io.fd);
@@ -68,7 +69,8 @@ void conn_close(struct conn *c)
 void conn_free(struct conn *c)
 {
     http1_free(&c->http);
-    body_reset(&c->body);
+    exchange_free(&c->x);
+    free(c->fields);
     buf_free(&c->in);
     buf_free(&c->out);
     free(c);
@@ -101,24 +103,16 @@ static void conn_drain_linger(struct conn *c)
     }
 }
 
-/* ---- request accessors used by serve.c -------------------------------------------------------- */
+/* ---- HTTP/1 responses: the exchange operations ---------------------------------------------- */
 
-const char *conn_header(const struct conn *c, const char *name, size_t *len)
+static struct conn *conn_of_exchange(const struct exchange *x)
 {
-    const struct http1_header *h = http1_find_header(&c->http, c->in.data, name);
-    if (!h) {
-        *len = 0;
-        return NULL;
-    }
-    *len = h->value.len;
-    return c->in.data + h->value.off;
+    return (struct conn *)((char *)x - offsetof(struct conn, x));
 }
 
-bool conn_decide_keep_alive(struct conn *c)
+static void conn_schedule(struct conn *c)
 {
-    if (c->http.state != HTTP1_MESSAGE_DONE || !http1_keep_alive(&c->http) || c->srv->draining)
-        c->close_after = true;
-    return !c->close_after;
+    server_schedule(c->srv, c);
 }
 
 bool conn_is_idle(const struct conn *c)
@@ -126,51 +120,106 @@ bool conn_is_idle(const struct conn *c)
     return c->state == CONN_READING && c->timer_kind == CONN_TIMER_IDLE;
 }
 
-/* ---- responses -------------------------------------------------------------------------------- */
-
-static bool conn_is_head_request(const struct conn *c)
+static bool conn_keeps_alive(struct conn *c)
 {
-    return c->http.state != HTTP1_ERROR && http1_method(&c->http) == HTTP_HEAD;
-}
-
-void conn_reply(struct conn *c, int status, const char *extra_headers, const char *content_type,
-                const char *body, size_t body_len, bool close)
-{
-    if (close)
+    if (c->x.close || c->srv->draining || c->http.state != HTTP1_MESSAGE_DONE ||
+        !http1_keep_alive(&c->http))
         c->close_after = true;
-    bool keep = conn_decide_keep_alive(c);
-    bool is_10 = c->http.state != HTTP1_ERROR && http1_version_minor(&c->http) == 0;
-    response_begin(&c->out, status, loop_wall_time(c->srv->loop));
-    if (extra_headers)
-        buf_append_str(&c->out, extra_headers);
-    if (content_type)
-        response_header(&c->out, "Content-Type", content_type);
-    response_header_uint(&c->out, "Content-Length", body_len);
-    response_end_head(&c->out, !keep, keep && is_10);
-    if (!conn_is_head_request(c))
-        buf_append(&c->out, body, body_len);
-    c->response_complete = true;
+    return !c->close_after;
 }
 
-void conn_reply_status(struct conn *c, int status, const char *extra_headers, bool close)
+/* 1xx, 204 and 304 responses never have a body (RFC 9110 section 6.4.1). */
+static bool status_has_body(int status)
 {
-    char body[64];
-    int n = snprintf(body, sizeof(body), "%d %s\n", status, response_reason(status));
-    conn_reply(c, status, extra_headers, "text/plain; charset=utf-8", body, (size_t)n, close);
+    return status >= 200 && status != 204 && status != 304;
 }
+
+static bool response_has_body(const struct conn *c)
+{
+    return status_has_body(c->x.status) && !exchange_is_head(&c->x);
+}
+
+static void h1_send_head(struct exchange *x, long long length)
+{
+    struct conn *c = conn_of_exchange(x);
+    response_begin(&c->out, x->status, loop_wall_time(c->srv->loop));
+    buf_append(&c->out, x->head.data, x->head.len);
+    buf_clear(&x->head);
+    if (status_has_body(x->status) && length >= 0) {
+        response_header_uint(&c->out, "Content-Length", (unsigned long long)length);
+    } else if (response_has_body(c)) {
+        if (c->version_minor >= 1) {
+            buf_append_str(&c->out, "Transfer-Encoding: chunked\r\n");
+            c->chunked = true;
+        } else {
+            c->close_after = true; /* HTTP/1.0: the end of the body is the end of the connection */
+        }
+    }
+    bool keep = conn_keeps_alive(c);
+    response_end_head(&c->out, !keep, keep && c->version_minor == 0);
+    conn_schedule(c);
+}
+
+static void h1_send_data(struct exchange *x, const void *data, size_t len)
+{
+    struct conn *c = conn_of_exchange(x);
+    if (!response_has_body(c) || len == 0)
+        return;
+    if (c->chunked)
+        buf_printf(&c->out, "%zx\r\n", len);
+    buf_append(&c->out, data, len);
+    if (c->chunked)
+        buf_append(&c->out, "\r\n", 2);
+    conn_schedule(c);
+}
+
+static void h1_send_file(struct exchange *x, int fd, off_t off, off_t len)
+{
+    struct conn *c = conn_of_exchange(x);
+    c->file_fd = fd;
+    c->file_off = off;
+    c->file_left = len;
+    conn_schedule(c);
+}
+
+static void h1_finish(struct exchange *x)
+{
+    struct conn *c = conn_of_exchange(x);
+    if (c->chunked)
+        buf_append_str(&c->out, "0\r\n\r\n");
+    c->response_complete = true;
+    conn_schedule(c);
+}
+
+static void h1_abort(struct exchange *x)
+{
+    conn_close(conn_of_exchange(x));
+}
+
+static size_t h1_queued(const struct exchange *x)
+{
+    const struct conn *c = conn_of_exchange(x);
+    return c->out.len - c->out_pos + (size_t)c->file_left;
+}
+
+static const struct exchange_ops h1_ops = {
+    .send_head = h1_send_head,
+    .send_data = h1_send_data,
+    .send_file = h1_send_file,
+    .finish = h1_finish,
+    .abort = h1_abort,
+    .queued = h1_queued,
+};
 
 /* Answers a request that cannot be parsed or is refused before it was read; always closes. */
 static void conn_fail(struct conn *c, int status)
 {
     c->state = CONN_RESPONDING;
     conn_disarm(c);
-    conn_reply_status(c, status, NULL, true);
-}
-
-void conn_send_continue(struct conn *c)
-{
-    buf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
-    c->read_pending = true;
+    exchange_reset(&c->x);
+    c->x.method = HTTP_GET; /* whatever the request was, the error has a body */
+    c->x.close = true;
+    exchange_reply_status(&c->x, status, NULL);
 }
 
 /* Writes pending output. Returns true when everything queued so far has been written. */
@@ -215,7 +264,7 @@ static bool conn_flush(struct conn *c)
         close(c->file_fd);
         c->file_fd = -1;
     }
-    dispatch_output_drained(c);
+    dispatch_output_drained(&c->x);
     return true;
 }
 
@@ -238,7 +287,6 @@ static bool conn_fill(struct conn *c)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return false;
         /* EOF or error: an unfinished request cannot be answered; an idle connection just ends. */
-        c->peer_eof = true;
         conn_close(c);
         return false;
     }
@@ -253,6 +301,73 @@ static void conn_drop_parsed_body(struct conn *c)
     c->parsed = c->head_end;
 }
 
+/* Expect: 100-continue gets its interim response; any other expectation is refused (417). */
+static int conn_expect(struct conn *c)
+{
+    const struct http1_header *h = http1_find_header(&c->http, c->in.data, "Expect");
+    if (!h)
+        return 0;
+    if (h->value.len != 12 || strncasecmp(c->in.data + h->value.off, "100-continue", 12) != 0)
+        return 417;
+    if (http1_version_minor(&c->http) >= 1) {
+        buf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+        c->read_pending = true;
+    }
+    return 0;
+}
+
+/* HTTP/1.1 requests carry exactly one Host header (RFC 9112 section 3.2). */
+static bool host_is_valid(const struct conn *c)
+{
+    if (c->version_minor == 0)
+        return true;
+    unsigned count = 0;
+    for (uint32_t i = 0; i < c->http.header_count; i++) {
+        const struct http1_header *h = &c->http.headers[i];
+        if (h->name.len == 4 && strncasecmp(c->in.data + h->name.off, "Host", 4) == 0)
+            count++;
+    }
+    return count == 1;
+}
+
+/* Points the exchange at the parsed request; `in` does not move until the response is done. */
+static void conn_fill_exchange(struct conn *c)
+{
+    struct exchange *x = &c->x;
+    if (c->http.header_count > c->fields_cap) {
+        free(c->fields);
+        c->fields_cap = c->http.header_count;
+        c->fields = malloc(c->fields_cap * sizeof(*c->fields));
+        if (!c->fields)
+            abort();
+    }
+    for (uint32_t i = 0; i < c->http.header_count; i++) {
+        const struct http1_header *h = &c->http.headers[i];
+        c->fields[i] = (struct http_field){c->in.data + h->name.off, h->name.len,
+                                           c->in.data + h->value.off, h->value.len};
+    }
+    x->method = http1_method(&c->http);
+    x->method_name = http1_method_name(&c->http);
+    x->target = c->in.data + c->http.target.off;
+    x->target_len = c->http.target.len;
+    x->protocol = c->version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+    x->headers = c->fields;
+    x->header_count = c->http.header_count;
+    x->has_body = http1_has_body(&c->http);
+}
+
+static void conn_start_exchange(struct conn *c)
+{
+    c->version_minor = http1_version_minor(&c->http);
+    conn_fill_exchange(c);
+    if (!host_is_valid(c)) {
+        c->x.close = true;
+        exchange_reply_status(&c->x, 400, NULL);
+        return;
+    }
+    serve_request(&c->x);
+}
+
 /* Parses what is buffered. Returns true when a request is complete or refused (RESPONDING). */
 static bool conn_parse(struct conn *c)
 {
@@ -265,7 +380,7 @@ static bool conn_parse(struct conn *c)
             return false;
         case HTTP1_HEAD_DONE: {
             c->head_end = (uint32_t)c->parsed;
-            int refuse = serve_head(c);
+            int refuse = conn_expect(c);
             if (refuse) {
                 conn_fail(c, refuse);
                 return true;
@@ -280,7 +395,7 @@ static bool conn_parse(struct conn *c)
         case HTTP1_MESSAGE_DONE:
             conn_disarm(c);
             c->state = CONN_RESPONDING;
-            serve_request(c);
+            conn_start_exchange(c);
             return true;
         case HTTP1_ERROR:
             log_debug("bad request: %s", c->http.error_reason ? c->http.error_reason : "?");
@@ -294,7 +409,9 @@ static bool conn_parse(struct conn *c)
 static void conn_finish_response(struct conn *c)
 {
     c->response_complete = false;
-    body_reset(&c->body);
+    c->chunked = false;
+    exchange_reset(&c->x);
+    c->version_minor = 1;
     if (c->close_after) {
         conn_start_linger(c);
         return;
@@ -363,7 +480,7 @@ static void conn_on_io(struct loop *loop, struct loop_io *io, uint32_t events)
         return;
     /* A client that goes away while PHP works on its request: stop, and let the script see
        connection_aborted() (nginx + PHP-FPM behave the same way). */
-    if (c->php.job && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+    if (c->x.php.job && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
         conn_close(c);
         return;
     }
@@ -375,7 +492,7 @@ static void conn_on_io(struct loop *loop, struct loop_io *io, uint32_t events)
 static void conn_on_body(void *ctx, const char *data, size_t len)
 {
     struct conn *c = ctx;
-    body_append(&c->body, data, len);
+    body_append(&c->x.body, data, len);
 }
 
 static void conn_on_timer(struct loop *loop, struct loop_timer *t)
@@ -415,7 +532,12 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
     memcpy(&c->peer, peer, c->peer_len);
     socklen_t local_len = sizeof(c->local);
     getsockname(fd, (struct sockaddr *)&c->local, &local_len);
-    body_init(&c->body);
+    c->version_minor = 1;
+    c->x.ops = &h1_ops;
+    c->x.srv = srv;
+    c->x.peer = (const struct sockaddr *)&c->peer;
+    c->x.local = (const struct sockaddr *)&c->local;
+    body_init(&c->x.body);
     http1_init(&c->http, &srv->limits, conn_on_body, c);
     if (loop_add(srv->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
         close(fd);

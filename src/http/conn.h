@@ -1,6 +1,6 @@
 /*
- * One client connection (HTTP/1.x over plain TCP): reading, parsing with http1, handing complete
- * requests to serve.c, writing responses in order (pipelining), keep-alive, timeouts and closing.
+ * One client connection: reading and writing the socket, timeouts, closing; and HTTP/1.x on it
+ * (parsing with http1, one exchange at a time, responses in order, keep-alive).
  *
  * The connection is a small state machine driven by conn_run(): READING (parse what arrived,
  * read more), RESPONDING (a response is being produced or written; nothing more is parsed, so
@@ -22,8 +22,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
-#include "http/body.h"
-#include "http/dispatch.h"
+#include "http/exchange.h"
 #include "http/http1.h"
 #include "net/loop.h"
 
@@ -50,21 +49,25 @@ struct conn {
     enum conn_timer_kind timer_kind;
     struct server *srv;
     struct conn *prev, *next;  /* server's list of open connections */
-    struct conn *reap_next;
+    struct conn *reap_next;    /* server's list of closed connections to free */
+    struct conn *run_next;     /* server's list of connections to run after this event */
+    bool scheduled;            /* on that list */
 
     enum conn_state state;
     bool closed;
     bool running;       /* conn_run() is on the stack */
     bool read_pending;  /* the socket may hold unread bytes (edge-triggered epoll) */
-    bool peer_eof;
     bool close_after;   /* close once the current response is written */
 
     struct buf in;      /* bytes read; the current request's head starts at http.head_start */
     size_t parsed;      /* parse position in `in` */
     uint32_t head_end;  /* end of the current head in `in` (body bytes after it are dropped) */
     struct http1_parser http;
-    struct body body;   /* the current request's body */
-    struct php_reply php; /* the current request's PHP answer, when it has one */
+    struct http_field *fields; /* the current request's headers, for the exchange */
+    uint32_t fields_cap;
+    struct exchange x;  /* the current request */
+    unsigned version_minor; /* of the current request: 0 for HTTP/1.0 */
+    bool chunked;       /* the current response uses chunked transfer coding */
 
     struct buf out;     /* response bytes not yet written, from out_pos */
     size_t out_pos;
@@ -92,27 +95,5 @@ void conn_free(struct conn *c);
 
 /* True when the connection has no request in progress (used by the drain on shutdown). */
 bool conn_is_idle(const struct conn *c);
-
-/* --- for serve.c: building the response of the current request --------------------------- */
-
-/* Text of the current request's header `name`, or NULL; *len is set. */
-const char *conn_header(const struct conn *c, const char *name, size_t *len);
-
-/* Whether the connection stays open after this response (also sets close_after). */
-bool conn_decide_keep_alive(struct conn *c);
-
-/*
- * A complete response with a small in-memory body (omitted for HEAD). `extra_headers` is NULL or
- * preformatted "Name: value\r\n" lines. `close` closes the connection afterwards (malformed or
- * refused requests).
- */
-void conn_reply(struct conn *c, int status, const char *extra_headers, const char *content_type,
-                const char *body, size_t body_len, bool close);
-
-/* conn_reply() with the body "<status> <reason>\n" as text/plain: Kiln's own short answers. */
-void conn_reply_status(struct conn *c, int status, const char *extra_headers, bool close);
-
-/* Queues a "100 Continue" interim response and tries to send it now. */
-void conn_send_continue(struct conn *c);
 
 #endif

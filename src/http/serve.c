@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "http/conn.h"
 #include "http/dispatch.h"
+#include "http/exchange.h"
 #include "http/mime.h"
 #include "http/response.h"
 #include "http/router.h"
@@ -61,39 +61,8 @@ static int parse_target(const char *t, size_t len, struct target *out)
     return 0;
 }
 
-static void reply_status(struct conn *c, int status)
-{
-    conn_reply_status(c, status, NULL, false);
-}
 
-int serve_head(struct conn *c)
-{
-    size_t len;
-    const char *expect = conn_header(c, "Expect", &len);
-    if (!expect)
-        return 0;
-    if (len != 12 || strncasecmp(expect, "100-continue", 12) != 0)
-        return 417;
-    if (http1_version_minor(&c->http) >= 1)
-        conn_send_continue(c);
-    return 0;
-}
-
-/* HTTP/1.1 requests carry exactly one Host header (RFC 9112 section 3.2). */
-static bool host_is_valid(const struct conn *c)
-{
-    if (http1_version_minor(&c->http) == 0)
-        return true;
-    unsigned count = 0;
-    for (uint32_t i = 0; i < c->http.header_count; i++) {
-        const struct http1_header *h = &c->http.headers[i];
-        if (h->name.len == 4 && strncasecmp(c->in.data + h->name.off, "Host", 4) == 0)
-            count++;
-    }
-    return count == 1;
-}
-
-static void redirect_with_slash(struct conn *c, const struct target *t)
+static void redirect_with_slash(struct exchange *x, const struct target *t)
 {
     struct buf location = {0};
     buf_append_str(&location, "Location: ");
@@ -104,111 +73,103 @@ static void redirect_with_slash(struct conn *c, const struct target *t)
         buf_append(&location, t->query, t->query_len);
     }
     buf_append(&location, "\r\n", 3); /* with its NUL: passed on as a C string */
-    conn_reply_status(c, 301, location.data, false);
+    exchange_reply_status(x, 301, location.data);
     buf_free(&location);
 }
 
-static struct static_hdr request_header(const struct conn *c, const char *name)
+static struct static_hdr request_header(const struct exchange *x, const char *name)
 {
     struct static_hdr h;
-    h.p = conn_header(c, name, &h.len);
+    h.p = exchange_header(x, name, &h.len);
     return h;
 }
 
-static void add_static_headers(struct conn *c, const struct route *r, const struct static_plan *plan,
-                               off_t size)
+static void add_static_headers(struct exchange *x, const struct route *r,
+                               const struct static_plan *plan, off_t size)
 {
-    struct buf *out = &c->out;
-    if (plan->status != 304) {
-        response_header(out, "Content-Type", mime_lookup(r->script, strlen(r->script)));
-        response_header_uint(out, "Content-Length", (unsigned long long)plan->length);
-    }
-    response_header(out, "ETag", plan->etag);
-    response_header(out, "Last-Modified", plan->last_modified);
-    response_header(out, "Accept-Ranges", "bytes");
+    struct buf *head = &x->head;
+    if (plan->status != 304)
+        response_header(head, "Content-Type", mime_lookup(r->script, strlen(r->script)));
+    response_header(head, "ETag", plan->etag);
+    response_header(head, "Last-Modified", plan->last_modified);
+    response_header(head, "Accept-Ranges", "bytes");
     if (plan->status == 206)
-        buf_printf(out, "Content-Range: bytes %lld-%lld/%lld\r\n", (long long)plan->offset,
+        buf_printf(head, "Content-Range: bytes %lld-%lld/%lld\r\n", (long long)plan->offset,
                    (long long)(plan->offset + plan->length - 1), (long long)size);
     else if (plan->status == 416)
-        buf_printf(out, "Content-Range: bytes */%lld\r\n", (long long)size);
+        buf_printf(head, "Content-Range: bytes */%lld\r\n", (long long)size);
 }
 
-static void serve_static(struct conn *c, const struct route *r)
+static void serve_static(struct exchange *x, const struct route *r)
 {
-    int method = http1_method(&c->http);
-    if (method != HTTP_GET && method != HTTP_HEAD) {
-        conn_reply_status(c, 405, "Allow: GET, HEAD\r\n", false);
+    if (x->method != HTTP_GET && x->method != HTTP_HEAD) {
+        exchange_reply_status(x, 405, "Allow: GET, HEAD\r\n");
         return;
     }
-    int fd = statcache_open(c->srv->statcache, r->script);
+    int fd = statcache_open(x->srv->statcache, r->script);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
             close(fd);
-        reply_status(c, 404);
+        exchange_reply_status(x, 404, NULL);
         return;
     }
     struct static_request req = {
-        .is_head = method == HTTP_HEAD,
-        .if_none_match = request_header(c, "If-None-Match"),
-        .if_modified_since = request_header(c, "If-Modified-Since"),
-        .range = request_header(c, "Range"),
-        .if_range = request_header(c, "If-Range"),
+        .is_head = exchange_is_head(x),
+        .if_none_match = request_header(x, "If-None-Match"),
+        .if_modified_since = request_header(x, "If-Modified-Since"),
+        .range = request_header(x, "Range"),
+        .if_range = request_header(x, "If-Range"),
     };
     struct static_plan plan;
     static_plan(st.st_size, st.st_mtim.tv_sec, &req, &plan);
-
-    bool keep = conn_decide_keep_alive(c);
-    response_begin(&c->out, plan.status, loop_wall_time(c->srv->loop));
-    add_static_headers(c, r, &plan, st.st_size);
-    response_end_head(&c->out, !keep, keep && http1_version_minor(&c->http) == 0);
-    if (method == HTTP_GET && plan.length > 0) {
-        c->file_fd = fd;
-        c->file_off = plan.offset;
-        c->file_left = plan.length;
-    } else {
-        close(fd);
-    }
-    c->response_complete = true;
-}
-
-static void serve_php(struct conn *c, const struct route *r)
-{
-    if (c->srv->cfg->executor == CONFIG_EXECUTOR_STUB)
-        conn_reply(c, 200, NULL, "text/html; charset=UTF-8", STUB_BODY, sizeof(STUB_BODY) - 1, false);
+    x->status = plan.status;
+    add_static_headers(x, r, &plan, st.st_size);
+    x->ops->send_head(x, plan.status == 304 ? -1 : (long long)plan.length);
+    if (plan.length > 0 && !exchange_is_head(x))
+        x->ops->send_file(x, fd, plan.offset, plan.length);
     else
-        dispatch_php(c, r);
+        close(fd);
+    x->ops->finish(x);
 }
 
-void serve_request(struct conn *c)
+static void serve_php(struct exchange *x, const struct route *r)
+{
+    if (x->srv->cfg->executor == CONFIG_EXECUTOR_STUB)
+        exchange_reply(x, 200, NULL, "text/html; charset=UTF-8", STUB_BODY, sizeof(STUB_BODY) - 1);
+    else
+        dispatch_php(x, r);
+}
+
+void serve_request(struct exchange *x)
 {
     struct target t;
-    const char *raw = c->in.data + c->http.target.off;
-    if (!host_is_valid(c) || parse_target(raw, c->http.target.len, &t) < 0) {
-        conn_reply_status(c, 400, NULL, true);
+    if (parse_target(x->target, x->target_len, &t) < 0) {
+        x->close = true;
+        exchange_reply_status(x, 400, NULL);
         return;
     }
-    if (http1_method(&c->http) == HTTP_CONNECT) {
-        reply_status(c, 405);
+    if (x->method == HTTP_CONNECT) {
+        exchange_reply_status(x, 405, NULL);
         return;
     }
     struct route route;
-    switch (router_resolve(&c->srv->router, t.path, t.path_len, loop_now_ms(c->srv->loop),
+    switch (router_resolve(&x->srv->router, t.path, t.path_len, loop_now_ms(x->srv->loop),
                            &route)) {
     case ROUTE_BAD_REQUEST:
-        reply_status(c, 400);
+        exchange_reply_status(x, 400, NULL);
         return;
     case ROUTE_NOT_FOUND:
-        reply_status(c, 404);
+        exchange_reply_status(x, 404, NULL);
         return;
     case ROUTE_REDIRECT_SLASH:
-        redirect_with_slash(c, &t);
+        redirect_with_slash(x, &t);
         return;
     case ROUTE_STATIC:
-        serve_static(c, &route);
+        serve_static(x, &route);
         return;
     case ROUTE_PHP:
-        serve_php(c, &route);
+        serve_php(x, &route);
         return;
     }
 }

@@ -53,12 +53,12 @@ static void format_endpoint(const struct sockaddr *sa, struct endpoint *out)
     snprintf(out->port, sizeof out->port, "%u", port);
 }
 
-static bool name_is(const struct cgi_header *h, const char *name)
+static bool name_is(const struct http_field *h, const char *name)
 {
     return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
 }
 
-static bool same_name(const struct cgi_header *a, const struct cgi_header *b)
+static bool same_name(const struct http_field *a, const struct http_field *b)
 {
     return a->name_len == b->name_len && strncasecmp(a->name, b->name, a->name_len) == 0;
 }
@@ -67,7 +67,7 @@ static bool same_name(const struct cgi_header *a, const struct cgi_header *b)
  * nginx's ignore_invalid_headers with underscores_in_headers off: only letters, digits and
  * '-' make a name. Dropping '_' keeps "X_Forwarded_For" from spoofing HTTP_X_FORWARDED_FOR.
  */
-static bool valid_name(const struct cgi_header *h)
+static bool valid_name(const struct http_field *h)
 {
     if (h->name_len == 0)
         return false;
@@ -81,7 +81,7 @@ static bool valid_name(const struct cgi_header *h)
 }
 
 /* Header value without trailing blanks; NULL when it holds a NUL (never valid HTTP). */
-static const char *clean_value(const struct cgi_header *h, size_t *len)
+static const char *clean_value(const struct http_field *h, size_t *len)
 {
     size_t n = h->value_len;
     if (n && memchr(h->value, '\0', n))
@@ -92,7 +92,7 @@ static const char *clean_value(const struct cgi_header *h, size_t *len)
     return h->value;
 }
 
-static const struct cgi_header *find_header(const struct cgi_input *in, const char *name)
+static const struct http_field *find_header(const struct cgi_input *in, const char *name)
 {
     for (size_t i = 0; i < in->header_count; i++) {
         if (name_is(&in->headers[i], name))
@@ -102,7 +102,7 @@ static const struct cgi_header *find_header(const struct cgi_input *in, const ch
 }
 
 /* Headers that never become HTTP_*: sent as CONTENT_* instead, or dropped (httpoxy). */
-static bool skipped_header(const struct cgi_header *h)
+static bool skipped_header(const struct http_field *h)
 {
     return name_is(h, "Content-Type") || name_is(h, "Content-Length") || name_is(h, "Proxy");
 }
@@ -143,7 +143,7 @@ static void join_values(const struct cgi_input *in, size_t i, const char *sep, c
 /* HTTP_<NAME> for header i, with all values of that name joined (Cookie with "; "). */
 static void add_http_variable(struct proto_builder *pb, const struct cgi_input *in, size_t i)
 {
-    const struct cgi_header *h = &in->headers[i];
+    const struct http_field *h = &in->headers[i];
     const char *sep = name_is(h, "Cookie") ? "; " : ", ";
     char *n, *v;
     proto_builder_reserve(pb, 5 + h->name_len, joined_length(in, i, strlen(sep)), &n, &v);
@@ -160,7 +160,7 @@ static void add_http_variable(struct proto_builder *pb, const struct cgi_input *
 static void add_http_variables(struct proto_builder *pb, const struct cgi_input *in)
 {
     for (size_t i = 0; i < in->header_count; i++) {
-        const struct cgi_header *h = &in->headers[i];
+        const struct http_field *h = &in->headers[i];
         size_t len;
         if (!valid_name(h) || skipped_header(h) || !clean_value(h, &len))
             continue;
@@ -176,7 +176,7 @@ static void add_http_variables(struct proto_builder *pb, const struct cgi_input 
 static void add_server_name(struct proto_builder *pb, const struct cgi_input *in,
                             const struct endpoint *local)
 {
-    const struct cgi_header *host = find_header(in, "Host");
+    const struct http_field *host = find_header(in, "Host");
     size_t len = 0;
     const char *value = host ? clean_value(host, &len) : NULL;
     if (!value || len == 0) {
@@ -197,7 +197,7 @@ static void add_server_name(struct proto_builder *pb, const struct cgi_input *in
 
 static void add_content_variables(struct proto_builder *pb, const struct cgi_input *in)
 {
-    const struct cgi_header *type = find_header(in, "Content-Type");
+    const struct http_field *type = find_header(in, "Content-Type");
     size_t len = 0;
     const char *value = type ? clean_value(type, &len) : NULL;
     proto_builder_add(pb, "CONTENT_TYPE", 12, value ? value : "", value ? len : 0);

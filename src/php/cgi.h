@@ -14,14 +14,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "http/field.h"
 #include "pool/proto.h"
-
-struct cgi_header {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-};
 
 struct cgi_input {
     const char *method;        /* "GET" */
@@ -35,7 +29,7 @@ struct cgi_input {
     const struct sockaddr *local;  /* local end of the client's connection */
     bool https;                /* the connection is TLS */
     /* Request headers as received; HTTP/2's :authority must be passed as "host". */
-    const struct cgi_header *headers;
+    const struct http_field *headers;
     size_t header_count;
     int64_t content_length;    /* body length; -1 when the request has no body framing */
     uint64_t start_usec;       /* arrival time (microseconds since the epoch) */

@@ -35,7 +35,7 @@ static struct sockaddr_in6 v6(const char *addr, unsigned port)
 static struct sockaddr_in remote_sa, local_sa;
 
 /* A plain GET /index.php?a=1&b=2 over HTTP/1.1 from 10.0.0.7:51234 to 127.0.0.1:8080. */
-static struct cgi_input base_input(const struct cgi_header *headers, size_t count)
+static struct cgi_input base_input(const struct http_field *headers, size_t count)
 {
     remote_sa = v4("10.0.0.7", 51234);
     local_sa = v4("127.0.0.1", 8080);
@@ -91,7 +91,7 @@ static const char *var(const struct decoded *d, const char *name)
 static void test_plain_get_has_exactly_the_fpm_set(void **state)
 {
     (void)state;
-    const struct cgi_header headers[] = {
+    const struct http_field headers[] = {
         H("Host", "example.com:8080"),
         H("User-Agent", "curl/8"),
         H("Accept", "*/*"),
@@ -149,7 +149,7 @@ static void test_plain_get_has_exactly_the_fpm_set(void **state)
 static void test_path_info_split(void **state)
 {
     (void)state;
-    const struct cgi_header headers[] = {H("Host", "h")};
+    const struct http_field headers[] = {H("Host", "h")};
     struct cgi_input in = base_input(headers, 1);
     in.target = "/app/index.php/users/42?x";
     in.target_len = strlen(in.target);
@@ -172,7 +172,7 @@ static void test_path_info_split(void **state)
 static void test_headers_joined_filtered_and_trimmed(void **state)
 {
     (void)state;
-    const struct cgi_header headers[] = {
+    const struct http_field headers[] = {
         H("Host", "h"),
         H("X-Forwarded-For", "1.1.1.1"),
         H("X_Forwarded_For", "6.6.6.6"),  /* spoofing attempt: dropped */
@@ -224,13 +224,13 @@ static void test_server_name_sources(void **state)
 {
     (void)state;
     struct decoded d;
-    const struct cgi_header v6host[] = {H("Host", "[::1]:8443")};
+    const struct http_field v6host[] = {H("Host", "[::1]:8443")};
     struct cgi_input in = base_input(v6host, 1);
     encode(&in, 0, &d);
     assert_string_equal(var(&d, "SERVER_NAME"), "[::1]");
     proto_buf_free(&d.buf);
 
-    const struct cgi_header plain[] = {H("host", "Example.org")};
+    const struct http_field plain[] = {H("host", "Example.org")};
     in = base_input(plain, 1);
     encode(&in, 0, &d);
     assert_string_equal(var(&d, "SERVER_NAME"), "Example.org");
@@ -249,7 +249,7 @@ static void test_tls_ipv6_and_ids(void **state)
 {
     (void)state;
     struct sockaddr_in6 r = v6("2001:db8::5", 40000), l = v6("::1", 443);
-    const struct cgi_header headers[] = {H("Host", "secure.example")};
+    const struct http_field headers[] = {H("Host", "secure.example")};
     struct cgi_input in = base_input(headers, 1);
     in.remote = (const struct sockaddr *)&r;
     in.local = (const struct sockaddr *)&l;
@@ -305,7 +305,7 @@ static void test_too_big_leaves_buffer_unchanged(void **state)
     char *value = malloc(big);
     assert_non_null(value);
     memset(value, 'a', big);
-    struct cgi_header headers[] = {
+    struct http_field headers[] = {
         {"X-A", 3, value, big},
         {"X-B", 3, value, big},
     };

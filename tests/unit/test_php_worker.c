@@ -212,7 +212,7 @@ struct request {
     const char *target;
     const char *script;
     const char *path_info;
-    const struct cgi_header *headers;
+    const struct http_field *headers;
     size_t header_count;
     const char *body;
     size_t body_len;
@@ -259,7 +259,7 @@ static uint64_t now_usec(void)
 
 static uint32_t send_request(struct conn *c, const struct request *rq)
 {
-    struct cgi_header headers[16] = {{"Host", 4, "localhost:8080", 14}};
+    struct http_field headers[16] = {{"Host", 4, "localhost:8080", 14}};
     size_t count = 1;
     for (size_t i = 0; i < rq->header_count; i++)
         headers[count++] = rq->headers[i];
@@ -462,7 +462,7 @@ static void test_get_arrays(void **state)
 static void test_post_urlencoded(void **state)
 {
     (void)state;
-    const struct cgi_header h[] = {{"Content-Type", 12, "application/x-www-form-urlencoded", 33}};
+    const struct http_field h[] = {{"Content-Type", 12, "application/x-www-form-urlencoded", 33}};
     const char *body = "a=1&b[]=x&b[]=y&c=%E2%82%AC";
     struct request rq = {.method = "POST", .target = "/post.php", .script = "/post.php",
                          .headers = h, .header_count = 1, .body = body, .body_len = strlen(body)};
@@ -482,7 +482,7 @@ static void test_raw_input_in_frames_and_in_a_file(void **state)
     for (size_t i = 0; i < len; i++)
         body[i] = (char)('a' + i % 26);
     body[len] = '\0';
-    const struct cgi_header h[] = {{"Content-Type", 12, "application/json", 16}};
+    const struct http_field h[] = {{"Content-Type", 12, "application/json", 16}};
     struct request rq = {.method = "POST", .target = "/input.php", .script = "/input.php",
                          .headers = h, .header_count = 1, .body = body, .body_len = len};
     struct response r;
@@ -511,7 +511,7 @@ static void test_multipart_upload(void **state)
                        "Content-Type: text/plain\r\n\r\n"
                        "file content\r\n"
                        "--XyZ--\r\n";
-    const struct cgi_header h[] = {{"Content-Type", 12, "multipart/form-data; boundary=XyZ", 33}};
+    const struct http_field h[] = {{"Content-Type", 12, "multipart/form-data; boundary=XyZ", 33}};
     struct request rq = {.method = "POST", .target = "/upload.php", .script = "/upload.php",
                          .headers = h, .header_count = 1, .body = body, .body_len = strlen(body),
                          .body_in_file = true};
@@ -537,7 +537,7 @@ static void test_header_and_status(void **state)
 static void test_two_cookies_in_and_out(void **state)
 {
     (void)state;
-    const struct cgi_header h[] = {{"Cookie", 6, "x=1", 3}, {"Cookie", 6, "y=a%20b", 7}};
+    const struct http_field h[] = {{"Cookie", 6, "x=1", 3}, {"Cookie", 6, "y=a%20b", 7}};
     struct request rq = {.target = "/cookies.php", .script = "/cookies.php", .headers = h,
                          .header_count = 2};
     struct response r;
@@ -636,7 +636,7 @@ static void test_heartbeat(void **state)
 static void test_server_variables_and_headers(void **state)
 {
     (void)state;
-    const struct cgi_header h[] = {
+    const struct http_field h[] = {
         {"X-Custom", 8, "v1", 2},
         {"X_Custom", 8, "spoof", 5},
         {"Authorization", 13, "Basic dXNlcjpwYXNz", 18},
@@ -693,7 +693,7 @@ static void test_session_across_two_requests(void **state)
     memcpy(cookie, set + 12, len);
     cookie[len] = '\0';
     response_free(&r);
-    const struct cgi_header h[] = {{"Cookie", 6, cookie, len}};
+    const struct http_field h[] = {{"Cookie", 6, cookie, len}};
     struct request rq = {.target = "/session.php", .script = "/session.php", .headers = h,
                          .header_count = 1};
     roundtrip(&rq, &r);
