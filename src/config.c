@@ -35,7 +35,7 @@ _Static_assert(sizeof(unsigned) < sizeof(uint64_t), "unsigned and uint64_t must 
 
 enum setting_kind {
     KIND_ADDR,
-    KIND_OPTIONAL_ADDR, /* only INTERNAL_ADDR: empty = off */
+    KIND_OPTIONAL_ADDR, /* empty = off (len 0) */
     KIND_PATH,          /* text into a char array; empty allowed when the default is empty */
     KIND_NAME,          /* short identifier (SERVICE_NAME) */
     KIND_EXECUTOR,
@@ -140,6 +140,12 @@ static const struct setting settings[] = {
      .help = "PEM certificate chain; TLS is on when both are set."},
     {.env = "TLS_KEY", .flag = "--tls-key", .metavar = "FILE", .default_value = "",
      .kind = KIND_PATH, FIELD(tls_key), .help = "PEM private key; TLS is on when both are set."},
+    {.env = "HTTP_REDIRECT_ADDR", .flag = "--http-redirect-addr", .metavar = "ADDR",
+     .default_value = "", .kind = KIND_OPTIONAL_ADDR, FIELD(http_redirect),
+     .help = "With TLS: a plain HTTP listener that redirects every request to https://."},
+    {.env = "H2_MAX_CONCURRENT_STREAMS", .flag = "--h2-max-streams", .metavar = "N",
+     .default_value = "100", .kind = KIND_UINT, FIELD(h2_max_streams), .min = 1, .max = 10000,
+     .help = "HTTP/2 streams a client may have open at once."},
     {.env = "LOG_LEVEL", .flag = "--log-level", .metavar = "LEVEL", .default_value = "info",
      .kind = KIND_LOG_LEVEL,
      .help = "trace, debug, info, warn or error (trace = debug)."},
@@ -603,7 +609,7 @@ static int apply_addr(struct config *cfg, const struct setting *s, const char *v
                       const char *source, char *err, size_t errlen)
 {
     if (s->kind == KIND_OPTIONAL_ADDR && value[0] == '\0') {
-        cfg->has_internal = false;
+        memset(field_of(cfg, s), 0, sizeof(struct config_addr));
         return 0;
     }
     if (config_parse_addr(value, field_of(cfg, s)) < 0) {
@@ -612,8 +618,6 @@ static int apply_addr(struct config *cfg, const struct setting *s, const char *v
                    "(host names are not accepted)");
         return -1;
     }
-    if (s->kind == KIND_OPTIONAL_ADDR)
-        cfg->has_internal = true;
     return 0;
 }
 
@@ -938,6 +942,11 @@ static int check_tls_pair(const struct config *cfg, char *err, size_t errlen)
                 has_cert ? "TLS_KEY" : "TLS_CERT");
         return -1;
     }
+    if (config_addr_is_set(&cfg->http_redirect) && !has_cert) {
+        set_err(err, errlen, "HTTP_REDIRECT_ADDR (--http-redirect-addr) needs TLS_CERT and TLS_KEY: "
+                             "it redirects to the HTTPS listener");
+        return -1;
+    }
     return 0;
 }
 
@@ -1095,4 +1104,11 @@ int config_check_paths(struct config *cfg, char *err, size_t errlen)
         check_readable_file("PHP_INI", cfg->php_ini, err, errlen) < 0)
         return -1;
     return 0;
+}
+
+unsigned config_addr_port(const struct config_addr *a)
+{
+    if (a->sa.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)&a->sa)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)&a->sa)->sin_port);
 }

@@ -41,8 +41,9 @@ struct config_addr {
 struct config {
     /* Listeners */
     struct config_addr listen;   /* LISTEN_ADDR, --listen; default 0.0.0.0:8080 */
-    bool has_internal;
-    struct config_addr internal; /* INTERNAL_ADDR, --internal-addr; default off */
+    struct config_addr internal; /* INTERNAL_ADDR, --internal-addr; default off (len 0) */
+    struct config_addr http_redirect; /* HTTP_REDIRECT_ADDR, --http-redirect-addr: plain HTTP
+                                         listener answering 301 to https://; default off */
 
     /* Document root and routing */
     char document_root[PATH_MAX]; /* DOCUMENT_ROOT, --docroot; default /var/www/html; absolute,
@@ -85,11 +86,18 @@ struct config {
     /* TLS (later issue) */
     char tls_cert[PATH_MAX];    /* TLS_CERT; both or neither */
     char tls_key[PATH_MAX];     /* TLS_KEY */
+    unsigned h2_max_streams;    /* H2_MAX_CONCURRENT_STREAMS; default 100 */
 
     /* Logging */
     enum config_log_level log_level; /* LOG_LEVEL: debug|info|warn|error (trace = debug) */
     char service_name[64];           /* SERVICE_NAME; default "kiln" */
 };
+
+/* An optional address (INTERNAL_ADDR, HTTP_REDIRECT_ADDR) is off when unset. */
+static inline bool config_addr_is_set(const struct config_addr *a) { return a->len != 0; }
+
+/* The port of an address, in host byte order. */
+unsigned config_addr_port(const struct config_addr *a);
 
 /* Outcome of config_load(). */
 enum config_result {

@@ -4,15 +4,18 @@
  * limit, opens the listener, starts the worker pool and runs the event loop until
  * SIGTERM/SIGINT, then drains. Every start-up failure is one line on stderr and exit status 2.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "net/listener.h"
 #include "net/loop.h"
+#include "net/tls.h"
 #include "obs/log.h"
 #include "php/zygote.h"
 #include "pool/pool.h"
@@ -52,78 +55,127 @@ static const char *executor_name(enum config_executor e)
     return e == CONFIG_EXECUTOR_STUB ? "stub" : "ext";
 }
 
-static void log_configuration(const struct config *cfg, unsigned long fd_limit)
+static void log_configuration(const struct config *cfg, bool tls)
 {
-    log_info("kiln %s listening on http://%s (executor: %s, workers: %u, queue: %u)", KILN_VERSION,
-             cfg->listen.text, executor_name(cfg->executor), cfg->php_workers,
-             cfg->queue_capacity);
+    log_info("kiln %s listening on %s://%s (executor: %s, workers: %u, queue: %u)", KILN_VERSION,
+             tls ? "https" : "http", cfg->listen.text, executor_name(cfg->executor),
+             cfg->php_workers, cfg->queue_capacity);
+    if (config_addr_is_set(&cfg->http_redirect))
+        log_info("redirecting http://%s to https://", cfg->http_redirect.text);
     log_info("document root: %s%s%s", cfg->document_root, cfg->index_file[0] ? ", index file: " : "",
              cfg->index_file);
-    log_info("open files limit: %lu, max connections: %u", fd_limit, cfg->max_connections);
+    log_info("max connections: %u", cfg->max_connections);
 }
 
-int main(int argc, char **argv)
-{
+/* Everything start-up creates, so that one function can release it on every path. */
+struct kiln {
     struct config cfg;
-    char err[CONFIG_ERR_MAX];
-    switch (config_load(&cfg, argc, argv, environ, err, sizeof(err))) {
-    case CONFIG_OK:
-        break;
-    case CONFIG_EXIT_OK:
-        config_free(&cfg);
-        return 0;
-    case CONFIG_ERROR:
-        config_free(&cfg);
-        return startup_error(err);
-    }
-    if (config_check_paths(&cfg, err, sizeof(err)) < 0) {
-        config_free(&cfg);
-        return startup_error(err);
-    }
-    log_init(cfg.log_level, cfg.service_name);
-    signal(SIGPIPE, SIG_IGN);
+    bool cfg_loaded;
     struct zygote zygote;
-    bool use_php = cfg.executor == CONFIG_EXECUTOR_EXT;
-    if (use_php && zygote_start(&zygote, &cfg) < 0) {
-        config_free(&cfg);
-        return startup_error(zygote.err);
-    }
-    unsigned long fd_limit = listener_raise_fd_limit();
-    fit_connections_to_fd_limit(&cfg, fd_limit);
+    bool zygote_started;
+    struct tls_ctx *tls;
+    struct loop *loop;
+    struct pool *pool;
+    bool server_ready;
+};
 
-    int listen_fd = listener_open(&cfg.listen, "LISTEN_ADDR", err, sizeof(err));
-    if (listen_fd < 0) {
-        config_free(&cfg);
-        return startup_error(err);
+static void kiln_release(struct kiln *k)
+{
+    if (k->server_ready)
+        server_free(&the_server);
+    pool_destroy(k->pool);
+    if (k->zygote_started)
+        zygote_stop(&k->zygote);
+    loop_destroy(k->loop);
+    tls_ctx_free(k->tls);
+    if (k->cfg_loaded)
+        config_free(&k->cfg);
+}
+
+static int open_listener(const struct config_addr *addr, const char *setting, bool redirect,
+                         char *err, size_t errlen)
+{
+    int fd = listener_open(addr, setting, err, errlen);
+    if (fd < 0)
+        return -1;
+    if (server_listen(&the_server, fd, redirect) < 0) {
+        close(fd);
+        snprintf(err, errlen, "%s %s: epoll: %s", setting, addr->text, strerror(errno));
+        return -1;
     }
-    struct loop *loop = loop_create();
-    if (!loop) {
-        config_free(&cfg);
-        return startup_error("cannot create the event loop");
+    return 0;
+}
+
+/* Start-up after the configuration is known; 0, or -1 with one line in `err`. */
+static int kiln_start(struct kiln *k, char *err, size_t errlen)
+{
+    struct config *cfg = &k->cfg;
+    if (config_check_paths(cfg, err, errlen) < 0)
+        return -1;
+    log_init(cfg->log_level, cfg->service_name);
+    signal(SIGPIPE, SIG_IGN);
+    if (cfg->executor == CONFIG_EXECUTOR_EXT) {
+        if (zygote_start(&k->zygote, cfg) < 0) {
+            snprintf(err, errlen, "%s", k->zygote.err);
+            return -1;
+        }
+        k->zygote_started = true;
+        if (!k->zygote.opcache_enabled)
+            log_warn("OPcache is not enabled under the kiln SAPI: PHP runs uncached");
     }
-    struct pool *pool = use_php ? pool_create(loop, &cfg, &zygote) : NULL;
-    if (use_php && !pool) {
-        config_free(&cfg);
-        return startup_error("cannot create the worker pool");
+    /* Only now, after the zygote exists, do keys and sockets appear in this process. */
+    if (cfg->tls_cert[0] && !(k->tls = tls_ctx_create(cfg->tls_cert, cfg->tls_key, err, errlen)))
+        return -1;
+    fit_connections_to_fd_limit(cfg, listener_raise_fd_limit());
+    if (!(k->loop = loop_create())) {
+        snprintf(err, errlen, "cannot create the event loop");
+        return -1;
     }
-    if (server_init(&the_server, &cfg, loop, listen_fd, pool, err, sizeof(err)) < 0) {
-        config_free(&cfg);
-        return startup_error(err);
+    if (k->zygote_started && !(k->pool = pool_create(k->loop, cfg, &k->zygote))) {
+        snprintf(err, errlen, "cannot create the worker pool");
+        return -1;
     }
+    if (server_init(&the_server, cfg, k->loop, k->pool, k->tls, err, errlen) < 0)
+        return -1;
+    k->server_ready = true;
+    if (open_listener(&cfg->listen, "LISTEN_ADDR", false, err, errlen) < 0)
+        return -1;
+    if (config_addr_is_set(&cfg->http_redirect) &&
+        open_listener(&cfg->http_redirect, "HTTP_REDIRECT_ADDR", true, err, errlen) < 0)
+        return -1;
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
-    loop_handle_signals(loop, &signals, on_signal);
+    if (loop_handle_signals(k->loop, &signals, on_signal) < 0) {
+        snprintf(err, errlen, "signalfd: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
 
-    log_configuration(&cfg, fd_limit);
-    int rc = loop_run(loop);
-    server_free(&the_server);
-    pool_destroy(pool);
-    if (use_php)
-        zygote_stop(&zygote);
-    loop_destroy(loop);
-    config_free(&cfg);
+int main(int argc, char **argv)
+{
+    struct kiln k = {0};
+    char err[CONFIG_ERR_MAX];
+    switch (config_load(&k.cfg, argc, argv, environ, err, sizeof(err))) {
+    case CONFIG_OK:
+        break;
+    case CONFIG_EXIT_OK:
+        config_free(&k.cfg);
+        return 0;
+    case CONFIG_ERROR:
+        config_free(&k.cfg);
+        return startup_error(err);
+    }
+    k.cfg_loaded = true;
+    if (kiln_start(&k, err, sizeof(err)) < 0) {
+        kiln_release(&k);
+        return startup_error(err);
+    }
+    log_configuration(&k.cfg, k.tls != NULL);
+    int rc = loop_run(k.loop);
+    kiln_release(&k);
     log_info("shutdown complete");
     return rc == 0 ? 0 : 1;
 }

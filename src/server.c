@@ -10,21 +10,18 @@
 #include <unistd.h>
 
 #include "http/conn.h"
+#include "http/h2.h"
 #include "obs/log.h"
 
 /* After EMFILE/ENFILE (or at the connection limit) accepting pauses this long, instead of spinning
    on a listener whose queue cannot be drained. */
 #define ACCEPT_RETRY_MS 100
 
-static struct server *server_of_listen_io(struct loop_io *io)
-{
-    return (struct server *)((char *)io - offsetof(struct server, listen_io));
-}
-
 static void server_pause_accept(struct server *srv, bool retry_later)
 {
     if (!srv->accept_paused) {
-        loop_remove(srv->loop, &srv->listen_io);
+        for (unsigned i = 0; i < srv->listener_count; i++)
+            loop_remove(srv->loop, &srv->listeners[i].io);
         srv->accept_paused = true;
     }
     if (retry_later)
@@ -39,9 +36,11 @@ static void server_resume_accept(struct server *srv)
         return;
     srv->accept_paused = false;
     loop_timer_cancel(srv->loop, &srv->accept_retry);
-    loop_add(srv->loop, &srv->listen_io, EPOLLIN);
-    /* Edge-triggered: connections queued while paused raise no new edge, so look now. */
-    server_on_accept(srv->loop, &srv->listen_io, EPOLLIN);
+    for (unsigned i = 0; i < srv->listener_count; i++) {
+        loop_add(srv->loop, &srv->listeners[i].io, EPOLLIN);
+        /* Edge-triggered: connections queued while paused raise no new edge, so look now. */
+        server_on_accept(srv->loop, &srv->listeners[i].io, EPOLLIN);
+    }
 }
 
 static void server_on_accept_retry(struct loop *loop, struct loop_timer *t)
@@ -54,7 +53,8 @@ static void server_on_accept(struct loop *loop, struct loop_io *io, uint32_t eve
 {
     (void)loop;
     (void)events;
-    struct server *srv = server_of_listen_io(io);
+    struct server_listener *l = (struct server_listener *)io;
+    struct server *srv = l->srv;
     while (!srv->accept_paused) {
         if (srv->conn_count >= srv->cfg->max_connections) {
             server_pause_accept(srv, false); /* resumed when a connection closes */
@@ -64,7 +64,7 @@ static void server_on_accept(struct loop *loop, struct loop_io *io, uint32_t eve
         socklen_t peer_len = sizeof(peer);
         int fd = accept4(io->fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            conn_accept(srv, fd, (struct sockaddr *)&peer, peer_len);
+            conn_accept(srv, fd, (struct sockaddr *)&peer, peer_len, l->redirect);
             continue;
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -169,8 +169,10 @@ void server_drain(struct server *srv)
     srv->draining = true;
     server_pause_accept(srv, false);
     loop_timer_cancel(srv->loop, &srv->accept_retry);
-    close(srv->listen_io.fd);
-    srv->listen_io.fd = -1;
+    for (unsigned i = 0; i < srv->listener_count; i++) {
+        close(srv->listeners[i].io.fd);
+        srv->listeners[i].io.fd = -1;
+    }
     /* Idle keep-alive connections are closed now; busy ones close after their response
        (conn_decide_keep_alive sees `draining`). */
     struct conn *c = srv->conns;
@@ -178,6 +180,8 @@ void server_drain(struct server *srv)
         struct conn *next = c->next;
         if (conn_is_idle(c))
             conn_close(c);
+        else if (c->h2)
+            h2_goaway(c);
         c = next;
     }
     if (srv->conn_count == 0) {
@@ -189,13 +193,14 @@ void server_drain(struct server *srv)
     loop_timer_arm(srv->loop, &srv->drain_timer, (uint64_t)srv->cfg->drain_timeout_secs * 1000);
 }
 
-int server_init(struct server *srv, const struct config *cfg, struct loop *loop, int listen_fd,
-                struct pool *pool, char *err, size_t errlen)
+int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
+                struct pool *pool, struct tls_ctx *tls, char *err, size_t errlen)
 {
     memset(srv, 0, sizeof(*srv));
     srv->cfg = cfg;
     srv->loop = loop;
     srv->pool = pool;
+    srv->tls = tls;
     srv->root_fd = open(cfg->document_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (srv->root_fd < 0) {
         snprintf(err, errlen, "DOCUMENT_ROOT \"%s\": %s", cfg->document_root, strerror(errno));
@@ -217,12 +222,19 @@ int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
     srv->accept_retry.fn = server_on_accept_retry;
     srv->post_timer.fn = server_on_post;
     srv->drain_timer.fn = server_on_drain_timeout;
-    srv->listen_io.fd = listen_fd;
-    srv->listen_io.fn = server_on_accept;
-    if (loop_add(loop, &srv->listen_io, EPOLLIN) < 0) {
-        snprintf(err, errlen, "epoll: %s", strerror(errno));
+    return 0;
+}
+
+int server_listen(struct server *srv, int fd, bool redirect)
+{
+    struct server_listener *l = &srv->listeners[srv->listener_count];
+    l->io.fd = fd;
+    l->io.fn = server_on_accept;
+    l->srv = srv;
+    l->redirect = redirect;
+    if (loop_add(srv->loop, &l->io, EPOLLIN) < 0)
         return -1;
-    }
+    srv->listener_count++;
     return 0;
 }
 
@@ -231,8 +243,9 @@ void server_free(struct server *srv)
     while (srv->conns)
         conn_close(srv->conns);
     server_after_batch(srv);
-    if (srv->listen_io.fd >= 0)
-        close(srv->listen_io.fd);
+    for (unsigned i = 0; i < srv->listener_count; i++)
+        if (srv->listeners[i].io.fd >= 0)
+            close(srv->listeners[i].io.fd);
     statcache_destroy(srv->statcache);
     close(srv->root_fd);
 }

@@ -15,6 +15,15 @@
 
 struct conn;
 struct pool;
+struct tls_ctx;
+
+#define SERVER_MAX_LISTENERS 2
+
+struct server_listener {
+    struct loop_io io;
+    struct server *srv;
+    bool redirect; /* HTTP_REDIRECT_ADDR: plain HTTP, every request gets a 301 to https:// */
+};
 
 struct server {
     const struct config *cfg;
@@ -24,8 +33,10 @@ struct server {
     struct router router;
     struct http1_limits limits;
     struct pool *pool;        /* PHP workers; NULL with EXECUTOR=stub */
+    struct tls_ctx *tls;      /* the main listener speaks TLS; NULL for plain HTTP */
 
-    struct loop_io listen_io;
+    struct server_listener listeners[SERVER_MAX_LISTENERS];
+    unsigned listener_count;
     bool accept_paused;
     struct loop_timer accept_retry;
 
@@ -39,9 +50,11 @@ struct server {
     struct loop_timer drain_timer;
 };
 
-/* Sets up the router on cfg->document_root and starts accepting on `listen_fd`. */
-int server_init(struct server *srv, const struct config *cfg, struct loop *loop, int listen_fd,
-                struct pool *pool, char *err, size_t errlen);
+/* Sets up the router on cfg->document_root. `pool` and `tls` may be NULL. */
+int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
+                struct pool *pool, struct tls_ctx *tls, char *err, size_t errlen);
+/* Starts accepting on `fd` (the server closes it at the end). */
+int server_listen(struct server *srv, int fd, bool redirect);
 void server_free(struct server *srv);
 
 /* Stops accepting, closes idle connections, lets busy ones finish; stops the loop when the last

@@ -11,13 +11,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/h2.h"
 #include "http/response.h"
 #include "http/serve.h"
+#include "net/tls.h"
 #include "obs/log.h"
 #include "server.h"
 
 #define CONN_READ_CHUNK 16384
 #define CONN_LINGER_MS 2000
+/* Piece of a file body read at a time for TLS connections. */
+#define TLS_FILE_CHUNK (64u * 1024)
 /* Buffers above this size are released when the connection goes idle. */
 #define CONN_IDLE_KEEP_BYTES 8192
 
@@ -56,6 +60,7 @@ void conn_close(struct conn *c)
         return;
     c->closed = true;
     dispatch_cancel(&c->x);
+    h2_close_streams(c);
     loop_timer_cancel(c->srv->loop, &c->timer);
     loop_remove(c->srv->loop, &c->io);
     close(c->io.fd);
@@ -68,6 +73,9 @@ void conn_close(struct conn *c)
 
 void conn_free(struct conn *c)
 {
+    if (c->tls)
+        tls_conn_free(c->tls);
+    h2_free(c);
     http1_free(&c->http);
     exchange_free(&c->x);
     free(c->fields);
@@ -78,6 +86,8 @@ void conn_free(struct conn *c)
 
 static void conn_start_linger(struct conn *c)
 {
+    if (c->tls)
+        tls_shutdown(c->tls);
     shutdown(c->io.fd, SHUT_WR);
     c->state = CONN_LINGER;
     c->read_pending = true;
@@ -113,6 +123,14 @@ static struct conn *conn_of_exchange(const struct exchange *x)
 static void conn_schedule(struct conn *c)
 {
     server_schedule(c->srv, c);
+}
+
+void conn_set_idle(struct conn *c, bool idle)
+{
+    if (!idle)
+        conn_disarm(c);
+    else if (c->timer_kind != CONN_TIMER_IDLE)
+        conn_arm(c, CONN_TIMER_IDLE, secs_to_ms(c->srv->cfg->idle_timeout_secs));
 }
 
 bool conn_is_idle(const struct conn *c)
@@ -222,27 +240,42 @@ static void conn_fail(struct conn *c, int status)
     exchange_reply_status(&c->x, status, NULL);
 }
 
-/* Writes pending output. Returns true when everything queued so far has been written. */
-static bool conn_flush(struct conn *c)
+static ssize_t conn_send(struct conn *c, const void *data, size_t len, bool more)
 {
-    while (c->out_pos < c->out.len) {
-        int flags = MSG_NOSIGNAL | (c->file_left > 0 ? MSG_MORE : 0);
-        ssize_t n = send(c->io.fd, c->out.data + c->out_pos, c->out.len - c->out_pos, flags);
-        if (n > 0) {
-            c->out_pos += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            conn_arm(c, CONN_TIMER_WRITE, secs_to_ms(c->srv->cfg->idle_timeout_secs));
-            return false;
-        }
-        conn_close(c);
-        return false;
-    }
-    buf_clear(&c->out);
-    c->out_pos = 0;
+    if (c->tls)
+        return tls_write(c->tls, data, len);
+    return send(c->io.fd, data, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+}
+
+static ssize_t conn_recv(struct conn *c, void *data, size_t len)
+{
+    if (c->tls)
+        return tls_read(c->tls, data, len);
+    return read(c->io.fd, data, len);
+}
+
+/* The client does not take our bytes now: wait for EPOLLOUT, but not for ever. */
+static void conn_write_blocked(struct conn *c)
+{
+    conn_arm(c, CONN_TIMER_WRITE, secs_to_ms(c->srv->cfg->idle_timeout_secs));
+}
+
+/* TLS cannot use sendfile: the next piece of a file body is read into `out` instead. */
+static bool conn_load_file_chunk(struct conn *c)
+{
+    size_t want = c->file_left < TLS_FILE_CHUNK ? (size_t)c->file_left : TLS_FILE_CHUNK;
+    ssize_t n = pread(c->file_fd, buf_reserve(&c->out, want), want, c->file_off);
+    if (n <= 0)
+        return false; /* the file shrank under us: the promised length cannot be delivered */
+    c->out.len += (size_t)n;
+    c->file_off += n;
+    c->file_left -= n;
+    return true;
+}
+
+/* Sends the file body with sendfile(2). Returns false when blocked or closed. */
+static bool conn_sendfile(struct conn *c)
+{
     while (c->file_left > 0) {
         size_t want = c->file_left > (1 << 30) ? (size_t)1 << 30 : (size_t)c->file_left;
         ssize_t n = sendfile(c->io.fd, c->file_fd, &c->file_off, want);
@@ -253,12 +286,48 @@ static bool conn_flush(struct conn *c)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            conn_arm(c, CONN_TIMER_WRITE, secs_to_ms(c->srv->cfg->idle_timeout_secs));
+            conn_write_blocked(c);
             return false;
         }
-        /* n == 0: the file shrank under us; the promised length cannot be delivered. */
-        conn_close(c);
+        conn_close(c); /* n == 0: the file shrank under us */
         return false;
+    }
+    return true;
+}
+
+/* Writes pending output. Returns true when everything queued so far has been written. */
+bool conn_flush(struct conn *c)
+{
+    for (;;) {
+        while (c->out_pos < c->out.len) {
+            ssize_t n = conn_send(c, c->out.data + c->out_pos, c->out.len - c->out_pos,
+                                  c->file_left > 0);
+            if (n > 0) {
+                c->out_pos += (size_t)n;
+                continue;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                conn_write_blocked(c);
+                return false;
+            }
+            conn_close(c);
+            return false;
+        }
+        buf_clear(&c->out);
+        c->out_pos = 0;
+        if (c->file_left == 0)
+            break;
+        if (!c->tls) {
+            if (!conn_sendfile(c))
+                return false;
+            break;
+        }
+        if (!conn_load_file_chunk(c)) {
+            conn_close(c);
+            return false;
+        }
     }
     if (c->file_fd >= 0) {
         close(c->file_fd);
@@ -271,10 +340,10 @@ static bool conn_flush(struct conn *c)
 /* ---- reading and parsing ---------------------------------------------------------------------- */
 
 /* Reads one chunk. Returns true if the state may have changed (data or EOF), false on EAGAIN. */
-static bool conn_fill(struct conn *c)
+bool conn_fill(struct conn *c)
 {
     for (;;) {
-        ssize_t n = read(c->io.fd, buf_reserve(&c->in, CONN_READ_CHUNK), CONN_READ_CHUNK);
+        ssize_t n = conn_recv(c, buf_reserve(&c->in, CONN_READ_CHUNK), CONN_READ_CHUNK);
         if (n > 0) {
             c->in.len += (size_t)n;
             if (c->timer_kind == CONN_TIMER_BODY)
@@ -356,16 +425,43 @@ static void conn_fill_exchange(struct conn *c)
     x->has_body = http1_has_body(&c->http);
 }
 
+/* HTTP_REDIRECT_ADDR: the same URL on the HTTPS listener. */
+static void conn_redirect_to_https(struct conn *c)
+{
+    size_t host_len;
+    const char *host = exchange_header(&c->x, "Host", &host_len);
+    const char *colon = host ? memrchr(host, ':', host_len) : NULL;
+    if (colon && !memchr(colon, ']', host_len - (size_t)(colon - host)))
+        host_len = (size_t)(colon - host); /* drop the plain listener's port, keep [v6] */
+    if (!host || host_len == 0) {
+        exchange_reply_status(&c->x, 400, NULL);
+        return;
+    }
+    unsigned port = config_addr_port(&c->srv->cfg->listen);
+    struct buf location = {0};
+    buf_printf(&location, "Location: https://%.*s", (int)host_len, host);
+    if (port != 443)
+        buf_printf(&location, ":%u", port);
+    buf_append(&location, c->x.target, c->x.target_len);
+    buf_append(&location, "\r\n", 3); /* with its NUL: passed on as a C string */
+    exchange_reply_status(&c->x, 301, location.data);
+    buf_free(&location);
+}
+
 static void conn_start_exchange(struct conn *c)
 {
     c->version_minor = http1_version_minor(&c->http);
+    c->first_request = false;
     conn_fill_exchange(c);
     if (!host_is_valid(c)) {
         c->x.close = true;
         exchange_reply_status(&c->x, 400, NULL);
         return;
     }
-    serve_request(&c->x);
+    if (c->redirect)
+        conn_redirect_to_https(c);
+    else
+        serve_request(&c->x);
 }
 
 /* Parses what is buffered. Returns true when a request is complete or refused (RESPONDING). */
@@ -433,12 +529,63 @@ static void conn_finish_response(struct conn *c)
     }
 }
 
+/* The TLS handshake is done: HTTP/2 if ALPN chose it, else HTTP/1.x. */
+static void conn_handshake_done(struct conn *c)
+{
+    c->state = CONN_READING;
+    conn_arm(c, CONN_TIMER_IDLE, secs_to_ms(c->srv->cfg->idle_timeout_secs));
+    c->x.tls = true;
+    if (tls_alpn_h2(c->tls) && h2_start(c) < 0)
+        conn_close(c);
+}
+
+static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define H2_PREFACE_LEN (sizeof(h2_preface) - 1)
+
+/*
+ * h2c with prior knowledge: a plain connection whose first bytes are the HTTP/2 preface.
+ * Returns true while undecided (a prefix of the preface, wait for more) or after switching.
+ */
+static bool conn_detect_h2c(struct conn *c)
+{
+    if (c->tls || !c->first_request || c->in.len == 0)
+        return false;
+    size_t n = c->in.len < H2_PREFACE_LEN ? c->in.len : H2_PREFACE_LEN;
+    if (memcmp(c->in.data, h2_preface, n) != 0)
+        return false;
+    if (n < H2_PREFACE_LEN)
+        return true;
+    if (h2_start(c) < 0)
+        conn_close(c);
+    return true;
+}
+
 /* Drives the state machine as far as it goes without blocking. */
 static void conn_step(struct conn *c)
 {
     while (!c->closed) {
+        if (c->h2) {
+            h2_step(c);
+            return;
+        }
         switch (c->state) {
+        case CONN_HANDSHAKE: {
+            int rc = tls_handshake(c->tls);
+            if (rc < 0)
+                conn_close(c);
+            if (rc <= 0)
+                return;
+            conn_handshake_done(c);
+            break;
+        }
         case CONN_READING:
+            if (conn_detect_h2c(c)) {
+                if (c->h2 || c->closed)
+                    break;
+                if (!c->read_pending || !conn_fill(c))
+                    return;
+                break;
+            }
             if (conn_parse(c))
                 break;
             if (c->out_pos < c->out.len && !conn_flush(c))
@@ -516,7 +663,8 @@ static void conn_on_timer(struct loop *loop, struct loop_timer *t)
     }
 }
 
-void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peer_len)
+void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                 bool redirect)
 {
     struct conn *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -528,6 +676,8 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
     c->io.fn = conn_on_io;
     c->timer.fn = conn_on_timer;
     c->file_fd = -1;
+    c->redirect = redirect;
+    c->first_request = true;
     c->peer_len = peer_len <= sizeof(c->peer) ? peer_len : sizeof(c->peer);
     memcpy(&c->peer, peer, c->peer_len);
     socklen_t local_len = sizeof(c->local);
@@ -545,7 +695,18 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
         return;
     }
     server_conn_opened(srv, c);
-    conn_arm(c, CONN_TIMER_IDLE, secs_to_ms(srv->cfg->idle_timeout_secs));
+    if (srv->tls && !redirect) {
+        c->tls = tls_conn_new(srv->tls, fd);
+        if (!c->tls) {
+            conn_close(c);
+            return;
+        }
+        c->state = CONN_HANDSHAKE;
+        conn_arm(c, CONN_TIMER_HEADER, secs_to_ms(srv->cfg->header_timeout_secs));
+    } else {
+        c->state = CONN_READING;
+        conn_arm(c, CONN_TIMER_IDLE, secs_to_ms(srv->cfg->idle_timeout_secs));
+    }
     c->read_pending = true; /* data may have arrived with the handshake */
     conn_run(c);
 }

@@ -28,7 +28,11 @@
 
 struct server;
 
+struct tls_conn;
+struct h2_session;
+
 enum conn_state {
+    CONN_HANDSHAKE, /* TLS handshake in progress (bounded by HEADER_TIMEOUT_SECS) */
     CONN_READING,
     CONN_RESPONDING,
     CONN_LINGER,
@@ -54,6 +58,10 @@ struct conn {
     bool scheduled;            /* on that list */
 
     enum conn_state state;
+    struct tls_conn *tls;      /* NULL on plain connections */
+    struct h2_session *h2;     /* the connection speaks HTTP/2; NULL for HTTP/1.x */
+    bool redirect;             /* HTTP_REDIRECT_ADDR connection: everything gets a 301 */
+    bool first_request;        /* nothing answered yet (h2c preface detection) */
     bool closed;
     bool running;       /* conn_run() is on the stack */
     bool read_pending;  /* the socket may hold unread bytes (edge-triggered epoll) */
@@ -82,7 +90,8 @@ struct conn {
 };
 
 /* Takes ownership of the accepted, non-blocking socket `fd`. */
-void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peer_len);
+void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                 bool redirect);
 
 /* Drives the connection as far as it can go without blocking. */
 void conn_run(struct conn *c);
@@ -95,5 +104,14 @@ void conn_free(struct conn *c);
 
 /* True when the connection has no request in progress (used by the drain on shutdown). */
 bool conn_is_idle(const struct conn *c);
+
+/* --- for http/h2.c, which runs HTTP/2 on the connection's transport ---------------------- */
+
+/* Reads one chunk into `in`. True if something arrived; false on EAGAIN or close. */
+bool conn_fill(struct conn *c);
+/* Writes `out` (and a file body). True when all of it is written. */
+bool conn_flush(struct conn *c);
+/* Arms the connection's timer: idle (no stream open) or off. */
+void conn_set_idle(struct conn *c, bool idle);
 
 #endif

@@ -392,7 +392,7 @@ static const struct full_setting full_settings[] = {
 static void assert_full_config(const struct config *cfg)
 {
     assert_string_equal(cfg->listen.text, "127.0.0.1:9000");
-    assert_true(cfg->has_internal);
+    assert_true(config_addr_is_set(&cfg->internal));
     assert_string_equal(cfg->internal.text, "[::1]:9090");
     assert_int_equal(cfg->internal.sa.ss_family, AF_INET6);
     assert_string_equal(cfg->document_root, "/srv/www");
@@ -436,7 +436,7 @@ static void test_load_defaults(void **state)
     assert_string_equal(err, "");
     assert_string_equal(cfg.listen.text, "0.0.0.0:8080");
     assert_int_equal(cfg.listen.sa.ss_family, AF_INET);
-    assert_false(cfg.has_internal);
+    assert_false(config_addr_is_set(&cfg.internal));
     assert_string_equal(cfg.document_root, "/var/www/html");
     assert_string_equal(cfg.index_file, "");
     assert_string_equal(cfg.error_pages_dir, "");
@@ -549,7 +549,7 @@ static void test_flag_beats_env(void **state)
     assert_string_equal(cfg.index_file, ""); /* an empty flag turns an optional setting off */
     assert_false(cfg.access_log);
     assert_int_equal(cfg.log_level, CONFIG_LOG_DEBUG);
-    assert_false(cfg.has_internal);
+    assert_false(config_addr_is_set(&cfg.internal));
     config_free(&cfg);
 }
 
