@@ -295,8 +295,8 @@ static bool conn_sendfile(struct conn *c)
     return true;
 }
 
-/* Writes pending output. Returns true when everything queued so far has been written. */
-bool conn_flush(struct conn *c)
+/* Writes `out`, then the file body. Returns true when both are written. */
+static bool conn_write_out(struct conn *c)
 {
     for (;;) {
         while (c->out_pos < c->out.len) {
@@ -333,7 +333,18 @@ bool conn_flush(struct conn *c)
         close(c->file_fd);
         c->file_fd = -1;
     }
-    dispatch_output_drained(&c->x);
+    return true;
+}
+
+/* Writes pending output. Returns true when everything queued so far has been written. */
+bool conn_flush(struct conn *c)
+{
+    do {
+        if (!conn_write_out(c))
+            return false;
+        /* A worker paused for back-pressure may add output (even the end) right here. */
+        dispatch_output_drained(&c->x);
+    } while (c->out.len > 0 || c->file_left > 0);
     return true;
 }
 

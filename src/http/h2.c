@@ -95,6 +95,10 @@ static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t l
     (void)id;
     (void)user;
     struct h2_stream *st = source->ptr;
+    /* Nothing queued: a worker paused for back-pressure may go on, and may add output (even
+       the end of the response) right here, before we look. */
+    if (st->out_pos == st->out.len && st->file_left == 0)
+        dispatch_output_drained(&st->x);
     size_t n = 0;
     if (st->out_pos < st->out.len) {
         n = st->out.len - st->out_pos < length ? st->out.len - st->out_pos : length;
@@ -113,10 +117,7 @@ static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t l
         st->file_off += r;
         st->file_left -= r;
     }
-    bool drained = st->out_pos == st->out.len && st->file_left == 0;
-    if (drained)
-        dispatch_output_drained(&st->x); /* a worker paused for back-pressure may go on */
-    if (drained && st->ended) {
+    if (st->ended && st->out_pos == st->out.len && st->file_left == 0) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
     } else if (n == 0) {
         st->deferred = true;
@@ -426,8 +427,7 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const u
         return 0;
     if (st->x.body.len + len > s->c->srv->cfg->max_body_size) {
         st->refuse = 413;
-        stream_dispatch(st); /* answer now; the rest of the upload is not wanted */
-        nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR);
+        stream_dispatch(st); /* answer now; what else arrives for the stream is dropped */
         return 0;
     }
     body_append(&st->x.body, (const char *)data, len);
@@ -443,10 +443,8 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
     struct h2_stream *st = stream_get(ng, frame->hd.stream_id);
     if (!st)
         return 0;
-    if (frame->hd.type == NGHTTP2_HEADERS && st->refuse && !st->dispatched) {
+    if (frame->hd.type == NGHTTP2_HEADERS && st->refuse) {
         stream_dispatch(st); /* refuse at once, before any body is read */
-        if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
-            nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
         return 0;
     }
     if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)

@@ -8,6 +8,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 struct tls_ctx {
     SSL_CTX *ssl;
@@ -51,14 +52,14 @@ static int load_files(SSL_CTX *ssl, const char *cert_file, const char *key_file,
         return -1;
     }
     if (SSL_CTX_use_PrivateKey_file(ssl, key_file, SSL_FILETYPE_PEM) != 1) {
+        if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+            ERR_clear_error();
+            snprintf(err, errlen, "TLS_KEY \"%s\" does not match the certificate in TLS_CERT \"%s\"",
+                     key_file, cert_file);
+            return -1;
+        }
         openssl_reason(why, sizeof(why));
         snprintf(err, errlen, "TLS_KEY \"%s\": not a usable PEM private key (%s)", key_file, why);
-        return -1;
-    }
-    if (SSL_CTX_check_private_key(ssl) != 1) {
-        ERR_clear_error();
-        snprintf(err, errlen, "TLS_KEY \"%s\" does not match the certificate in TLS_CERT \"%s\"",
-                 key_file, cert_file);
         return -1;
     }
     return 0;

@@ -116,6 +116,35 @@ def test_large_and_binary_output_is_byte_exact(php, query):
     assert r.content == expected
 
 
+def test_slow_client_gets_every_byte_of_a_large_response(php):
+    # The client reads late through a small window, so the worker is paused for back-pressure
+    # with the rest of its output (and its end) already received; the resume must send all of
+    # it (it once completed the response and dropped the unsent tail).
+    for size in (1300 * 1024, 4 * 1024 * 1024 + 3):
+        expected = (bytes(range(256)) * (size // 256 + 1))[:size]
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(20)
+        s.connect(("127.0.0.1", php.port))
+        with s:
+            s.sendall(f"GET /big.php?size={size}&binary=1 HTTP/1.1\r\nHost: x\r\n"
+                      "Connection: close\r\n\r\n".encode())
+            time.sleep(1)
+            data = recv_all(s, timeout=20)
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert b"Transfer-Encoding: chunked" in head
+        chunks = []
+        while body:
+            line, _, rest = body.partition(b"\r\n")
+            n = int(line, 16)
+            if n == 0:
+                break
+            chunks.append(rest[:n])
+            body = rest[n + 2:]
+        assert n == 0, "the response ended without its last chunk"
+        assert b"".join(chunks) == expected
+
+
 def test_flushed_chunks_arrive_before_the_script_ends(php):
     arrivals = []
     start = time.monotonic()
