@@ -205,23 +205,29 @@ void loop_stop(struct loop *loop)
     loop->running = false;
 }
 
-int loop_run(struct loop *loop)
+int loop_run_once(struct loop *loop, int max_wait_ms)
 {
     struct epoll_event events[LOOP_MAX_EVENTS];
-    loop->running = true;
-    while (loop->running) {
-        int n = epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS, loop_next_timeout(loop));
-        loop_update_time(loop);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        for (int i = 0; i < n; i++) {
-            struct loop_io *io = events[i].data.ptr;
-            io->fn(loop, io, events[i].events);
-        }
-        loop_fire_timers(loop);
+    int wait = loop_next_timeout(loop);
+    if (wait < 0 || wait > max_wait_ms)
+        wait = max_wait_ms;
+    int n = epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS, wait);
+    loop_update_time(loop);
+    if (n < 0)
+        return errno == EINTR ? 0 : -1;
+    for (int i = 0; i < n; i++) {
+        struct loop_io *io = events[i].data.ptr;
+        io->fn(loop, io, events[i].events);
     }
+    loop_fire_timers(loop);
+    return 0;
+}
+
+int loop_run(struct loop *loop)
+{
+    loop->running = true;
+    while (loop->running)
+        if (loop_run_once(loop, 60000) < 0)
+            return -1;
     return 0;
 }

@@ -56,6 +56,10 @@ time_t loop_wall_time(const struct loop *loop);
 
 /* Runs until loop_stop(); returns 0, or -1 if epoll_wait fails for a reason other than EINTR. */
 int loop_run(struct loop *loop);
+
+/* One batch: waits up to `max_wait_ms` (0 = not at all) for events, handles them and the timers
+   that are due. Returns 0, or -1 as loop_run(). */
+int loop_run_once(struct loop *loop, int max_wait_ms);
 void loop_stop(struct loop *loop);
 
 #endif
