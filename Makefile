@@ -26,7 +26,7 @@ VERSION   := 0.1.0
 WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
 CPPFLAGS  += -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"' -Isrc -I$(LLHTTP_INC) $(PHP_INCLUDES)
 CSTD      := -std=c11
-LDLIBS    := -L/usr/lib -lphp8.2 -lssl -lcrypto -lnghttp2
+LDLIBS    := -L/usr/lib -lphp8.2 -lssl -lcrypto -lnghttp2 -lbrotlienc -lbrotlidec -lzstd -lz
 
 SRCS      := $(shell find src -name '*.c' | sort)
 LIB_SRCS  := $(filter-out src/main.c,$(SRCS))

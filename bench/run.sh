@@ -6,6 +6,8 @@
 # answering hello.php vs nginx serving the 1 KiB file); hello.php and superglobals.php through
 # PHP (kiln's workers vs nginx + php-fpm with pm = static and the same worker count). OPcache is
 # on for both PHPs with the same settings (Debian's conf.d), validate_timestamps included.
+# HTTP/2 (h2load -c10 -m10 for SECS): the 1 KiB file and hello.php over h2c and over TLS,
+# kiln against nginx (http2 on, same certificate) + the same php-fpm.
 set -eu
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -58,7 +60,16 @@ FPM
 php-fpm8.2 -y "$work/fpm.conf" -F -R >/dev/null 2>&1 &
 pids="$pids $!"
 
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+  -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+tls_port=$(free_port)
+"$KILN" --listen "127.0.0.1:$tls_port" --docroot "$work/www" --workers "$WORKERS" --log-level warn \
+  --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" >"$work/kiln-tls.log" 2>&1 &
+pids="$pids $!"
+
 nginx_port=$(free_port)
+nginx_h2c_port=$(free_port)
+nginx_tls_port=$(free_port)
 user_line=""
 [ "$(id -u)" = 0 ] && user_line="user root;"
 cat >"$work/nginx.conf" <<NGINX
@@ -74,14 +85,19 @@ http {
   sendfile on;
   tcp_nopush on;
   keepalive_requests 1000000;
-  upstream fpm { server unix:$work/fpm.sock; keepalive 32; }
+  # one FastCGI connection per request, as Debian's snippet does: with pm = static, kept-alive
+  # connections would each hold a php-fpm child and stall the others
+  upstream fpm { server unix:$work/fpm.sock; }
+  ssl_certificate $work/cert.pem;
+  ssl_certificate_key $work/key.pem;
   server {
     listen 127.0.0.1:$nginx_port;
+    listen 127.0.0.1:$nginx_h2c_port http2;
+    listen 127.0.0.1:$nginx_tls_port ssl http2;
     root $work/www;
     location ~ \\.php\$ {
       include /etc/nginx/fastcgi_params;
       fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
-      fastcgi_keep_conn on;
       fastcgi_pass fpm;
     }
   }
@@ -92,6 +108,7 @@ pids="$pids $!"
 wait_port "$kiln_port"
 wait_port "$php_port"
 wait_port "$nginx_port"
+sleep 0.5 # the TLS listener
 for url in "http://127.0.0.1:$php_port/hello.php" "http://127.0.0.1:$nginx_port/hello.php"; do
   [ "$(curl -s "$url")" = "Hello, world!" ] || { echo "bench: $url does not answer" >&2; exit 1; }
   wrk -t1 -c"$CONNS" -d2s "$url" >/dev/null   # warm-up: OPcache, workers
@@ -99,6 +116,9 @@ done
 
 rps() { # url -> requests/s
   wrk -t1 -c"$CONNS" -d"${SECS}s" "$1" | awk '/^Requests\/sec:/ {print $2}'
+}
+h2rps() { # url -> requests/s over HTTP/2 (h2c or TLS by the scheme)
+  h2load -c10 -m10 -D "$SECS" "$1" 2>/dev/null | awk '/^finished in/ {gsub(",", ""); print $4}'
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -112,6 +132,14 @@ for round in $(seq "$ROUNDS"); do
   echo "hello_fpm $(rps "http://127.0.0.1:$nginx_port/hello.php")" >>"$work/results"
   echo "sg_kiln $(rps "http://127.0.0.1:$php_port/superglobals.php?page=2&sort=name")" >>"$work/results"
   echo "sg_fpm $(rps "http://127.0.0.1:$nginx_port/superglobals.php?page=2&sort=name")" >>"$work/results"
+  echo "h2c_static_kiln $(h2rps "http://127.0.0.1:$php_port/1k.txt")" >>"$work/results"
+  echo "h2c_static_nginx $(h2rps "http://127.0.0.1:$nginx_h2c_port/1k.txt")" >>"$work/results"
+  echo "h2c_hello_kiln $(h2rps "http://127.0.0.1:$php_port/hello.php")" >>"$work/results"
+  echo "h2c_hello_fpm $(h2rps "http://127.0.0.1:$nginx_h2c_port/hello.php")" >>"$work/results"
+  echo "tls_static_kiln $(h2rps "https://127.0.0.1:$tls_port/1k.txt")" >>"$work/results"
+  echo "tls_static_nginx $(h2rps "https://127.0.0.1:$nginx_tls_port/1k.txt")" >>"$work/results"
+  echo "tls_hello_kiln $(h2rps "https://127.0.0.1:$tls_port/hello.php")" >>"$work/results"
+  echo "tls_hello_fpm $(h2rps "https://127.0.0.1:$nginx_tls_port/hello.php")" >>"$work/results"
 done
 
 med() { awk -v k="$1" '$1 == k {print $2}' "$work/results" | median; }
@@ -124,3 +152,8 @@ row "stub executor vs nginx static 1 KiB" "$stub" "$sn"
 printf '%-36s %12s %12s %8s\n' "PHP, $WORKERS workers" kiln nginx+fpm ratio
 row "hello.php" "$(med hello_kiln)" "$(med hello_fpm)"
 row "superglobals.php" "$(med sg_kiln)" "$(med sg_fpm)"
+printf '%-36s %12s %12s %8s\n' "HTTP/2, h2load -c10 -m10" kiln nginx ratio
+row "h2c 1 KiB static file" "$(med h2c_static_kiln)" "$(med h2c_static_nginx)"
+row "h2c hello.php (nginx: + php-fpm)" "$(med h2c_hello_kiln)" "$(med h2c_hello_fpm)"
+row "TLS h2 1 KiB static file" "$(med tls_static_kiln)" "$(med tls_static_nginx)"
+row "TLS h2 hello.php (nginx: + php-fpm)" "$(med tls_hello_kiln)" "$(med tls_hello_fpm)"
