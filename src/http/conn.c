@@ -659,6 +659,10 @@ static void conn_on_timer(struct loop *loop, struct loop_timer *t)
     struct conn *c = conn_of_timer(t);
     enum conn_timer_kind kind = c->timer_kind;
     c->timer_kind = CONN_TIMER_NONE;
+    if (c->state == CONN_HANDSHAKE || c->h2) {
+        conn_close(c); /* no HTTP/1 answer is possible: TLS not up, or an HTTP/2 connection */
+        return;
+    }
     switch (kind) {
     case CONN_TIMER_HEADER:
     case CONN_TIMER_BODY:

@@ -517,8 +517,9 @@ void h2_goaway(struct conn *c)
     if (!s || s->goaway)
         return;
     s->goaway = true;
-    nghttp2_session_terminate_session2(s->ng, nghttp2_session_get_last_proc_stream_id(s->ng),
-                                       NGHTTP2_NO_ERROR);
+    /* No new streams beyond the last one seen; those open finish, then the connection closes. */
+    nghttp2_submit_goaway(s->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(s->ng),
+                          NGHTTP2_NO_ERROR, NULL, 0);
     schedule(s);
 }
 
@@ -578,7 +579,8 @@ void h2_step(struct conn *c)
         }
         if (c->out_pos < c->out.len && !conn_flush(c))
             return; /* blocked: EPOLLOUT brings us back; or closed */
-        if (!nghttp2_session_want_read(s->ng) && !nghttp2_session_want_write(s->ng)) {
+        bool done = s->goaway && s->open_streams == 0 && !nghttp2_session_want_write(s->ng);
+        if (done || (!nghttp2_session_want_read(s->ng) && !nghttp2_session_want_write(s->ng))) {
             conn_close(c);
             return;
         }
