@@ -16,6 +16,7 @@
 #include "net/listener.h"
 #include "net/loop.h"
 #include "net/tls.h"
+#include "middleware/chain.h"
 #include "obs/log.h"
 #include "php/zygote.h"
 #include "pool/pool.h"
@@ -81,8 +82,10 @@ struct kiln {
 
 static void kiln_release(struct kiln *k)
 {
-    if (k->server_ready)
+    if (k->server_ready) {
         server_free(&the_server);
+        chain_teardown();
+    }
     pool_destroy(k->pool);
     if (k->zygote_started)
         zygote_stop(&k->zygote);
@@ -138,6 +141,8 @@ static int kiln_start(struct kiln *k, char *err, size_t errlen)
     if (server_init(&the_server, cfg, k->loop, k->pool, k->tls, err, errlen) < 0)
         return -1;
     k->server_ready = true;
+    if (!chain_setup(&the_server, err, errlen))
+        return -1;
     if (open_listener(&cfg->listen, "LISTEN_ADDR", false, err, errlen) < 0)
         return -1;
     if (config_addr_is_set(&cfg->http_redirect) &&

@@ -91,9 +91,8 @@ static void start_streaming(struct exchange *x)
     x->php.streaming = true;
     if (!x->status)
         x->status = 500;
-    x->ops->send_head(x, -1);
-    if (x->php.pending.len)
-        x->ops->send_data(x, x->php.pending.data, x->php.pending.len);
+    exchange_send_head(x, -1);
+    exchange_send_data(x, x->php.pending.data, x->php.pending.len, true);
     buf_free(&x->php.pending);
 }
 
@@ -101,7 +100,7 @@ static void on_body(void *owner, const uint8_t *data, size_t len, bool flush)
 {
     struct exchange *x = owner;
     if (x->php.streaming) {
-        x->ops->send_data(x, data, len);
+        exchange_send_data(x, data, len, flush);
     } else {
         buf_append(&x->php.pending, data, len);
         if (flush || x->php.pending.len > STREAM_THRESHOLD)
@@ -118,12 +117,11 @@ static void on_complete(void *owner)
     if (!x->php.streaming) {
         if (!x->status)
             x->status = 500;
-        x->ops->send_head(x, (long long)x->php.pending.len);
-        if (x->php.pending.len)
-            x->ops->send_data(x, x->php.pending.data, x->php.pending.len);
+        exchange_send_head(x, (long long)x->php.pending.len);
+        exchange_send_data(x, x->php.pending.data, x->php.pending.len, false);
         buf_free(&x->php.pending);
     }
-    x->ops->finish(x);
+    exchange_finish(x);
 }
 
 static void on_fail(void *owner, int status)
@@ -131,7 +129,7 @@ static void on_fail(void *owner, int status)
     struct exchange *x = owner;
     x->php.job = NULL;
     if (x->php.streaming) {
-        x->ops->abort(x); /* half a response: the client must see it is incomplete */
+        exchange_abort(x); /* half a response: the client must see it is incomplete */
         return;
     }
     buf_clear(&x->head);

@@ -4,8 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "http/response.h"
+#include "middleware/chain.h"
+#include "middleware/compress.h"
+#include "server.h"
+
+static void exchange_end_middleware(struct exchange *x);
 
 void exchange_reset(struct exchange *x)
 {
@@ -20,11 +26,21 @@ void exchange_reset(struct exchange *x)
     x->status = 0;
     buf_clear(&x->head);
     x->close = false;
+    exchange_end_middleware(x);
+    x->start_ms = 0;
+    x->is_static = false;
+    x->own_body = false;
+    x->head_sent = false;
+    x->done = false;
+    x->bytes_sent = 0;
+    x->override_body = NULL;
+    x->override_len = 0;
 }
 
 void exchange_free(struct exchange *x)
 {
     dispatch_cancel(x);
+    exchange_end_middleware(x);
     body_reset(&x->body);
     buf_free(&x->head);
 }
@@ -56,15 +72,120 @@ void exchange_reply(struct exchange *x, int status, const char *extra_headers,
         buf_append_str(&x->head, extra_headers);
     if (content_type)
         response_header(&x->head, "Content-Type", content_type);
-    x->ops->send_head(x, (long long)len);
-    if (len > 0)
-        x->ops->send_data(x, body, len);
-    x->ops->finish(x);
+    exchange_send_head(x, (long long)len);
+    exchange_send_data(x, body, len, false);
+    exchange_finish(x);
 }
 
 void exchange_reply_status(struct exchange *x, int status, const char *extra_headers)
 {
     char body[64];
     int n = snprintf(body, sizeof(body), "%d %s\n", status, response_reason(status));
+    x->own_body = true;
     exchange_reply(x, status, extra_headers, "text/plain; charset=utf-8", body, (size_t)n);
+}
+
+/* ---- the send path: middleware, body override, encoder, protocol -------------------------- */
+
+/* The chain's end-of-exchange hooks run once, and the encoder goes with them. */
+static void exchange_end_middleware(struct exchange *x)
+{
+    if (x->head_sent && !x->done) {
+        x->done = true;
+        chain_done(x);
+    }
+    if (x->encoder) {
+        compress_destroy(x->encoder);
+        x->encoder = NULL;
+    }
+}
+
+static void deliver(struct exchange *x, const void *data, size_t len)
+{
+    if (len == 0)
+        return;
+    x->bytes_sent += len;
+    x->ops->send_data(x, data, len);
+}
+
+/* Runs `data` through the encoder (if any) with `mode`, and hands the result to the protocol. */
+static void encode_and_deliver(struct exchange *x, const void *data, size_t len,
+                               enum compress_flush mode)
+{
+    if (!x->encoder) {
+        deliver(x, data, len);
+        return;
+    }
+    struct buf out = {0};
+    if (compress_write(x->encoder, data, len, mode, &out) < 0) {
+        buf_free(&out);
+        exchange_abort(x); /* cannot happen with sane input; the client must not get garbage */
+        return;
+    }
+    deliver(x, out.data, out.len);
+    buf_free(&out);
+}
+
+void exchange_send_head(struct exchange *x, long long length)
+{
+    if (!x->start_ms)
+        x->start_ms = loop_now_ms(x->srv->loop);
+    chain_response(x, &length);
+    x->head_sent = true;
+    x->ops->send_head(x, length);
+    if (x->override_body)
+        deliver(x, x->override_body, x->override_len);
+}
+
+void exchange_send_data(struct exchange *x, const void *data, size_t len, bool flush)
+{
+    if (x->override_body || (len == 0 && !flush))
+        return;
+    encode_and_deliver(x, data, len, flush ? COMPRESS_FLUSH : COMPRESS_NO_FLUSH);
+}
+
+/* Compressed files are read and encoded piece by piece (sendfile cannot compress). */
+#define FILE_PIECE (64u * 1024)
+
+void exchange_send_file(struct exchange *x, int fd, off_t off, off_t len)
+{
+    if (x->override_body || len == 0) {
+        close(fd);
+        return;
+    }
+    if (!x->encoder) {
+        x->bytes_sent += (uint64_t)len;
+        x->ops->send_file(x, fd, off, len);
+        return;
+    }
+    char piece[FILE_PIECE];
+    while (len > 0 && x->encoder) {
+        ssize_t n = pread(fd, piece, len < (off_t)sizeof(piece) ? (size_t)len : sizeof(piece), off);
+        if (n <= 0) {
+            exchange_abort(x); /* the file shrank under us */
+            break;
+        }
+        encode_and_deliver(x, piece, (size_t)n, COMPRESS_NO_FLUSH);
+        off += n;
+        len -= n;
+    }
+    close(fd);
+}
+
+void exchange_finish(struct exchange *x)
+{
+    if (x->encoder)
+        encode_and_deliver(x, NULL, 0, COMPRESS_FINISH);
+    exchange_end_middleware(x);
+    x->ops->finish(x);
+}
+
+void exchange_abort(struct exchange *x)
+{
+    if (x->encoder) {
+        compress_destroy(x->encoder);
+        x->encoder = NULL;
+    }
+    exchange_end_middleware(x);
+    x->ops->abort(x);
 }

@@ -6,7 +6,9 @@
  * The request fields are filled by the protocol before serve_request() and stay valid until
  * the exchange ends. The response is built in `status` and `head` (header lines
  * "Name: value\r\n", without Date, Server, framing or connection headers, which the protocol
- * adds), then sent through the ops: send_head once, then data or a file, then finish.
+ * adds), then sent with exchange_send_head() once, exchange_send_data()/exchange_send_file(),
+ * and exchange_finish(). These run the middleware chain's response phase, the body override
+ * (error pages) and the encoder (compression) before the protocol's ops.
  *
  * The ops never call back into the code that called them: output is queued and written after
  * the current event, so a handler may keep using its exchange until it returns.
@@ -16,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -65,6 +68,18 @@ struct exchange {
     struct buf head;
     bool close;                 /* HTTP/1: close the connection after this response */
     struct php_reply php;       /* the PHP request behind this response, if any */
+
+    /* Middleware state */
+    uint64_t start_ms;          /* the request was complete (loop clock) */
+    bool is_static;             /* the answer is a static file */
+    bool own_body;              /* the body is Kiln's own short answer (error pages may replace it) */
+    bool head_sent;
+    bool done;                  /* chain_done() ran */
+    uint64_t bytes_sent;        /* body bytes handed to the protocol, after encoding */
+    const char *override_body;  /* set by the response phase: sent instead of the real body */
+    size_t override_len;
+    struct compress *encoder;   /* set by the response phase: the body is compressed */
+    void *mw[4];                /* per-exchange slots a middleware may use (see chain.c) */
 };
 
 /* Resets an exchange for a new request (keeps buffers' memory). */
@@ -76,6 +91,15 @@ void exchange_free(struct exchange *x);
 const char *exchange_header(const struct exchange *x, const char *name, size_t *len);
 
 bool exchange_is_head(const struct exchange *x);
+
+/* The response phase of the middleware chain, then the status and head. */
+void exchange_send_head(struct exchange *x, long long length);
+/* Body bytes; `flush` asks that they reach the client now (PHP's flush()). */
+void exchange_send_data(struct exchange *x, const void *data, size_t len, bool flush);
+/* The next `len` bytes of the body from `fd` at `off`; the exchange closes `fd`. */
+void exchange_send_file(struct exchange *x, int fd, off_t off, off_t len);
+void exchange_finish(struct exchange *x);
+void exchange_abort(struct exchange *x);
 
 /* A complete response with a small in-memory body. `extra_headers`: NULL or "Name: v\r\n" lines. */
 void exchange_reply(struct exchange *x, int status, const char *extra_headers,

@@ -13,6 +13,7 @@
 #include "http/response.h"
 #include "http/router.h"
 #include "http/static_file.h"
+#include "middleware/chain.h"
 #include "server.h"
 
 #define STUB_BODY "<!DOCTYPE html><title>Kiln</title><p>Hello from the Kiln stub executor.</p>\n"
@@ -125,12 +126,13 @@ static void serve_static(struct exchange *x, const struct route *r)
     static_plan(st.st_size, st.st_mtim.tv_sec, &req, &plan);
     x->status = plan.status;
     add_static_headers(x, r, &plan, st.st_size);
-    x->ops->send_head(x, plan.status == 304 ? -1 : (long long)plan.length);
+    x->is_static = true;
+    exchange_send_head(x, plan.status == 304 ? -1 : (long long)plan.length);
     if (plan.length > 0 && !exchange_is_head(x))
-        x->ops->send_file(x, fd, plan.offset, plan.length);
+        exchange_send_file(x, fd, plan.offset, plan.length);
     else
         close(fd);
-    x->ops->finish(x);
+    exchange_finish(x);
 }
 
 static void serve_php(struct exchange *x, const struct route *r)
@@ -143,6 +145,9 @@ static void serve_php(struct exchange *x, const struct route *r)
 
 void serve_request(struct exchange *x)
 {
+    x->start_ms = loop_now_ms(x->srv->loop);
+    if (chain_request(x))
+        return;
     struct target t;
     if (parse_target(x->target, x->target_len, &t) < 0) {
         x->close = true;
