@@ -1,0 +1,67 @@
+/*
+ * Streaming compression of a response body into Brotli, zstd or gzip.
+ *
+ * One `struct compress` per response: bytes go in as PHP produces them, compressed bytes are
+ * appended to a caller's buffer. A flush makes everything written so far decodable by the client
+ * at once (so PHP's flush() and server-sent events still stream through compression); finish
+ * ends the stream. Windows are capped at 1 MiB (Brotli lgwin 20, zstd windowLog 20, gzip 32 KiB)
+ * to bound memory per response; RFC 9659 asks zstd encoders for HTTP to stay under 8 MiB anyway.
+ */
+#ifndef KILN_MIDDLEWARE_COMPRESS_H
+#define KILN_MIDDLEWARE_COMPRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "middleware/encoding.h"
+
+enum compress_flush {
+    COMPRESS_NO_FLUSH, /* the encoder may hold the bytes back for a better ratio */
+    COMPRESS_FLUSH,    /* emit everything written so far in a decodable form */
+    COMPRESS_FINISH,   /* end the stream; nothing may be written after it */
+};
+
+/* Levels per coding, indexed by enum encoding_coding (ENCODING_NONE unused). */
+struct compress_levels {
+    int level[ENCODING_COUNT];
+};
+
+/* Accepted levels: br 0..11 (default 4), zstd 1..19 (default 3), gzip 1..9 (default 6). */
+int compress_default_level(enum encoding_coding coding);
+bool compress_level_valid(enum encoding_coding coding, int level);
+
+/*
+ * Parses COMPRESSION_LEVEL: comma-separated "coding=level" pairs ("br=5,gzip=9"), spaces around
+ * entries allowed; codings not named keep their default; empty = all defaults. Returns 0, or
+ * -1 for an unknown coding, a level out of range, a repeated coding or any other syntax error.
+ */
+int compress_parse_levels(const char *s, struct compress_levels *out);
+
+/* The whole input size is unknown in advance (a streamed PHP response). */
+#define COMPRESS_SIZE_UNKNOWN UINT64_MAX
+
+struct compress;
+
+/*
+ * A compressor for `coding` (not ENCODING_NONE) at a level compress_level_valid() accepts.
+ * `total_size` is the exact number of bytes that will be written when the caller knows it (a
+ * buffered body, a static file): small inputs then get small tables and zstd records the size
+ * in the frame. Writing a different total is an error (zstd fails the last write). NULL on bad
+ * arguments or when the library cannot allocate its state.
+ */
+struct compress *compress_create(enum encoding_coding coding, int level, uint64_t total_size);
+
+/*
+ * Compresses data[0..len) and appends whatever output the encoder releases to `out` (all of it
+ * for COMPRESS_FLUSH and COMPRESS_FINISH). `len` may be 0, e.g. to flush or finish. Returns 0,
+ * or -1 when the encoder fails or the stream was already finished; `out` may then hold part of
+ * the output and the stream must be abandoned.
+ */
+int compress_write(struct compress *c, const void *data, size_t len, enum compress_flush mode,
+                   struct buf *out);
+
+void compress_destroy(struct compress *c);
+
+#endif

@@ -1,0 +1,337 @@
+#include "middleware/encoding.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* ---- weighted lists ------------------------------------------------------------------------ */
+
+static bool is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* RFC 9110 5.6.2 token characters. */
+static bool is_tchar(char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static const char *skip_ows(const char *p, const char *end)
+{
+    while (p < end && is_ows(*p))
+        p++;
+    return p;
+}
+
+static const char *skip_token(const char *p, const char *end)
+{
+    while (p < end && is_tchar(*p))
+        p++;
+    return p;
+}
+
+/* Past the closing quote of the quoted string opening at p, or NULL if it is unterminated. */
+static const char *skip_quoted(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\' && p + 1 < end)
+            p++;
+        else if (*p == '"')
+            return p + 1;
+    }
+    return NULL;
+}
+
+/* Past the next comma outside quoted strings, or end: where the entry after a bad one starts. */
+static const char *skip_entry(const char *p, const char *end)
+{
+    while (p < end) {
+        if (*p == ',')
+            return p + 1;
+        if (*p == '"') {
+            p = skip_quoted(p, end);
+            if (!p)
+                return end;
+        } else {
+            p++;
+        }
+    }
+    return end;
+}
+
+/* qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ), in thousandths. */
+static bool parse_qvalue(const char *p, size_t n, unsigned *q)
+{
+    if (n == 0 || n > 5 || (p[0] != '0' && p[0] != '1'))
+        return false;
+    unsigned v = (unsigned)(p[0] - '0') * 1000;
+    if (n > 1 && p[1] != '.')
+        return false;
+    unsigned scale = 100;
+    for (size_t i = 2; i < n; i++, scale /= 10) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v += (unsigned)(p[i] - '0') * scale;
+    }
+    if (v > ENCODING_Q_MAX)
+        return false;
+    *q = v;
+    return true;
+}
+
+/* Parses one `;name=value` parameter at p (just past the ';'). Returns the end, or NULL. */
+static const char *parse_param(const char *p, const char *end, unsigned *q)
+{
+    p = skip_ows(p, end);
+    const char *name = p;
+    p = skip_token(p, end);
+    size_t name_len = (size_t)(p - name);
+    if (name_len == 0 || p == end || *p != '=')
+        return NULL;
+    p++;
+    const char *value = p;
+    p = (p < end && *p == '"') ? skip_quoted(p, end) : skip_token(p, end);
+    if (!p || p == value)
+        return NULL;
+    if (name_len == 1 && (name[0] == 'q' || name[0] == 'Q') &&
+        !parse_qvalue(value, (size_t)(p - value), q))
+        return NULL;
+    return p;
+}
+
+/* Parses the entry at p. Returns where the next entry starts, or NULL if this one is bad. */
+static const char *parse_entry(const char *p, const char *end, struct encoding_item *item)
+{
+    const char *name = p;
+    while (p < end && (is_tchar(*p) || *p == '/'))
+        p++;
+    item->name = name;
+    item->name_len = (size_t)(p - name);
+    item->q = ENCODING_Q_MAX;
+    if (item->name_len == 0)
+        return NULL;
+    for (;;) {
+        p = skip_ows(p, end);
+        if (p == end)
+            return end;
+        if (*p == ',')
+            return p + 1;
+        if (*p != ';')
+            return NULL;
+        p = parse_param(p + 1, end, &item->q);
+        if (!p)
+            return NULL;
+    }
+}
+
+bool encoding_list_next(const char **pos, const char *end, struct encoding_item *item)
+{
+    const char *p = *pos;
+    while (p < end) {
+        p = skip_ows(p, end);
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p == end)
+            break;
+        const char *next = parse_entry(p, end, item);
+        if (next) {
+            *pos = next;
+            return true;
+        }
+        p = skip_entry(p, end);
+    }
+    *pos = end;
+    return false;
+}
+
+/* ---- Accept-Encoding ----------------------------------------------------------------------- */
+
+static bool name_is(const struct encoding_item *it, const char *name)
+{
+    size_t n = strlen(name);
+    return it->name_len == n && strncasecmp(it->name, name, n) == 0;
+}
+
+/* The coding an entry names; -1 for "*" (STAR), -2 for codings Kiln cannot produce. */
+#define CODING_STAR (-1)
+#define CODING_OTHER (-2)
+
+static int coding_of(const struct encoding_item *it)
+{
+    if (name_is(it, "*"))
+        return CODING_STAR;
+    if (name_is(it, "identity"))
+        return ENCODING_NONE;
+    if (name_is(it, "br"))
+        return ENCODING_BR;
+    if (name_is(it, "zstd"))
+        return ENCODING_ZSTD;
+    if (name_is(it, "gzip") || name_is(it, "x-gzip"))
+        return ENCODING_GZIP;
+    return CODING_OTHER;
+}
+
+enum encoding_coding encoding_negotiate(const char *value, size_t len, unsigned offered)
+{
+    if (!value)
+        return ENCODING_NONE;
+    /* q of each coding, -1 while unlisted; the first mention of a coding counts. */
+    int q[ENCODING_COUNT] = {-1, -1, -1, -1};
+    int star = -1;
+    const char *pos = value;
+    struct encoding_item it;
+    while (encoding_list_next(&pos, value + len, &it)) {
+        int c = coding_of(&it);
+        if (c == CODING_STAR && star < 0)
+            star = (int)it.q;
+        else if (c >= 0 && q[c] < 0)
+            q[c] = (int)it.q;
+    }
+    for (int c = 0; c < ENCODING_COUNT; c++)
+        if (q[c] < 0)
+            q[c] = star;
+
+    /* A coding must beat identity's q - 1 (ties with identity go to compression) and 0. */
+    int best_q = q[ENCODING_NONE] > 0 ? q[ENCODING_NONE] - 1 : 0;
+    enum encoding_coding best = ENCODING_NONE;
+    static const enum encoding_coding preference[] = {ENCODING_BR, ENCODING_ZSTD, ENCODING_GZIP};
+    for (size_t i = 0; i < sizeof(preference) / sizeof(preference[0]); i++) {
+        enum encoding_coding c = preference[i];
+        if ((offered & ENCODING_BIT(c)) && q[c] > best_q) {
+            best = c;
+            best_q = q[c];
+        }
+    }
+    return best;
+}
+
+const char *encoding_name(enum encoding_coding c)
+{
+    static const char *const names[ENCODING_COUNT] = {NULL, "br", "zstd", "gzip"};
+    return (unsigned)c < ENCODING_COUNT ? names[c] : NULL;
+}
+
+const char *encoding_file_suffix(enum encoding_coding c)
+{
+    static const char *const suffixes[ENCODING_COUNT] = {NULL, ".br", ".zst", ".gz"};
+    return (unsigned)c < ENCODING_COUNT ? suffixes[c] : NULL;
+}
+
+/* ---- compressible types -------------------------------------------------------------------- */
+
+/* Trims OWS around s[0..*len) and returns the new start. */
+static const char *trim(const char *s, size_t *len)
+{
+    const char *end = s + *len;
+    s = skip_ows(s, end);
+    while (end > s && is_ows(end[-1]))
+        end--;
+    *len = (size_t)(end - s);
+    return s;
+}
+
+/* Copies s[0..len) lowercased into out (ENCODING_TYPE_MAX bytes); false if it does not fit. */
+static bool lower_copy(const char *s, size_t len, char out[ENCODING_TYPE_MAX])
+{
+    if (len >= ENCODING_TYPE_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
+    out[len] = '\0';
+    return true;
+}
+
+/* "type/subtype" or, when wildcard_ok, "type/\*": tokens on both sides of one slash. */
+static bool is_media_type(const char *s, size_t len, bool wildcard_ok)
+{
+    const char *end = s + len;
+    const char *slash = skip_token(s, end);
+    if (slash == s || slash == end || *slash != '/')
+        return false;
+    const char *sub = slash + 1;
+    if (wildcard_ok && end - sub == 1 && *sub == '*')
+        return true;
+    return sub < end && skip_token(sub, end) == end;
+}
+
+int encoding_parse_types(const char *s, struct encoding_types *out)
+{
+    out->count = 0;
+    size_t len = strlen(s);
+    const char *end = s + len;
+    trim(s, &len);
+    if (len == 0)
+        return 0;
+    for (;;) {
+        const char *comma = memchr(s, ',', (size_t)(end - s));
+        size_t entry_len = (size_t)((comma ? comma : end) - s);
+        const char *entry = trim(s, &entry_len);
+        if (out->count == ENCODING_MAX_TYPES || !is_media_type(entry, entry_len, true) ||
+            !lower_copy(entry, entry_len, out->type[out->count]))
+            return -1;
+        out->count++;
+        if (!comma)
+            return 0;
+        s = comma + 1;
+    }
+}
+
+static bool ends_with(const char *s, size_t len, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+static bool builtin_compressible(const char *type, size_t len)
+{
+    static const char *const exact[] = {
+        "application/json",         "application/javascript",  "application/x-javascript",
+        "application/ecmascript",   "application/xml",         "font/ttf",
+        "font/otf",                 "application/x-font-ttf",  "application/x-font-opentype",
+        "application/vnd.ms-fontobject",
+    };
+    if (strncmp(type, "text/", 5) == 0 || ends_with(type, len, "+json") ||
+        ends_with(type, len, "+xml"))
+        return true;
+    for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+        if (strcmp(type, exact[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool extra_compressible(const char *type, size_t len, const struct encoding_types *extra)
+{
+    for (unsigned i = 0; extra && i < extra->count; i++) {
+        const char *t = extra->type[i];
+        size_t n = strlen(t);
+        if (t[n - 1] == '*' ? strncmp(type, t, n - 1) == 0 : (n == len && strcmp(type, t) == 0))
+            return true;
+    }
+    return false;
+}
+
+bool encoding_type_compressible(const char *type, size_t len, const struct encoding_types *extra)
+{
+    if (!type)
+        return false;
+    const char *semi = memchr(type, ';', len);
+    if (semi)
+        len = (size_t)(semi - type);
+    type = trim(type, &len);
+    char lower[ENCODING_TYPE_MAX];
+    if (!is_media_type(type, len, false) || !lower_copy(type, len, lower))
+        return false;
+    return builtin_compressible(lower, len) || extra_compressible(lower, len, extra);
+}
+
+bool encoding_already_encoded(const char *value, size_t len)
+{
+    if (!value)
+        return false;
+    value = trim(value, &len);
+    return len != 0 && !(len == 8 && strncasecmp(value, "identity", 8) == 0);
+}
