@@ -270,7 +270,9 @@ int encoding_parse_types(const char *s, struct encoding_types *out)
         const char *comma = memchr(s, ',', (size_t)(end - s));
         size_t entry_len = (size_t)((comma ? comma : end) - s);
         const char *entry = trim(s, &entry_len);
-        if (out->count == ENCODING_MAX_TYPES || !is_media_type(entry, entry_len, true) ||
+        bool any_type = entry_len > 0 && entry[0] == '*'; /* only a subtype may be "*" */
+        if (out->count == ENCODING_MAX_TYPES || any_type ||
+            !is_media_type(entry, entry_len, true) ||
             !lower_copy(entry, entry_len, out->type[out->count]))
             return -1;
         out->count++;
@@ -294,7 +296,7 @@ static bool builtin_compressible(const char *type, size_t len)
         "font/otf",                 "application/x-font-ttf",  "application/x-font-opentype",
         "application/vnd.ms-fontobject",
     };
-    if (strncmp(type, "text/", 5) == 0 || ends_with(type, len, "+json") ||
+    if ((len >= 5 && memcmp(type, "text/", 5) == 0) || ends_with(type, len, "+json") ||
         ends_with(type, len, "+xml"))
         return true;
     for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
