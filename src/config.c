@@ -7,6 +7,10 @@
  */
 #include "config.h"
 
+#include "middleware/compress.h"
+#include "middleware/encoding.h"
+#include "middleware/ratelimit.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +41,7 @@ enum setting_kind {
     KIND_ADDR,
     KIND_OPTIONAL_ADDR, /* empty = off (len 0) */
     KIND_PATH,          /* text into a char array; empty allowed when the default is empty */
+    KIND_LIST,          /* like KIND_PATH, checked by the setting's own parser (`valid`) */
     KIND_NAME,          /* short identifier (SERVICE_NAME) */
     KIND_EXECUTOR,
     KIND_LOG_LEVEL,
@@ -59,7 +64,27 @@ struct setting {
     size_t size;         /* of that field */
     uint64_t min, max;   /* numeric kinds */
     const char *help;
+    bool (*valid)(const char *value); /* KIND_LIST: the owner module's parser */
+    const char *expected;             /* KIND_LIST: what is accepted, for the error line */
 };
+
+static bool valid_compression_levels(const char *value)
+{
+    struct compress_levels levels;
+    return compress_parse_levels(value, &levels) == 0;
+}
+
+static bool valid_compression_types(const char *value)
+{
+    struct encoding_types types;
+    return encoding_parse_types(value, &types) == 0;
+}
+
+static bool valid_trusted_proxies(const char *value)
+{
+    struct ratelimit_proxies proxies;
+    return ratelimit_parse_proxies(value, &proxies) == 0;
+}
 
 #define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
 
@@ -135,6 +160,26 @@ static const struct setting settings[] = {
     {.env = "RATE_WINDOW", .flag = "--rate-window", .metavar = "SECS", .default_value = "60",
      .kind = KIND_UINT, FIELD(rate_window_secs), .min = 1, .max = 86400,
      .help = "Length of the rate-limit window."},
+    {.env = "COMPRESSION", .flag = "--compression", .default_value = "on", .kind = KIND_BOOL,
+     FIELD(compression), .help = "Compress responses (br, zstd, gzip) for clients that accept it."},
+    {.env = "COMPRESSION_LEVEL", .flag = "--compression-level", .metavar = "LIST",
+     .default_value = "", .kind = KIND_LIST, FIELD(compression_level),
+     .valid = valid_compression_levels,
+     .expected = "expected coding=level pairs such as br=4,zstd=3,gzip=6 (br 0-11, zstd 1-19, gzip 1-9)",
+     .help = "Levels, e.g. br=4,zstd=3,gzip=6; codings not named keep these defaults."},
+    {.env = "COMPRESSION_MIN_SIZE", .flag = "--compression-min-size", .metavar = "SIZE",
+     .default_value = "256", .kind = KIND_SIZE, FIELD(compression_min_size), .min = 0,
+     .max = 1024 * GIB, .help = "Smaller responses of known length are sent uncompressed."},
+    {.env = "COMPRESSION_TYPES", .flag = "--compression-types", .metavar = "LIST",
+     .default_value = "", .kind = KIND_LIST, FIELD(compression_types),
+     .valid = valid_compression_types,
+     .expected = "expected media types such as application/wasm,image/x-icon or type/*",
+     .help = "Media types compressed in addition to the built-in text types."},
+    {.env = "TRUSTED_PROXIES", .flag = "--trusted-proxies", .metavar = "LIST",
+     .default_value = "", .kind = KIND_LIST, FIELD(trusted_proxies),
+     .valid = valid_trusted_proxies,
+     .expected = "expected addresses or CIDR blocks such as 10.0.0.0/8,::1/128",
+     .help = "Peers whose X-Forwarded-For names the client (rate limiting, logs)."},
     {.env = "TLS_CERT", .flag = "--tls-cert", .metavar = "FILE", .default_value = "",
      .kind = KIND_PATH, FIELD(tls_cert),
      .help = "PEM certificate chain; TLS is on when both are set."},
@@ -571,6 +616,17 @@ static int apply_path(struct config *cfg, const struct setting *s, const char *v
     return 0;
 }
 
+static int apply_list(struct config *cfg, const struct setting *s, const char *value,
+                      const char *source, char *err, size_t errlen)
+{
+    if (strlen(value) >= s->size || !s->valid(value)) {
+        fail_value(err, errlen, source, value, s->expected);
+        return -1;
+    }
+    memcpy(field_of(cfg, s), value, strlen(value) + 1);
+    return 0;
+}
+
 static bool is_name_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -740,6 +796,7 @@ static int apply_value(struct config *cfg, const struct setting *s, const char *
     case KIND_ADDR:
     case KIND_OPTIONAL_ADDR: return apply_addr(cfg, s, value, source, err, errlen);
     case KIND_PATH: return apply_path(cfg, s, value, source, err, errlen);
+    case KIND_LIST: return apply_list(cfg, s, value, source, err, errlen);
     case KIND_NAME: return apply_name(cfg, s, value, source, err, errlen);
     case KIND_EXECUTOR:
     case KIND_LOG_LEVEL: return apply_choice(cfg, s, value, source, err, errlen);

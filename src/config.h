@@ -83,7 +83,13 @@ struct config {
     unsigned rate_limit;        /* RATE_LIMIT; default 0 = off */
     unsigned rate_window_secs;  /* RATE_WINDOW; default 60 */
 
-    /* TLS (later issue) */
+    bool compression;           /* COMPRESSION; default on */
+    char compression_level[128]; /* COMPRESSION_LEVEL, "br=4,zstd=3,gzip=6"; "" = defaults */
+    uint64_t compression_min_size; /* COMPRESSION_MIN_SIZE; default 256 */
+    char compression_types[1024]; /* COMPRESSION_TYPES, extra media types; default none */
+    char trusted_proxies[2048];  /* TRUSTED_PROXIES, CIDR list; default none */
+
+    /* TLS */
     char tls_cert[PATH_MAX];    /* TLS_CERT; both or neither */
     char tls_key[PATH_MAX];     /* TLS_KEY */
     unsigned h2_max_streams;    /* H2_MAX_CONCURRENT_STREAMS; default 100 */

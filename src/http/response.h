@@ -27,6 +27,12 @@ void response_header(struct buf *out, const char *name, const char *value);
 void response_header_n(struct buf *out, const char *name, const char *value, size_t value_len);
 void response_header_uint(struct buf *out, const char *name, unsigned long long value);
 
+/* The value of header `name` (case-insensitive) in a block of "Name: value\r\n" lines, or NULL. */
+const char *response_find_header(const struct buf *head, const char *name, size_t *len);
+
+/* Removes every line of header `name` (case-insensitive) from such a block. */
+void response_remove_header(struct buf *head, const char *name);
+
 /*
  * Ends the head: adds "Connection: close" when `close` is set, "Connection: keep-alive" when
  * `keep_alive_10` is set (an HTTP/1.0 client that asked to keep the connection), then the blank line.

@@ -5,10 +5,12 @@
 #include "http/exchange.h"
 
 extern const struct middleware middleware_static_cache;
+extern const struct middleware middleware_compression;
 
 /* Sorted by priority: the request phase walks it forwards, the response phase backwards. */
 static const struct middleware *const chain[] = {
     &middleware_static_cache,
+    &middleware_compression,
 };
 
 #define CHAIN_LEN (sizeof(chain) / sizeof(chain[0]))

@@ -1,0 +1,109 @@
+/*
+ * Compression (priority 100, the last to touch a response): br, zstd or gzip, chosen from
+ * Accept-Encoding with its q-values (br, then zstd, then gzip on ties), for compressible media
+ * types above COMPRESSION_MIN_SIZE; never for 206, already-encoded responses or HEAD bodies.
+ * Vary: Accept-Encoding goes on every response that could have been compressed. PHP output is
+ * compressed as it streams, and a flush() still reaches the client at once (the encoder
+ * flushes too). A strong ETag becomes weak: the compressed bytes are another representation.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "http/exchange.h"
+#include "http/response.h"
+#include "middleware/chain.h"
+#include "middleware/compress.h"
+#include "middleware/encoding.h"
+#include "server.h"
+
+/* Static files are compressed in the event loop: above this they go out as they are. */
+#define STATIC_COMPRESS_MAX (3u * 1024 * 1024)
+
+static struct compress_levels levels;
+static struct encoding_types extra_types;
+
+static bool compression_setup(struct server *srv, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    /* Both were checked by config_load(); parsing cannot fail here. */
+    compress_parse_levels(srv->cfg->compression_level, &levels);
+    encoding_parse_types(srv->cfg->compression_types, &extra_types);
+    return true;
+}
+
+/* The media type of the response, lower-cased, without parameters; false when there is none. */
+static bool media_type(const struct exchange *x, char *out, size_t size)
+{
+    size_t len;
+    const char *v = response_find_header(&x->head, "Content-Type", &len);
+    if (!v)
+        return false;
+    size_t n = 0;
+    while (n < len && v[n] != ';' && v[n] != ' ' && n + 1 < size) {
+        out[n] = (char)tolower((unsigned char)v[n]);
+        n++;
+    }
+    out[n] = '\0';
+    return n > 0;
+}
+
+static bool already_encoded(const struct exchange *x)
+{
+    size_t len;
+    const char *v = response_find_header(&x->head, "Content-Encoding", &len);
+    return v && encoding_already_encoded(v, len);
+}
+
+static void weaken_etag(struct exchange *x)
+{
+    size_t len;
+    const char *v = response_find_header(&x->head, "ETag", &len);
+    if (!v || len == 0 || v[0] != '"')
+        return;
+    char weak[80];
+    if (len + 3 > sizeof(weak))
+        return;
+    weak[0] = 'W';
+    weak[1] = '/';
+    memcpy(weak + 2, v, len);
+    weak[len + 2] = '\0';
+    response_remove_header(&x->head, "ETag");
+    response_header(&x->head, "ETag", weak);
+}
+
+static void compression_response(struct exchange *x, long long *length)
+{
+    const struct config *cfg = x->srv->cfg;
+    char type[128];
+    if (!cfg->compression || x->override_body || x->encoder || x->status != 200 ||
+        !media_type(x, type, sizeof(type)) ||
+        !encoding_type_compressible(type, strlen(type), &extra_types) || already_encoded(x))
+        return;
+    response_header(&x->head, "Vary", "Accept-Encoding");
+    if (*length >= 0 && (uint64_t)*length < cfg->compression_min_size)
+        return;
+    if (x->is_static && *length > (long long)STATIC_COMPRESS_MAX)
+        return;
+    size_t ae_len;
+    const char *ae = exchange_header(x, "Accept-Encoding", &ae_len);
+    enum encoding_coding coding = ae ? encoding_negotiate(ae, ae_len, ENCODING_ALL) : ENCODING_NONE;
+    if (coding == ENCODING_NONE)
+        return;
+    if (!exchange_is_head(x)) {
+        x->encoder = compress_create(coding, levels.level[coding],
+                                     *length >= 0 ? (uint64_t)*length : COMPRESS_SIZE_UNKNOWN);
+        if (!x->encoder)
+            return;
+    }
+    response_header(&x->head, "Content-Encoding", encoding_name(coding));
+    weaken_etag(x);
+    *length = -1;
+}
+
+const struct middleware middleware_compression = {
+    .name = "compression",
+    .priority = 100,
+    .setup = compression_setup,
+    .response = compression_response,
+};
