@@ -29,6 +29,10 @@ static struct server the_server;
 static void on_signal(struct loop *loop, int signo)
 {
     (void)loop;
+    if (signo == SIGHUP) {
+        chain_reload();
+        return;
+    }
     log_info("received %s; shutting down gracefully", signo == SIGINT ? "SIGINT" : "SIGTERM");
     server_drain(&the_server);
 }
@@ -152,6 +156,7 @@ static int kiln_start(struct kiln *k, char *err, size_t errlen)
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
     if (loop_handle_signals(k->loop, &signals, on_signal) < 0) {
         snprintf(err, errlen, "signalfd: %s", strerror(errno));
         return -1;

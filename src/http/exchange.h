@@ -79,7 +79,6 @@ struct exchange {
     const char *override_body;  /* set by the response phase: sent instead of the real body */
     size_t override_len;
     struct compress *encoder;   /* set by the response phase: the body is compressed */
-    void *mw[4];                /* per-exchange slots a middleware may use (see chain.c) */
 };
 
 /* Resets an exchange for a new request (keeps buffers' memory). */

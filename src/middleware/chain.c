@@ -4,12 +4,18 @@
 
 #include "http/exchange.h"
 
+extern const struct middleware middleware_ratelimit;
+extern const struct middleware middleware_accesslog;
 extern const struct middleware middleware_static_cache;
+extern const struct middleware middleware_error_pages;
 extern const struct middleware middleware_compression;
 
 /* Sorted by priority: the request phase walks it forwards, the response phase backwards. */
 static const struct middleware *const chain[] = {
+    &middleware_ratelimit,
+    &middleware_accesslog,
     &middleware_static_cache,
+    &middleware_error_pages,
     &middleware_compression,
 };
 
@@ -33,6 +39,13 @@ void chain_teardown(void)
     for (size_t i = CHAIN_LEN; i-- > 0;)
         if (chain[i]->teardown)
             chain[i]->teardown();
+}
+
+void chain_reload(void)
+{
+    for (size_t i = 0; i < CHAIN_LEN; i++)
+        if (chain[i]->reload)
+            chain[i]->reload();
 }
 
 bool chain_request(struct exchange *x)

@@ -23,6 +23,8 @@ struct middleware {
     bool (*setup)(struct server *srv, char *err, size_t errlen);
     /* Shutdown: release what setup made. */
     void (*teardown)(void);
+    /* SIGHUP: reload what is read from files. */
+    void (*reload)(void);
     /* Request phase: true when the middleware answered the request itself. */
     bool (*request)(struct exchange *x);
     /* Response phase: may change x->status, x->head and *length (-1 = unknown) before the head
@@ -34,6 +36,7 @@ struct middleware {
 
 bool chain_setup(struct server *srv, char *err, size_t errlen);
 void chain_teardown(void);
+void chain_reload(void);
 bool chain_request(struct exchange *x);
 void chain_response(struct exchange *x, long long *length);
 void chain_done(struct exchange *x);

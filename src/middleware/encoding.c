@@ -258,6 +258,13 @@ static bool is_media_type(const char *s, size_t len, bool wildcard_ok)
     return sub < end && skip_token(sub, end) == end;
 }
 
+/* A COMPRESSION_TYPES entry: "type/subtype" or "type/\*", and no other '*' anywhere. */
+static bool is_type_entry(const char *s, size_t len)
+{
+    bool wildcard = len >= 2 && s[len - 2] == '/' && s[len - 1] == '*';
+    return !memchr(s, '*', wildcard ? len - 1 : len) && is_media_type(s, len, wildcard);
+}
+
 int encoding_parse_types(const char *s, struct encoding_types *out)
 {
     out->count = 0;
@@ -270,9 +277,7 @@ int encoding_parse_types(const char *s, struct encoding_types *out)
         const char *comma = memchr(s, ',', (size_t)(end - s));
         size_t entry_len = (size_t)((comma ? comma : end) - s);
         const char *entry = trim(s, &entry_len);
-        bool any_type = entry_len > 0 && entry[0] == '*'; /* only a subtype may be "*" */
-        if (out->count == ENCODING_MAX_TYPES || any_type ||
-            !is_media_type(entry, entry_len, true) ||
+        if (out->count == ENCODING_MAX_TYPES || !is_type_entry(entry, entry_len) ||
             !lower_copy(entry, entry_len, out->type[out->count]))
             return -1;
         out->count++;

@@ -156,3 +156,82 @@ def test_compression_can_be_turned_off(site, start_kiln):
     k = start_kiln(site, ["--executor", "stub", "--compression=off"])
     with httpx.stream("GET", k.url("/page.html"), headers={"Accept-Encoding": "gzip"}) as r:
         assert "content-encoding" not in r.headers
+
+
+# ---- rate limiting ---------------------------------------------------------------------------
+
+def test_rate_limit_429_after_n_and_reset_after_the_window(site, start_kiln):
+    k = start_kiln(site, ["--executor", "stub", "--rate-limit", "3", "--rate-window", "2"])
+    with httpx.Client(base_url=k.base) as c:
+        statuses = [c.get("/style.css").status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        r = c.get("/hello.php")
+        assert r.status_code == 429
+        assert r.headers["x-ratelimit-limit"] == "3"
+        assert r.headers["x-ratelimit-remaining"] == "0"
+        assert 1 <= int(r.headers["retry-after"]) <= 2
+        time.sleep(2.2)
+        ok = c.get("/style.css")
+        assert ok.status_code == 200
+        assert ok.headers["x-ratelimit-remaining"] == "2"
+
+
+def test_rate_limit_trusts_forwarded_for_only_from_trusted_proxies(site, start_kiln):
+    k = start_kiln(site, ["--executor", "stub", "--rate-limit", "1", "--rate-window", "60",
+                          "--trusted-proxies", "127.0.0.1/32"])
+    with httpx.Client(base_url=k.base) as c:
+        # each forwarded client has its own window behind the trusted proxy
+        for ip in ("192.0.2.1", "192.0.2.2", "2001:db8::1"):
+            assert c.get("/style.css", headers={"X-Forwarded-For": ip}).status_code == 200
+        assert c.get("/style.css", headers={"X-Forwarded-For": "192.0.2.1"}).status_code == 429
+        # the same /64 is one client
+        assert c.get("/style.css", headers={"X-Forwarded-For": "2001:db8::2"}).status_code == 429
+    k2 = start_kiln(site, ["--executor", "stub", "--rate-limit", "1", "--rate-window", "60"])
+    with httpx.Client(base_url=k2.base) as c:
+        assert c.get("/style.css", headers={"X-Forwarded-For": "192.0.2.1"}).status_code == 200
+        # without TRUSTED_PROXIES the header is not believed: same peer, same window
+        assert c.get("/style.css", headers={"X-Forwarded-For": "192.0.2.9"}).status_code == 429
+
+
+# ---- access log ------------------------------------------------------------------------------
+
+def test_access_log_lines_are_json(site, start_kiln):
+    import json
+    k = start_kiln(site, ["--executor", "stub", "--access-log"])
+    httpx.get(k.url("/style.css?v=1"), headers={"User-Agent": "kiln-test", "Referer": "http://r/"})
+    httpx.get(k.url("/missing"))
+    time.sleep(0.3)
+    lines = [json.loads(line) for line in k.log().splitlines() if '"type":"access"' in line]
+    assert len(lines) == 2
+    first = lines[0]
+    assert first["level"] == "info" and first["msg"] == "GET /style.css 200"
+    d = first["data"]
+    assert d["method"] == "GET" and d["path"] == "/style.css" and d["query"] == "v=1"
+    assert d["status"] == 200 and d["bytes"] == 21 and d["http"] == "HTTP/1.1"
+    assert d["ip"] == "127.0.0.1" and d["ua"] == "kiln-test" and d["referer"] == "http://r/"
+    assert d["duration_ms"] >= 0 and d["protocol"] == "http/1.1"
+    assert first["ctx"]["service"] == "kiln"
+    assert lines[1]["data"]["status"] == 404
+
+
+# ---- error pages -----------------------------------------------------------------------------
+
+def test_error_pages_for_html_clients_and_reload_on_sighup(tmp_path, site, start_kiln):
+    import signal
+    pages = tmp_path / "errors"
+    pages.mkdir()
+    (pages / "404.html").write_text("<h1>custom not found</h1>\n")
+    (site / "empty404.php").write_text("<?php http_response_code(404);")
+    k = start_kiln(site, ["--workers", "1", "--error-pages-dir", str(pages)])
+    html = {"Accept": "text/html,*/*;q=0.8"}
+    r = httpx.get(k.url("/missing"), headers=html)
+    assert r.status_code == 404 and r.text == "<h1>custom not found</h1>\n"
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert httpx.get(k.url("/missing"), headers={"Accept": "application/json"}).text == \
+        "404 Not Found\n"
+    r = httpx.get(k.url("/empty404.php"), headers=html)  # PHP sent no body: the page is used
+    assert r.status_code == 404 and "custom not found" in r.text
+    (pages / "404.html").write_text("<h1>reloaded</h1>\n")
+    k.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert httpx.get(k.url("/missing"), headers=html).text == "<h1>reloaded</h1>\n"
