@@ -1,6 +1,7 @@
 #include "http/serve.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +15,7 @@
 #include "http/router.h"
 #include "http/static_file.h"
 #include "middleware/chain.h"
+#include "middleware/encoding.h"
 #include "server.h"
 
 #define STUB_BODY "<!DOCTYPE html><title>Kiln</title><p>Hello from the Kiln stub executor.</p>\n"
@@ -101,13 +103,55 @@ static void add_static_headers(struct exchange *x, const struct route *r,
         buf_printf(head, "Content-Range: bytes */%lld\r\n", (long long)size);
 }
 
+/*
+ * Precompressed siblings: "app.js.br", "app.js.zst" or "app.js.gz" next to "app.js" is sent
+ * (with Content-Encoding) to a client that accepts it, instead of compressing on the fly. Not
+ * for range requests, which address the original bytes. Returns the sibling's fd and sets
+ * *coding, or -1; *offered tells whether any sibling exists (the response then varies).
+ */
+static int open_precompressed(struct exchange *x, const struct route *r,
+                              enum encoding_coding *coding, bool *offered)
+{
+    static const enum encoding_coding codings[] = {ENCODING_BR, ENCODING_ZSTD, ENCODING_GZIP};
+    *offered = false;
+    size_t len = strlen(r->script);
+    char sibling[PATH_MAX];
+    size_t ae_len, range_len;
+    const char *ae = exchange_header(x, "Accept-Encoding", &ae_len);
+    if (!x->srv->cfg->compression || exchange_header(x, "Range", &range_len))
+        return -1;
+    unsigned present = 0;
+    for (size_t i = 0; i < sizeof(codings) / sizeof(codings[0]); i++) {
+        const char *suffix = encoding_file_suffix(codings[i]);
+        if (len + strlen(suffix) >= sizeof(sibling))
+            continue;
+        snprintf(sibling, sizeof(sibling), "%s%s", r->script, suffix);
+        struct statcache_info info;
+        statcache_lookup(x->srv->statcache, sibling, loop_now_ms(x->srv->loop), &info);
+        if (info.kind == STATCACHE_FILE)
+            present |= ENCODING_BIT(codings[i]);
+    }
+    *offered = present != 0;
+    *coding = present && ae ? encoding_negotiate(ae, ae_len, present) : ENCODING_NONE;
+    if (*coding == ENCODING_NONE)
+        return -1;
+    snprintf(sibling, sizeof(sibling), "%s%s", r->script, encoding_file_suffix(*coding));
+    return statcache_open(x->srv->statcache, sibling);
+}
+
 static void serve_static(struct exchange *x, const struct route *r)
 {
     if (x->method != HTTP_GET && x->method != HTTP_HEAD) {
         exchange_reply_status(x, 405, "Allow: GET, HEAD\r\n");
         return;
     }
-    int fd = statcache_open(x->srv->statcache, r->script);
+    enum encoding_coding coding = ENCODING_NONE;
+    bool varies;
+    int fd = open_precompressed(x, r, &coding, &varies);
+    if (fd < 0) {
+        coding = ENCODING_NONE;
+        fd = statcache_open(x->srv->statcache, r->script);
+    }
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
@@ -126,6 +170,10 @@ static void serve_static(struct exchange *x, const struct route *r)
     static_plan(st.st_size, st.st_mtim.tv_sec, &req, &plan);
     x->status = plan.status;
     add_static_headers(x, r, &plan, st.st_size);
+    if (coding != ENCODING_NONE)
+        response_header(&x->head, "Content-Encoding", encoding_name(coding));
+    if (varies)
+        response_header(&x->head, "Vary", "Accept-Encoding");
     x->is_static = true;
     exchange_send_head(x, plan.status == 304 ? -1 : (long long)plan.length);
     if (plan.length > 0 && !exchange_is_head(x))

@@ -80,7 +80,9 @@ static void compression_response(struct exchange *x, long long *length)
         !media_type(x, type, sizeof(type)) ||
         !encoding_type_compressible(type, strlen(type), &extra_types) || already_encoded(x))
         return;
-    response_header(&x->head, "Vary", "Accept-Encoding");
+    size_t vary_len;
+    if (!response_find_header(&x->head, "Vary", &vary_len))
+        response_header(&x->head, "Vary", "Accept-Encoding");
     if (*length >= 0 && (uint64_t)*length < cfg->compression_min_size)
         return;
     if (x->is_static && *length > (long long)STATIC_COMPRESS_MAX)

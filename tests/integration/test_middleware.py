@@ -235,3 +235,26 @@ def test_error_pages_for_html_clients_and_reload_on_sighup(tmp_path, site, start
     k.proc.send_signal(signal.SIGHUP)
     time.sleep(0.5)
     assert httpx.get(k.url("/missing"), headers=html).text == "<h1>reloaded</h1>\n"
+
+
+def test_precompressed_siblings_are_served(site, start_kiln):
+    original = ("function f(x) { return x * 2; }\n" * 300).encode()
+    (site / "app.js").write_bytes(original)
+    (site / "app.js.br").write_bytes(brotli.compress(original))
+    (site / "app.js.gz").write_bytes(gzip.compress(original))
+    k = start_kiln(site, ["--executor", "stub"])
+
+    def fetch(ae, **extra):
+        with httpx.stream("GET", k.url("/app.js"), headers={"Accept-Encoding": ae, **extra}) as r:
+            return r.status_code, r.headers, b"".join(r.iter_raw())
+    status, h, wire = fetch("br, gzip")
+    assert h["content-encoding"] == "br" and h["vary"] == "Accept-Encoding"
+    assert h["content-type"] == "text/javascript"
+    assert wire == (site / "app.js.br").read_bytes()  # the file itself, not compressed again
+    assert int(h["content-length"]) == len(wire)
+    status, h, wire = fetch("gzip")
+    assert h["content-encoding"] == "gzip" and gzip.decompress(wire) == original
+    status, h, wire = fetch("identity")
+    assert "content-encoding" not in h and wire == original and h["vary"] == "Accept-Encoding"
+    status, h, wire = fetch("br", Range="bytes=0-9")
+    assert status == 206 and wire == original[:10] and "content-encoding" not in h
