@@ -87,6 +87,7 @@ struct config {
     char compression_level[128]; /* COMPRESSION_LEVEL, "br=4,zstd=3,gzip=6"; "" = defaults */
     uint64_t compression_min_size; /* COMPRESSION_MIN_SIZE; default 256 */
     char compression_types[1024]; /* COMPRESSION_TYPES, extra media types; default none */
+    uint64_t static_compress_cache_size; /* STATIC_COMPRESS_CACHE_SIZE; default 64M; 0 = off */
     char trusted_proxies[2048];  /* TRUSTED_PROXIES, CIDR list; default none */
 
     /* TLS */

@@ -29,6 +29,7 @@ void exchange_reset(struct exchange *x)
     exchange_end_middleware(x);
     x->start_ms = 0;
     x->is_static = false;
+    x->static_path = NULL;
     x->own_body = false;
     x->head_sent = false;
     x->done = false;

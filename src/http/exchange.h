@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -71,7 +72,9 @@ struct exchange {
 
     /* Middleware state */
     uint64_t start_ms;          /* the request was complete (loop clock) */
-    bool is_static;             /* the answer is a static file */
+    bool is_static;             /* the answer is a static file: */
+    const char *static_path;    /*   its path under the root (valid while the head is sent) */
+    struct stat static_stat;    /*   and what fstat() said of it */
     bool own_body;              /* the body is Kiln's own short answer (error pages may replace it) */
     bool head_sent;
     bool done;                  /* chain_done() ran */

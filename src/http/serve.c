@@ -175,6 +175,8 @@ static void serve_static(struct exchange *x, const struct route *r)
     if (varies)
         response_header(&x->head, "Vary", "Accept-Encoding");
     x->is_static = true;
+    x->static_path = r->script;
+    x->static_stat = st;
     exchange_send_head(x, plan.status == 304 ? -1 : (long long)plan.length);
     if (plan.length > 0 && !exchange_is_head(x))
         exchange_send_file(x, fd, plan.offset, plan.length);

@@ -5,15 +5,20 @@
  * Vary: Accept-Encoding goes on every response that could have been compressed. PHP output is
  * compressed as it streams, and a flush() still reaches the client at once (the encoder
  * flushes too). A strong ETag becomes weak: the compressed bytes are another representation.
+ * Static files (up to 3 MiB) are compressed whole and kept in memory (STATIC_COMPRESS_CACHE_SIZE),
+ * so they go out with a Content-Length and are compressed once, not per request.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http/exchange.h"
 #include "http/response.h"
 #include "middleware/chain.h"
 #include "middleware/compress.h"
 #include "middleware/encoding.h"
+#include "middleware/zcache.h"
 #include "server.h"
 
 /* Static files are compressed in the event loop: above this they go out as they are. */
@@ -21,6 +26,8 @@
 
 static struct compress_levels levels;
 static struct encoding_types extra_types;
+static struct zcache *cache;     /* compressed static files; NULL = off */
+static struct buf scratch;       /* a compressed file when there is no cache */
 
 static bool compression_setup(struct server *srv, char *err, size_t errlen)
 {
@@ -29,6 +36,56 @@ static bool compression_setup(struct server *srv, char *err, size_t errlen)
     /* Both were checked by config_load(); parsing cannot fail here. */
     compress_parse_levels(srv->cfg->compression_level, &levels);
     encoding_parse_types(srv->cfg->compression_types, &extra_types);
+    cache = zcache_create(srv->cfg->static_compress_cache_size);
+    return true;
+}
+
+static void compression_teardown(void)
+{
+    zcache_destroy(cache);
+    cache = NULL;
+    buf_free(&scratch);
+}
+
+/* Reads the whole static file and compresses it into `out`. */
+static bool compress_file(struct exchange *x, enum encoding_coding coding, struct buf *out)
+{
+    int fd = statcache_open(x->srv->statcache, x->static_path);
+    if (fd < 0)
+        return false;
+    size_t size = (size_t)x->static_stat.st_size;
+    char *data = malloc(size ? size : 1);
+    bool ok = data && pread(fd, data, size, 0) == (ssize_t)size;
+    close(fd);
+    struct compress *c = ok ? compress_create(coding, levels.level[coding], size) : NULL;
+    ok = c && compress_write(c, data, size, COMPRESS_FINISH, out) == 0;
+    compress_destroy(c);
+    free(data);
+    return ok;
+}
+
+/*
+ * A static file is compressed whole, once, and kept (the cache), so it goes out with its
+ * length; the file body that follows is then dropped in favour of these bytes.
+ */
+static bool use_compressed_file(struct exchange *x, enum encoding_coding coding,
+                                long long *length)
+{
+    struct zcache_key key = {x->static_path, (int)coding, x->static_stat.st_size,
+                             x->static_stat.st_mtim};
+    size_t len;
+    const void *data = zcache_get(cache, &key, &len);
+    if (!data) {
+        buf_clear(&scratch);
+        if (!compress_file(x, coding, &scratch))
+            return false;
+        zcache_put(cache, &key, scratch.data, scratch.len);
+        data = scratch.data;
+        len = scratch.len;
+    }
+    x->override_body = data;
+    x->override_len = len;
+    *length = (long long)len;
     return true;
 }
 
@@ -92,20 +149,26 @@ static void compression_response(struct exchange *x, long long *length)
     enum encoding_coding coding = ae ? encoding_negotiate(ae, ae_len, ENCODING_ALL) : ENCODING_NONE;
     if (coding == ENCODING_NONE)
         return;
-    if (!exchange_is_head(x)) {
-        x->encoder = compress_create(coding, levels.level[coding],
-                                     *length >= 0 ? (uint64_t)*length : COMPRESS_SIZE_UNKNOWN);
-        if (!x->encoder)
+    if (x->static_path && *length >= 0) {
+        if (!use_compressed_file(x, coding, length))
             return;
+    } else {
+        if (!exchange_is_head(x)) {
+            x->encoder = compress_create(coding, levels.level[coding],
+                                         *length >= 0 ? (uint64_t)*length : COMPRESS_SIZE_UNKNOWN);
+            if (!x->encoder)
+                return;
+        }
+        *length = -1;
     }
     response_header(&x->head, "Content-Encoding", encoding_name(coding));
     weaken_etag(x);
-    *length = -1;
 }
 
 const struct middleware middleware_compression = {
     .name = "compression",
     .priority = 100,
     .setup = compression_setup,
+    .teardown = compression_teardown,
     .response = compression_response,
 };

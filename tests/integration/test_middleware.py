@@ -258,3 +258,24 @@ def test_precompressed_siblings_are_served(site, start_kiln):
     assert "content-encoding" not in h and wire == original and h["vary"] == "Accept-Encoding"
     status, h, wire = fetch("br", Range="bytes=0-9")
     assert status == 206 and wire == original[:10] and "content-encoding" not in h
+
+
+def test_compressed_static_files_are_cached_and_follow_changes(site, start_kiln):
+    import os
+    page = site / "cached.html"
+    page.write_text("<p>first version</p>\n" * 400)
+    k = start_kiln(site, ["--executor", "stub"])
+
+    def fetch():
+        with httpx.stream("GET", k.url("/cached.html"), headers={"Accept-Encoding": "br"}) as r:
+            return r.headers, b"".join(r.iter_raw())
+    h1, w1 = fetch()
+    h2, w2 = fetch()
+    assert h1["content-encoding"] == "br" and int(h1["content-length"]) == len(w1)
+    assert w1 == w2 and brotli.decompress(w1) == page.read_bytes()
+    page.write_text("<p>second version, longer</p>\n" * 400)
+    os.utime(page, (time.time() + 5, time.time() + 5))
+    time.sleep(1.2)  # the stat cache notices within a second
+    h3, w3 = fetch()
+    assert brotli.decompress(w3) == page.read_bytes()
+    assert h3["etag"] != h1["etag"] and h3["etag"].startswith('W/"')
