@@ -19,6 +19,8 @@ WORKERS=${WORKERS:-2}
 work=$(mktemp -d /tmp/kiln-bench.XXXXXX)
 chmod 755 "$work"
 cp -r bench/www "$work/www"
+# 100 KiB of compressible text for the compression cases
+awk 'BEGIN { for (i = 0; length(s) < 102400; i++) s = s sprintf("<li class=\"item\">item %d: lorem ipsum dolor sit amet</li>\n", i); printf "%s", substr(s, 1, 102400) }' >"$work/www/100k.html"
 chmod -R a+rX "$work/www"
 pids=""
 cleanup() {
@@ -82,6 +84,10 @@ events { worker_connections 4096; }
 http {
   include /etc/nginx/mime.types;
   access_log off;
+  gzip on;
+  gzip_comp_level 6;
+  gzip_min_length 256;
+  gzip_types text/css application/javascript application/json image/svg+xml;
   sendfile on;
   tcp_nopush on;
   keepalive_requests 1000000;
@@ -114,8 +120,11 @@ for url in "http://127.0.0.1:$php_port/hello.php" "http://127.0.0.1:$nginx_port/
   wrk -t1 -c"$CONNS" -d2s "$url" >/dev/null   # warm-up: OPcache, workers
 done
 
-rps() { # url -> requests/s
-  wrk -t1 -c"$CONNS" -d"${SECS}s" "$1" | awk '/^Requests\/sec:/ {print $2}'
+rps() { # url [Accept-Encoding] -> requests/s
+  wrk -t1 -c"$CONNS" -d"${SECS}s" ${2:+-H "Accept-Encoding: $2"} "$1" | awk '/^Requests\/sec:/ {print $2}'
+}
+wire_bytes() { # url encoding -> body bytes on the wire
+  curl -s -o /dev/null -w '%{size_download}' -H "Accept-Encoding: $2" "$1"
 }
 h2rps() { # url -> requests/s over HTTP/2 (h2c or TLS by the scheme)
   h2load -c10 -m10 -D "$SECS" "$1" 2>/dev/null | awk '/^finished in/ {gsub(",", ""); print $4}'
@@ -132,6 +141,12 @@ for round in $(seq "$ROUNDS"); do
   echo "hello_fpm $(rps "http://127.0.0.1:$nginx_port/hello.php")" >>"$work/results"
   echo "sg_kiln $(rps "http://127.0.0.1:$php_port/superglobals.php?page=2&sort=name")" >>"$work/results"
   echo "sg_fpm $(rps "http://127.0.0.1:$nginx_port/superglobals.php?page=2&sort=name")" >>"$work/results"
+  echo "gz_static_kiln $(rps "http://127.0.0.1:$php_port/100k.html" gzip)" >>"$work/results"
+  echo "gz_static_nginx $(rps "http://127.0.0.1:$nginx_port/100k.html" gzip)" >>"$work/results"
+  echo "br_static_kiln $(rps "http://127.0.0.1:$php_port/100k.html" br)" >>"$work/results"
+  echo "gz_php_kiln $(rps "http://127.0.0.1:$php_port/page50k.php" gzip)" >>"$work/results"
+  echo "gz_php_fpm $(rps "http://127.0.0.1:$nginx_port/page50k.php" gzip)" >>"$work/results"
+  echo "br_php_kiln $(rps "http://127.0.0.1:$php_port/page50k.php" br)" >>"$work/results"
   echo "h2c_static_kiln $(h2rps "http://127.0.0.1:$php_port/1k.txt")" >>"$work/results"
   echo "h2c_static_nginx $(h2rps "http://127.0.0.1:$nginx_h2c_port/1k.txt")" >>"$work/results"
   echo "h2c_hello_kiln $(h2rps "http://127.0.0.1:$php_port/hello.php")" >>"$work/results"
@@ -152,6 +167,19 @@ row "stub executor vs nginx static 1 KiB" "$stub" "$sn"
 printf '%-36s %12s %12s %8s\n' "PHP, $WORKERS workers" kiln nginx+fpm ratio
 row "hello.php" "$(med hello_kiln)" "$(med hello_fpm)"
 row "superglobals.php" "$(med sg_kiln)" "$(med sg_fpm)"
+printf '%-36s %12s %12s %8s\n' "compressed (nginx: gzip only)" kiln nginx ratio
+row "100 KiB static, gzip" "$(med gz_static_kiln)" "$(med gz_static_nginx)"
+row "100 KiB static, kiln br / nginx gzip" "$(med br_static_kiln)" "$(med gz_static_nginx)"
+row "50 KiB PHP page, gzip" "$(med gz_php_kiln)" "$(med gz_php_fpm)"
+row "50 KiB PHP page, kiln br / nginx gzip" "$(med br_php_kiln)" "$(med gz_php_fpm)"
+printf '\nbytes on the wire      identity      gzip      zstd        br\n'
+for path in 100k.html page50k.php; do
+  printf '%-18s kiln' "$path"
+  for enc in identity gzip zstd br; do printf ' %9s' "$(wire_bytes "http://127.0.0.1:$php_port/$path" "$enc")"; done
+  printf '\n%-18s nginx' ""
+  for enc in identity gzip; do printf ' %9s' "$(wire_bytes "http://127.0.0.1:$nginx_port/$path" "$enc")"; done
+  printf '\n'
+done
 printf '%-36s %12s %12s %8s\n' "HTTP/2, h2load -c10 -m10" kiln nginx ratio
 row "h2c 1 KiB static file" "$(med h2c_static_kiln)" "$(med h2c_static_nginx)"
 row "h2c hello.php (nginx: + php-fpm)" "$(med h2c_hello_kiln)" "$(med h2c_hello_fpm)"
