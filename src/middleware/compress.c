@@ -8,6 +8,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "text.h"
+
 #define WINDOW_LOG 20          /* 1 MiB windows for Brotli and zstd; see compress.h */
 #define OUT_CHUNK 16384        /* output space offered to the encoder per call */
 #define MAX_PIECE (1u << 30)   /* input per library call: zlib counts in 32-bit uInt */
@@ -52,16 +54,6 @@ bool compress_level_valid(enum encoding_coding coding, int level)
            level <= level_ranges[coding].max;
 }
 
-/* Trims spaces and tabs around s[0..*len) and returns the new start. */
-static const char *trim(const char *s, size_t *len)
-{
-    while (*len > 0 && (*s == ' ' || *s == '\t'))
-        s++, (*len)--;
-    while (*len > 0 && (s[*len - 1] == ' ' || s[*len - 1] == '\t'))
-        (*len)--;
-    return s;
-}
-
 static int coding_from_name(const char *s, size_t len)
 {
     for (int c = ENCODING_BR; c < ENCODING_COUNT; c++) {
@@ -76,7 +68,7 @@ static int coding_from_name(const char *s, size_t len)
 static int parse_level_entry(const char *s, size_t len, unsigned *seen,
                              struct compress_levels *out)
 {
-    s = trim(s, &len);
+    s = text_trim(s, &len);
     const char *eq = memchr(s, '=', len);
     if (!eq)
         return -1;
@@ -103,7 +95,7 @@ int compress_parse_levels(const char *s, struct compress_levels *out)
         out->level[c] = compress_default_level((enum encoding_coding)c);
     size_t len = strlen(s);
     const char *end = s + len;
-    trim(s, &len);
+    text_trim(s, &len);
     if (len == 0)
         return 0;
     unsigned seen = 0;

@@ -3,6 +3,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "text.h"
+
 /* ---- weighted lists ------------------------------------------------------------------------ */
 
 static bool is_ows(char c)
@@ -223,17 +225,6 @@ const char *encoding_file_suffix(enum encoding_coding c)
 
 /* ---- compressible types -------------------------------------------------------------------- */
 
-/* Trims OWS around s[0..*len) and returns the new start. */
-static const char *trim(const char *s, size_t *len)
-{
-    const char *end = s + *len;
-    s = skip_ows(s, end);
-    while (end > s && is_ows(end[-1]))
-        end--;
-    *len = (size_t)(end - s);
-    return s;
-}
-
 /* Copies s[0..len) lowercased into out (ENCODING_TYPE_MAX bytes); false if it does not fit. */
 static bool lower_copy(const char *s, size_t len, char out[ENCODING_TYPE_MAX])
 {
@@ -270,13 +261,13 @@ int encoding_parse_types(const char *s, struct encoding_types *out)
     out->count = 0;
     size_t len = strlen(s);
     const char *end = s + len;
-    trim(s, &len);
+    text_trim(s, &len);
     if (len == 0)
         return 0;
     for (;;) {
         const char *comma = memchr(s, ',', (size_t)(end - s));
         size_t entry_len = (size_t)((comma ? comma : end) - s);
-        const char *entry = trim(s, &entry_len);
+        const char *entry = text_trim(s, &entry_len);
         if (out->count == ENCODING_MAX_TYPES || !is_type_entry(entry, entry_len) ||
             !lower_copy(entry, entry_len, out->type[out->count]))
             return -1;
@@ -328,7 +319,7 @@ bool encoding_type_compressible(const char *type, size_t len, const struct encod
     const char *semi = memchr(type, ';', len);
     if (semi)
         len = (size_t)(semi - type);
-    type = trim(type, &len);
+    type = text_trim(type, &len);
     char lower[ENCODING_TYPE_MAX];
     if (!is_media_type(type, len, false) || !lower_copy(type, len, lower))
         return false;
@@ -339,6 +330,6 @@ bool encoding_already_encoded(const char *value, size_t len)
 {
     if (!value)
         return false;
-    value = trim(value, &len);
+    value = text_trim(value, &len);
     return len != 0 && !(len == 8 && strncasecmp(value, "identity", 8) == 0);
 }

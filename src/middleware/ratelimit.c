@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "text.h"
+
 #define PROBE 16                 /* slots a client may live in, from its hash position */
 #define MIN_CAPACITY PROBE       /* so that a neighbourhood never wraps onto itself */
 #define MAX_CAPACITY (1u << 24)  /* 512 MiB of slots: far beyond any sensible setting */
@@ -59,15 +61,6 @@ void ratelimit_ip_format(const struct ratelimit_ip *ip, char out[RATELIMIT_IP_TE
 }
 
 /* ---- trusted proxies ----------------------------------------------------------------------- */
-
-static const char *trim(const char *s, size_t *len)
-{
-    while (*len > 0 && (*s == ' ' || *s == '\t'))
-        s++, (*len)--;
-    while (*len > 0 && (s[*len - 1] == ' ' || s[*len - 1] == '\t'))
-        (*len)--;
-    return s;
-}
 
 static bool prefix_matches(const struct ratelimit_ip *ip, const struct ratelimit_cidr *c)
 {
@@ -121,13 +114,13 @@ int ratelimit_parse_proxies(const char *s, struct ratelimit_proxies *out)
     out->count = 0;
     size_t len = strlen(s);
     const char *end = s + len;
-    trim(s, &len);
+    text_trim(s, &len);
     if (len == 0)
         return 0;
     for (;;) {
         const char *comma = memchr(s, ',', (size_t)(end - s));
         size_t entry_len = (size_t)((comma ? comma : end) - s);
-        const char *entry = trim(s, &entry_len);
+        const char *entry = text_trim(s, &entry_len);
         if (out->count == RATELIMIT_MAX_PROXIES ||
             parse_cidr(entry, entry_len, &out->cidr[out->count]) < 0)
             return -1;
@@ -189,7 +182,7 @@ void ratelimit_client_ip(const struct ratelimit_proxies *p, const struct ratelim
         const char *comma = memrchr(xff, ',', (size_t)(end - xff));
         const char *start = comma ? comma + 1 : xff;
         size_t len = (size_t)(end - start);
-        const char *hop_text = trim(start, &len);
+        const char *hop_text = text_trim(start, &len);
         end = comma ? comma : xff;
         if (len == 0)
             continue; /* empty list elements are allowed (RFC 9110 5.6.1) */
