@@ -89,14 +89,15 @@ static ZEND_FUNCTION(getallheaders)
     }
 }
 
-#define DEFAULT_OUTPUT_HANDLER "default output handler"
-
+/*
+ * flush(): also empties php.ini's output_buffering buffer (Debian's 4096 bytes would otherwise
+ * hold back small streamed output), never a buffer the script opened with ob_start().
+ */
 static ZEND_FUNCTION(kiln_flush)
 {
     ZEND_PARSE_PARAMETERS_NONE();
     (void)return_value; /* flush() returns nothing */
-    if (php_output_get_level() == 1 &&
-        php_output_handler_started(DEFAULT_OUTPUT_HANDLER, sizeof(DEFAULT_OUTPUT_HANDLER) - 1))
+    if (kiln_sapi_in_ini_buffer())
         php_output_flush();
     sapi_flush();
 }

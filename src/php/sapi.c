@@ -50,6 +50,47 @@ void *dlopen(const char *file, int mode)
         next_dlopen = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
     return next_dlopen(file, mode & ~RTLD_DEEPBIND);
 }
+
+/*
+ * PHP may end the process with exit() while it starts: OPcache's fatal errors do (a missing
+ * opcache.preload_user, no shared memory), and with opcache.preload and euid 0, OPcache forks a
+ * child during start-up that runs the preload script as opcache.preload_user and ends with
+ * exit(0 or 1). LeakSanitizer's exit-time check would report PHP's start-up allocations there,
+ * none of them freed since PHP never shut down, and replace the exit status; OPcache then reads
+ * the preload child's status as a failed preload, and start-up fails. So a process (the zygote,
+ * or a child forked during start-up) that leaves while PHP starts does so through _exit() with
+ * the status it chose. Handlers registered later run first: this one runs before LSan's.
+ * Workers inherit it with in_module_startup false, and keep their leak check.
+ */
+static bool in_module_startup;
+
+static void exit_during_startup(int status, void *arg)
+{
+    (void)arg;
+    if (in_module_startup)
+        _exit(status);
+}
+
+static void asan_startup_begin(void)
+{
+    static bool registered;
+    if (!registered)
+        registered = on_exit(exit_during_startup, NULL) == 0;
+    in_module_startup = true;
+}
+
+static void asan_startup_end(void)
+{
+    in_module_startup = false;
+}
+#else
+static void asan_startup_begin(void)
+{
+}
+
+static void asan_startup_end(void)
+{
+}
 #endif
 
 #define KILN_SAPI_NAME "kiln"
@@ -396,7 +437,10 @@ int kiln_sapi_startup(const struct config *cfg, char *err, size_t errlen)
     ini_entries = build_ini_entries(cfg);
     kiln_sapi_module.ini_entries = ini_entries;
     kiln_sapi_module.php_ini_path_override = cfg->php_ini[0] ? (char *)cfg->php_ini : NULL;
-    if (kiln_sapi_module.startup(&kiln_sapi_module) == FAILURE) {
+    asan_startup_begin();
+    int rc = kiln_sapi_module.startup(&kiln_sapi_module);
+    asan_startup_end();
+    if (rc == FAILURE) {
         snprintf(err, errlen, "PHP module start-up failed (see the messages above)");
         return -1;
     }
@@ -472,12 +516,45 @@ static void set_request_info(struct kiln_request *r)
     r->cookie = k.cookie;
 }
 
+#define DEFAULT_OUTPUT_HANDLER "default output handler"
+
+static void ini_buffer_closed(void *opaq)
+{
+    struct kiln_request *r = opaq;
+    r->ini_buffer = NULL;
+}
+
+/*
+ * php_request_startup() opened php.ini's output_buffering buffer, if any: the only handler. An
+ * ob_start() without callback creates a handler of the same name, so this one is marked (its
+ * context, unused by the default handler) and forgotten when PHP closes it.
+ */
+static void mark_ini_buffer(struct kiln_request *r)
+{
+    r->ini_buffer = NULL;
+    if (php_output_get_level() != 1)
+        return;
+    php_output_handler *h = php_output_get_active_handler();
+    if (h && !h->opaq && zend_string_equals_literal(h->name, DEFAULT_OUTPUT_HANDLER)) {
+        php_output_handler_set_context(h, r, ini_buffer_closed);
+        r->ini_buffer = h;
+    }
+}
+
+bool kiln_sapi_in_ini_buffer(void)
+{
+    struct kiln_request *r = SG(server_context);
+    return r && r->ini_buffer && php_output_get_level() == 1 &&
+           php_output_get_active_handler() == r->ini_buffer;
+}
+
 /* The request itself; a fatal error inside the script is caught by php_execute_script(). */
 static bool run_request(struct kiln_request *r)
 {
     set_request_info(r);
     if (php_request_startup() == FAILURE)
         return false;
+    mark_ini_buffer(r);
     zend_file_handle fh;
     zend_stream_init_filename(&fh, r->req.head.script);
     fh.primary_script = 1;

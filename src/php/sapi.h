@@ -38,6 +38,7 @@ struct kiln_request {
     bool abort_reported;       /* PHP was told (php_handle_aborted_connection) */
     bool headers_sent;         /* HEADERS frame queued */
     bool finished;             /* FINISH frame queued: output is dropped from now on */
+    void *ini_buffer;          /* php.ini's output_buffering buffer while it is open, or NULL */
     int exit_status;           /* EG(exit_status) after the script */
     uint64_t peak_memory;      /* Zend MM peak of the request */
 };
@@ -67,6 +68,12 @@ noreturn void kiln_sapi_exit(int status, bool shutdown_php);
 
 /* For the PHP functions: the request in flight, or NULL outside a request. */
 struct kiln_request *kiln_sapi_current(void);
+
+/*
+ * For flush(): true when the only output buffer open is the one php.ini's output_buffering
+ * opened for the request (not one the script opened with ob_start(), which looks the same).
+ */
+bool kiln_sapi_in_ini_buffer(void);
 
 /* fastcgi_finish_request(): flushes PHP's buffers and headers, then queues FINISH. */
 bool kiln_sapi_finish(struct kiln_request *r);

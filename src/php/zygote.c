@@ -84,7 +84,11 @@ static void reset_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Keeps stdout, stderr and the control socket; stdin becomes /dev/null. Returns the socket. */
+/*
+ * Keeps stderr and the control socket; stdin becomes /dev/null and stdout a copy of stderr:
+ * stdout is the master's JSON log, and nothing PHP writes there by itself (a preload script's
+ * output, php://stdout, an extension's printf) may break its lines. Returns the socket.
+ */
 static int isolate_fds(int sock)
 {
     if (sock <= STDERR_FILENO)
@@ -94,6 +98,7 @@ static int isolate_fds(int sock)
         dup2(null, STDIN_FILENO);
         close(null);
     }
+    dup2(STDERR_FILENO, STDOUT_FILENO);
     if (sock > STDERR_FILENO + 1)
         close_range(STDERR_FILENO + 1, (unsigned)sock - 1, 0);
     close_range((unsigned)sock + 1, ~0u, 0);
@@ -289,7 +294,8 @@ int zygote_start(struct zygote *z, const struct config *cfg)
         m.text[sizeof m.text - 1] = '\0';
         snprintf(z->err, sizeof z->err, "%s", m.text);
     } else {
-        snprintf(z->err, sizeof z->err, "php-zygote ended during PHP start-up");
+        snprintf(z->err, sizeof z->err,
+                 "php-zygote ended during PHP start-up (see the messages above)");
     }
     zygote_stop(z);
     return -1;

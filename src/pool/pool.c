@@ -1,6 +1,7 @@
 #include "pool/pool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -16,6 +17,18 @@
 /* A worker that dies before serving anything within this time is replaced only after it:
    a PHP that cannot start must not turn into a fork loop. */
 #define RESPAWN_DELAY_MS 1000
+/*
+ * The zygote echoes the id given to zygote_spawn() in its reports. Kiln gives it the worker's
+ * slot and the generation of the process in that slot: a slot's old process may be reported on
+ * (SPAWNED, EXITED) after its successor was asked for, since the zygote's reports and the
+ * worker sockets are read in whatever order epoll returns them, and a forked child can serve a
+ * request before its parent has even sent SPAWNED.
+ */
+#define SLOT_BITS 16u
+#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+
+/* Times a job goes back to the queue because its worker died before reading it. */
+#define MAX_REQUEUES 3
 
 enum worker_state {
     WORKER_DOWN,
@@ -29,6 +42,8 @@ struct pool_worker {
     struct pool *pool;
     unsigned id;
     pid_t pid;             /* 0 until the zygote reports the spawn */
+    bool exited;           /* the zygote reported its exit; its socket may still hold output */
+    bool lost_input;       /* it went away without reading all we wrote to it */
     enum worker_state state;
     struct proto_decoder in;
     struct proto_buf out;
@@ -37,7 +52,9 @@ struct pool_worker {
     bool paused;
     uint64_t started_ms;
     unsigned served;
+    unsigned generation;   /* of the process in this slot, SLOT_BITS wide */
     struct loop_timer respawn;
+    struct loop_timer resume; /* reads again after the owner of a paused job went away */
 };
 
 struct pool_job {
@@ -45,10 +62,12 @@ struct pool_job {
     struct pool_job *prev, *next; /* queue links */
     const struct pool_job_ops *ops;
     void *owner;                  /* NULL once complete, failed or cancelled */
-    struct proto_buf frames;
+    struct proto_buf frames;      /* kept until the worker shows it has read them */
     int body_fd;
     uint32_t seq;
     bool queued;
+    bool input_kept;              /* `frames` and `body_fd` can be sent again */
+    unsigned requeues;
     struct pool_worker *worker;   /* while it runs */
     struct loop_timer deadline;
 };
@@ -68,7 +87,16 @@ struct pool {
 
 static void worker_spawn(struct pool_worker *w);
 static void worker_down(struct pool_worker *w, const char *why);
+static void worker_process(struct pool_worker *w);
+static void worker_read(struct pool_worker *w);
 static void dispatch(struct pool *pool);
+
+/* SIGKILL, unless the process is already gone (its pid may belong to another by now). */
+static void worker_kill(struct pool_worker *w)
+{
+    if (w->pid > 0 && !w->exited)
+        kill(w->pid, SIGKILL);
+}
 
 /* ---- jobs ------------------------------------------------------------------------------------- */
 
@@ -96,6 +124,32 @@ static void job_complete(struct pool_job *job)
     job->owner = NULL;
     if (owner)
         job->ops->on_complete(owner);
+}
+
+/* The worker has read the job's input (it answered): the copy is not needed any more. */
+static void job_release_input(struct pool_job *job)
+{
+    if (!job->input_kept)
+        return;
+    job->input_kept = false;
+    proto_buf_free(&job->frames);
+    if (job->body_fd >= 0)
+        close(job->body_fd);
+    job->body_fd = -1;
+}
+
+/* Back to the head of the queue: it was the oldest when it left. */
+static void queue_push_front(struct pool *pool, struct pool_job *job)
+{
+    job->prev = NULL;
+    job->next = pool->queue_head;
+    if (pool->queue_head)
+        pool->queue_head->prev = job;
+    else
+        pool->queue_tail = job;
+    pool->queue_head = job;
+    job->queued = true;
+    pool->queued++;
 }
 
 static void queue_remove(struct pool *pool, struct pool_job *job)
@@ -128,8 +182,7 @@ static void on_deadline(struct loop *loop, struct loop_timer *t)
     log_warn("worker %u: request passed REQUEST_TIMEOUT (%llus); killing pid %d", w->id,
              (unsigned long long)pool->cfg->request_timeout_secs, (int)w->pid);
     job_fail(job, 504);
-    if (w->pid > 0)
-        kill(w->pid, SIGKILL);
+    worker_kill(w);
     worker_down(w, "killed at its deadline");
 }
 
@@ -205,6 +258,8 @@ static void worker_write(struct pool_worker *w)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+            w->lost_input = true; /* what is still in `out` never reached it */
         worker_down(w, "its socket failed");
         return;
     }
@@ -220,8 +275,30 @@ void pool_job_cancel(struct pool_job *job)
         return;
     }
     struct pool_worker *w = job->worker;
-    if (w && w->state == WORKER_BUSY && proto_put_abort(&w->out, job->seq) == 0)
+    if (w->state != WORKER_BUSY)
+        return;
+    /*
+     * Nothing holds the output back any more. A paused worker may be blocked writing to a full
+     * socket whose bytes epoll already reported (edge-triggered: no new event comes), so the
+     * reading restarts from the loop, not from inside the owner's teardown.
+     */
+    if (w->paused) {
+        w->paused = false;
+        loop_timer_arm(job->pool->loop, &w->resume, 0);
+    }
+    if (proto_put_abort(&w->out, job->seq) == 0)
         worker_write(w);
+}
+
+static void on_resume(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct pool_worker *w =
+        (struct pool_worker *)((char *)t - offsetof(struct pool_worker, resume));
+    if (w->state == WORKER_DOWN || w->paused)
+        return;
+    worker_process(w);
+    worker_read(w);
 }
 
 static enum config_log_level log_level_of(enum proto_log_level level)
@@ -244,7 +321,7 @@ static void worker_end(struct pool_worker *w, const struct proto_end *end)
     w->job = NULL;
     w->paused = false;
     w->served++;
-    w->state = (end->flags & PROTO_END_RETIRING) ? WORKER_RETIRING : WORKER_IDLE;
+    w->state = (end->flags & PROTO_END_RETIRING) || w->exited ? WORKER_RETIRING : WORKER_IDLE;
     dispatch(w->pool);
 }
 
@@ -259,6 +336,8 @@ static void worker_heartbeat(struct pool_worker *w, uint32_t secs)
 static bool worker_frame(struct pool_worker *w, const struct proto_frame *f)
 {
     struct pool_job *job = w->job;
+    if (job) /* anything from the worker means it read the request: its script has started */
+        job_release_input(job);
     if (f->type == PROTO_LOG) {
         struct proto_log msg;
         if (proto_parse_log(f, &msg) < 0)
@@ -312,8 +391,7 @@ static void worker_process(struct pool_worker *w)
         if (rc < 0 || !worker_frame(w, &f)) {
             log_error("worker %u: protocol error (%s); replacing it", w->id,
                       rc < 0 ? proto_strerror(rc) : proto_type_name(f.type));
-            if (w->pid > 0)
-                kill(w->pid, SIGKILL);
+            worker_kill(w);
             worker_down(w, "protocol error");
             return;
         }
@@ -335,8 +413,17 @@ static void worker_read(struct pool_worker *w)
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (w->exited) /* all it wrote is read; a child it left may hold the socket open */
+                worker_down(w, "its process exited");
             return;
+        }
+        if (n < 0 && errno == ECONNRESET) {
+            /* AF_UNIX: its end was closed with bytes we sent still unread */
+            w->lost_input = true;
+            worker_down(w, "it ended without reading all its input");
+            return;
+        }
         worker_down(w, n == 0 ? "it closed its socket" : "its socket failed");
         return;
     }
@@ -380,9 +467,18 @@ static void worker_start(struct pool_worker *w, struct pool_job *job)
         abort();
     memcpy(w->out.data + w->out.len, job->frames.data, job->frames.len);
     w->out.len += job->frames.len;
-    proto_buf_free(&job->frames);
-    w->send_fd = job->body_fd;
-    job->body_fd = -1;
+    /* The job keeps its input until the worker answers: should the worker die before reading
+       it, the job goes to another worker (worker_down). */
+    job->input_kept = true;
+    w->send_fd = -1;
+    if (job->body_fd >= 0) {
+        w->send_fd = fcntl(job->body_fd, F_DUPFD_CLOEXEC, 0);
+        if (w->send_fd < 0) { /* no copy: send the original, no second chance */
+            w->send_fd = job->body_fd;
+            job->body_fd = -1;
+            job_release_input(job);
+        }
+    }
     job->worker = w;
     w->job = job;
     w->state = WORKER_BUSY;
@@ -410,7 +506,8 @@ static void on_respawn(struct loop *loop, struct loop_timer *t)
 static void worker_spawn(struct pool_worker *w)
 {
     struct pool *pool = w->pool;
-    int fd = zygote_spawn(pool->zygote, w->id);
+    w->generation = (w->generation + 1) & (UINT32_MAX >> SLOT_BITS);
+    int fd = zygote_spawn(pool->zygote, w->id | (w->generation << SLOT_BITS));
     if (fd < 0) {
         log_error("worker %u: the zygote could not start it; retrying in %d ms", w->id,
                   RESPAWN_DELAY_MS);
@@ -420,6 +517,8 @@ static void worker_spawn(struct pool_worker *w)
     w->io.fd = fd;
     w->io.fn = on_worker_io;
     w->pid = 0;
+    w->exited = false;
+    w->lost_input = false;
     w->send_fd = -1;
     w->paused = false;
     w->served = 0;
@@ -442,6 +541,7 @@ static void worker_down(struct pool_worker *w, const char *why)
     struct pool *pool = w->pool;
     bool quiet = w->state == WORKER_RETIRING;
     w->state = WORKER_DOWN;
+    loop_timer_cancel(pool->loop, &w->resume);
     loop_remove(pool->loop, &w->io);
     close(w->io.fd);
     proto_decoder_free(&w->in);
@@ -449,21 +549,45 @@ static void worker_down(struct pool_worker *w, const char *why)
     if (w->send_fd >= 0)
         close(w->send_fd);
     w->send_fd = -1;
-    if (w->job) {
-        job_fail(w->job, 502);
-        job_free(w->job);
-        w->job = NULL;
-    }
+    struct pool_job *job = w->job;
+    w->job = NULL;
     if (!quiet)
         log_warn("worker %u (pid %d) is gone: %s", w->id, (int)w->pid, why);
+    if (job && w->lost_input && job->owner && job->input_kept && !pool->stopping &&
+        job->requeues < MAX_REQUEUES) {
+        /* It never read the request, so the script never ran: another worker can take it. */
+        log_warn("worker %u (pid %d) died before reading its request; it goes back to the queue",
+                 w->id, (int)w->pid);
+        job->requeues++;
+        job->worker = NULL;
+        queue_push_front(pool, job);
+    } else if (job) {
+        job_fail(job, 502);
+        job_free(job);
+    }
     if (pool->stopping)
         return;
     bool died_young = w->served == 0 &&
                       loop_now_ms(pool->loop) - w->started_ms < RESPAWN_DELAY_MS;
-    if (died_young)
+    if (died_young) {
         loop_timer_arm(pool->loop, &w->respawn, RESPAWN_DELAY_MS);
-    else
+        dispatch(pool); /* a job sent back to the queue may have another worker */
+    } else {
         worker_spawn(w);
+    }
+}
+
+/*
+ * The worker's process is gone, but what it wrote before (the rest of a response, its END) may
+ * still wait in the socket, unread because the client is slow (paused) or because this report
+ * came first. Read it all before letting the worker go: worker_read() ends it at EOF, or when
+ * nothing is left to read.
+ */
+static void worker_exited(struct pool_worker *w)
+{
+    w->exited = true;
+    if (!w->paused)
+        worker_read(w);
 }
 
 static void log_exit(unsigned id, pid_t pid, int status)
@@ -484,23 +608,29 @@ static void on_zygote_event(struct loop *loop, struct loop_io *io, uint32_t even
     struct zygote_event ev;
     int rc;
     while ((rc = zygote_read_event(pool->zygote, &ev)) == 1) {
-        if (ev.worker_id >= pool->worker_count)
+        unsigned slot = ev.worker_id & SLOT_MASK;
+        if (slot >= pool->worker_count)
             continue;
-        struct pool_worker *w = &pool->workers[ev.worker_id];
+        struct pool_worker *w = &pool->workers[slot];
+        /* about the process now in the slot, not one before it */
+        bool current = ev.worker_id >> SLOT_BITS == w->generation && w->state != WORKER_DOWN;
         switch (ev.kind) {
         case ZYGOTE_SPAWNED:
-            if (w->state != WORKER_DOWN && w->pid == 0)
+            if (current && w->pid == 0)
                 w->pid = ev.pid;
             break;
         case ZYGOTE_SPAWN_FAILED:
-            log_error("worker %u: fork failed: %s", ev.worker_id, strerror(ev.status));
-            w->served = 0; /* respawn after a delay, not at once */
-            worker_down(w, "it could not be forked");
+            log_error("worker %u: fork failed: %s", slot, strerror(ev.status));
+            if (current) {
+                w->served = 0;        /* respawn after a delay, not at once */
+                w->lost_input = true; /* no process ever read its socket */
+                worker_down(w, "it could not be forked");
+            }
             break;
         case ZYGOTE_EXITED:
-            log_exit(ev.worker_id, ev.pid, ev.status);
-            if (w->pid == ev.pid)
-                worker_down(w, "its process exited");
+            log_exit(slot, ev.pid, ev.status);
+            if (current && w->pid == ev.pid)
+                worker_exited(w);
             break;
         }
     }
@@ -538,6 +668,7 @@ struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zyg
         w->state = WORKER_DOWN;
         w->send_fd = -1;
         w->respawn.fn = on_respawn;
+        w->resume.fn = on_resume;
         worker_spawn(w);
     }
     return pool;
@@ -556,6 +687,7 @@ void pool_destroy(struct pool *pool)
     for (unsigned i = 0; i < pool->worker_count; i++) {
         struct pool_worker *w = &pool->workers[i];
         loop_timer_cancel(pool->loop, &w->respawn);
+        loop_timer_cancel(pool->loop, &w->resume);
         w->state = w->state == WORKER_DOWN ? WORKER_DOWN : WORKER_RETIRING; /* no log line */
         if (w->job)
             w->job->owner = NULL;

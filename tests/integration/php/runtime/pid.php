@@ -1,0 +1,3 @@
+<?php
+// The worker process serving this request.
+echo getmypid();
