@@ -703,6 +703,7 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
     c->x.peer = (const struct sockaddr *)&c->peer;
     c->x.local = (const struct sockaddr *)&c->local;
     body_init(&c->x.body);
+    c->x.worker_id = -1;
     http1_init(&c->http, &srv->limits, conn_on_body, c);
     if (loop_add(srv->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
         close(fd);

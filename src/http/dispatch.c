@@ -78,6 +78,7 @@ static void on_headers(void *owner, const struct proto_headers *h)
 {
     struct exchange *x = owner;
     x->status = (int)h->status;
+    x->worker_id = pool_job_worker_id(x->php.job);
     struct proto_pair_iter it;
     struct proto_pair p;
     proto_pair_iter_init(&it, h->pairs, h->pairs_len);

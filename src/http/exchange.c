@@ -31,6 +31,7 @@ void exchange_reset(struct exchange *x)
     x->is_static = false;
     x->static_path = NULL;
     x->own_body = false;
+    x->worker_id = -1;
     x->head_sent = false;
     x->done = false;
     x->bytes_sent = 0;

@@ -76,6 +76,7 @@ struct exchange {
     const char *static_path;    /*   its path under the root (valid while the head is sent) */
     struct stat static_stat;    /*   and what fstat() said of it */
     bool own_body;              /* the body is Kiln's own short answer (error pages may replace it) */
+    int worker_id;              /* the PHP worker that answered, -1 = none */
     bool head_sent;
     bool done;                  /* chain_done() ran */
     uint64_t bytes_sent;        /* body bytes handed to the protocol, after encoding */

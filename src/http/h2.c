@@ -258,6 +258,7 @@ static struct h2_stream *stream_new(struct h2_session *s, int32_t id)
     st->x.local = (const struct sockaddr *)&s->c->local;
     st->x.tls = s->c->tls != NULL;
     st->x.method = -1;
+    st->x.worker_id = -1;
     body_init(&st->x.body);
     st->next = s->streams;
     if (s->streams)

@@ -83,7 +83,7 @@ static void accesslog_mw_done(struct exchange *x)
 {
     if (!writer || !x->target)
         return; /* off, or a request that never parsed (its 400 is in the app log) */
-    struct accesslog_entry e = {.worker_id = -1};
+    struct accesslog_entry e = {.worker_id = x->worker_id};
     clock_gettime(CLOCK_REALTIME, &e.time);
     const struct config *cfg = x->srv->cfg;
     e.service = (struct accesslog_str){cfg->service_name, strlen(cfg->service_name)};

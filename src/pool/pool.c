@@ -210,6 +210,11 @@ uint32_t pool_job_seq(const struct pool_job *job)
     return job->seq;
 }
 
+int pool_job_worker_id(const struct pool_job *job)
+{
+    return job->worker ? (int)job->worker->id : -1;
+}
+
 void pool_job_set_body_fd(struct pool_job *job, int fd)
 {
     job->body_fd = fd;

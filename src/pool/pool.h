@@ -51,6 +51,8 @@ struct pool_job *pool_job_create(struct pool *pool, const struct pool_job_ops *o
 struct proto_buf *pool_job_frames(struct pool_job *job);
 /* The sequence number to put in the job's REQUEST frame. */
 uint32_t pool_job_seq(const struct pool_job *job);
+/* The id (0..PHP_WORKERS-1) of the worker running the job, or -1 while it waits. */
+int pool_job_worker_id(const struct pool_job *job);
 /* Hands a request body file to the job (sent with the REQUEST frame); the job owns it. */
 void pool_job_set_body_fd(struct pool_job *job, int fd);
 

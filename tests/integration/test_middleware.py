@@ -211,7 +211,17 @@ def test_access_log_lines_are_json(site, start_kiln):
     assert d["ip"] == "127.0.0.1" and d["ua"] == "kiln-test" and d["referer"] == "http://r/"
     assert d["duration_ms"] >= 0 and d["protocol"] == "http/1.1"
     assert first["ctx"]["service"] == "kiln"
+    assert "worker_id" not in d  # a static file: no PHP worker
     assert lines[1]["data"]["status"] == 404
+
+
+def test_access_log_names_the_php_worker(site, start_kiln):
+    import json
+    k = start_kiln(site, ["--workers", "1", "--access-log"])
+    assert httpx.get(k.url("/hello.php")).status_code == 200
+    time.sleep(0.3)
+    lines = [json.loads(line) for line in k.log().splitlines() if '"type":"access"' in line]
+    assert lines[-1]["data"]["worker_id"] == 0 and lines[-1]["data"]["path"] == "/hello.php"
 
 
 # ---- error pages -----------------------------------------------------------------------------
