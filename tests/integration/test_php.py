@@ -249,7 +249,8 @@ def test_client_abort_is_seen_by_the_script(php, tmp_path):
         s.sendall(f"GET /aborted.php?marker={marker} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         s.recv(100)
     deadline = time.monotonic() + 8
-    while time.monotonic() < deadline and not marker.exists():
+    # file_put_contents creates the file before it writes: wait for the text, not the file
+    while time.monotonic() < deadline and not (marker.exists() and marker.read_text()):
         time.sleep(0.1)
     assert marker.read_text().startswith("aborted at")
 
