@@ -225,6 +225,20 @@ static enum route_kind resolve_traditional(const struct router *r, const char *n
     return route_empty(out, ROUTE_NOT_FOUND);
 }
 
+static enum route_kind resolve_mode(const struct router *r, const char *norm, size_t len,
+                                    uint64_t now_ms, struct route *out)
+{
+    switch (r->mode) {
+    case ROUTER_FRAMEWORK:
+        return resolve_framework(r, norm, len, now_ms, out);
+    case ROUTER_SPA:
+        return resolve_spa(r, norm, len, now_ms, out);
+    case ROUTER_TRADITIONAL:
+        break;
+    }
+    return resolve_traditional(r, norm, len, now_ms, out);
+}
+
 enum route_kind router_resolve(struct router *r, const char *path, size_t len, uint64_t now_ms,
                                struct route *out)
 {
@@ -237,13 +251,10 @@ enum route_kind router_resolve(struct router *r, const char *path, size_t len, u
         return route_empty(out, ROUTE_BAD_REQUEST);
     if (path_is_hidden(norm))
         return route_empty(out, ROUTE_NOT_FOUND);
-    switch (r->mode) {
-    case ROUTER_FRAMEWORK:
-        return resolve_framework(r, norm, (size_t)n, now_ms, out);
-    case ROUTER_SPA:
-        return resolve_spa(r, norm, (size_t)n, now_ms, out);
-    case ROUTER_TRADITIONAL:
-        break;
-    }
-    return resolve_traditional(r, norm, (size_t)n, now_ms, out);
+    unsigned long failures = statcache_failures(r->cache);
+    enum route_kind kind = resolve_mode(r, norm, (size_t)n, now_ms, out);
+    /* A lookup that could not ask the file system is no proof the file is missing. */
+    if (statcache_failures(r->cache) != failures)
+        return route_empty(out, ROUTE_UNAVAILABLE);
+    return kind;
 }

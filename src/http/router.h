@@ -34,6 +34,7 @@ enum route_kind {
     ROUTE_PHP,            /* run `script` (with `path_info`) */
     ROUTE_STATIC,         /* serve `script` as a file; `info` describes it */
     ROUTE_REDIRECT_SLASH, /* 301 to the request path + "/" (query string kept by the caller) */
+    ROUTE_UNAVAILABLE,    /* 503: the file system could not be asked (out of descriptors) */
 };
 
 struct route {

@@ -1,5 +1,6 @@
 #include "http/serve.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -153,6 +154,10 @@ static void serve_static(struct exchange *x, const struct route *r)
         fd = statcache_open(x->srv->statcache, r->script);
     }
     struct stat st;
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM)) {
+        exchange_reply_status(x, 503, "Retry-After: 1\r\n");
+        return;
+    }
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
             close(fd);
@@ -219,6 +224,9 @@ void serve_request(struct exchange *x)
         return;
     case ROUTE_REDIRECT_SLASH:
         redirect_with_slash(x, &t);
+        return;
+    case ROUTE_UNAVAILABLE:
+        exchange_reply_status(x, 503, "Retry-After: 1\r\n");
         return;
     case ROUTE_STATIC:
         serve_static(x, &route);

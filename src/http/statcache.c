@@ -30,6 +30,7 @@ struct statcache_entry {
 /* Direct-mapped: a colliding path simply replaces the entry, which only costs a later syscall. */
 struct statcache {
     int root_fd;
+    unsigned long failures;   /* lookups that hit a transient error */
     char root_path[PATH_MAX]; /* where root_fd really is, without a trailing '/' ("" for "/") */
     size_t root_len;
     struct statcache_entry slots[STATCACHE_SLOTS];
@@ -168,12 +169,18 @@ void statcache_destroy(struct statcache *c)
     free(c);
 }
 
+unsigned long statcache_failures(const struct statcache *c)
+{
+    return c->failures;
+}
+
 void statcache_lookup(struct statcache *c, const char *rel, uint64_t now_ms,
                       struct statcache_info *out)
 {
     size_t len = strlen(rel);
     if (len == 0 || len >= STATCACHE_PATH_MAX) {
-        probe(c, rel, out);
+        if (!probe(c, rel, out))
+            c->failures++;
         return;
     }
     struct statcache_entry *e = &c->slots[hash_path(rel, len) & (STATCACHE_SLOTS - 1)];
@@ -181,8 +188,10 @@ void statcache_lookup(struct statcache *c, const char *rel, uint64_t now_ms,
         *out = e->info;
         return;
     }
-    if (!probe(c, rel, out))
+    if (!probe(c, rel, out)) {
+        c->failures++;
         return;
+    }
     memcpy(e->path, rel, len);
     e->len = len;
     e->filled_ms = now_ms;

@@ -48,6 +48,13 @@ void statcache_destroy(struct statcache *c);
 void statcache_lookup(struct statcache *c, const char *rel, uint64_t now_ms,
                       struct statcache_info *out);
 
+/*
+ * Lookups that could not ask the file system (out of descriptors or memory), so far. They
+ * report STATCACHE_MISSING and are not cached; callers compare the count around a lookup to tell
+ * "missing" from "could not look" (503, not 404).
+ */
+unsigned long statcache_failures(const struct statcache *c);
+
 /* Opens `rel` read-only under the same confinement (O_RDONLY|O_CLOEXEC|O_NONBLOCK). -1 on error. */
 int statcache_open(struct statcache *c, const char *rel);
 

@@ -197,3 +197,32 @@ def test_ten_thousand_idle_keep_alive_connections(site, start_kiln):
         for s in socks:
             s.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_fd_exhaustion_pauses_accepting_and_recovers(site, start_kiln):
+    """With a tiny open-files limit the listener hits EMFILE: Kiln must keep its connections,
+    stop accepting for a moment instead of spinning, and accept again once fds free up."""
+    import resource
+    k = start_kiln(site, ["--executor", "stub"])
+    # the running server's soft limit, lowered from outside (prlimit(2) on its pid)
+    soft, hard = resource.prlimit(k.proc.pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(k.proc.pid, resource.RLIMIT_NOFILE, (40, hard))
+    socks = []
+    try:
+        for _ in range(60):
+            socks.append(socket.create_connection(("127.0.0.1", k.port), timeout=5))
+        time.sleep(0.5)
+        # the connections it did accept still get answers: a file it cannot open now is a
+        # 503 to retry, never a 404 (the file exists)
+        socks[0].sendall(get("/style.css"))
+        r = parse_one(socks[0].recv(65536))
+        assert r.status in (200, 503)
+        if r.status == 503:
+            assert r.header("retry-after") == "1"
+    finally:
+        for s in socks:
+            s.close()
+    resource.prlimit(k.proc.pid, resource.RLIMIT_NOFILE, (soft, hard))
+    time.sleep(0.5)
+    assert httpx.get(k.url("/style.css"), timeout=5).status_code == 200
+    assert "pausing new connections" in k.log()
