@@ -2,9 +2,17 @@
 #ifndef KILN_TEXT_H
 #define KILN_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Trims spaces and tabs around s[0..*len): returns the new start and shortens *len. */
 const char *text_trim(const char *s, size_t *len);
+
+/*
+ * Walks a comma-separated list in [*pos, end): the next entry, trimmed, in *entry and *len, and
+ * *pos moves past it (NULL after the last one). Empty entries ("a,,b", "a,") are returned, empty,
+ * so that the caller can refuse them. Returns false when the list is done.
+ */
+bool text_list_next(const char **pos, const char *end, const char **entry, size_t *len);
 
 #endif

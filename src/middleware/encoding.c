@@ -264,18 +264,15 @@ int encoding_parse_types(const char *s, struct encoding_types *out)
     text_trim(s, &len);
     if (len == 0)
         return 0;
-    for (;;) {
-        const char *comma = memchr(s, ',', (size_t)(end - s));
-        size_t entry_len = (size_t)((comma ? comma : end) - s);
-        const char *entry = text_trim(s, &entry_len);
+    const char *entry;
+    size_t entry_len;
+    while (text_list_next(&s, end, &entry, &entry_len)) {
         if (out->count == ENCODING_MAX_TYPES || !is_type_entry(entry, entry_len) ||
             !lower_copy(entry, entry_len, out->type[out->count]))
             return -1;
         out->count++;
-        if (!comma)
-            return 0;
-        s = comma + 1;
     }
+    return 0;
 }
 
 static bool ends_with(const char *s, size_t len, const char *suffix)

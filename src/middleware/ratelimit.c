@@ -117,18 +117,15 @@ int ratelimit_parse_proxies(const char *s, struct ratelimit_proxies *out)
     text_trim(s, &len);
     if (len == 0)
         return 0;
-    for (;;) {
-        const char *comma = memchr(s, ',', (size_t)(end - s));
-        size_t entry_len = (size_t)((comma ? comma : end) - s);
-        const char *entry = text_trim(s, &entry_len);
+    const char *entry;
+    size_t entry_len;
+    while (text_list_next(&s, end, &entry, &entry_len)) {
         if (out->count == RATELIMIT_MAX_PROXIES ||
             parse_cidr(entry, entry_len, &out->cidr[out->count]) < 0)
             return -1;
         out->count++;
-        if (!comma)
-            return 0;
-        s = comma + 1;
     }
+    return 0;
 }
 
 bool ratelimit_proxies_contain(const struct ratelimit_proxies *p, const struct ratelimit_ip *ip)
