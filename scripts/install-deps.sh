@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="
-  build-essential clang pkg-config
+  build-essential clang libclang-rt-14-dev pkg-config
   node-llhttp
   libphp8.2-embed php8.2-dev php8.2-opcache php8.2-cli
   libnghttp2-dev libssl-dev libbrotli-dev zlib1g-dev libzstd-dev
