@@ -30,6 +30,7 @@ static int on_message_begin(llhttp_t *h)
     p->header_count = 0;
     p->in_value = false;
     p->body_bytes = 0;
+    p->trailer_bytes = 0;
     return 0;
 }
 
@@ -64,9 +65,24 @@ static int start_header(struct http1_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/*
+ * Chunked trailers come through the header callbacks after the head, while the body bytes
+ * around them are being dropped from the buffer: they are not kept (nginx and PHP-FPM do not
+ * pass request trailers on either), only counted against the head size limit.
+ */
+static int skip_trailer(struct http1_parser *p, size_t len)
+{
+    p->trailer_bytes += len;
+    if (p->trailer_bytes > p->limits.max_head)
+        return fail(p, 431, "request trailers too large");
+    return 0;
+}
+
 static int on_header_field(llhttp_t *h, const char *at, size_t len)
 {
     struct http1_parser *p = parser_of(h);
+    if (p->state == HTTP1_BODY)
+        return skip_trailer(p, len);
     if (p->header_count == 0 || p->in_value)
         return start_header(p, at, len);
     p->headers[p->header_count - 1].name.len += (uint32_t)len;
@@ -76,6 +92,8 @@ static int on_header_field(llhttp_t *h, const char *at, size_t len)
 static int on_header_value(llhttp_t *h, const char *at, size_t len)
 {
     struct http1_parser *p = parser_of(h);
+    if (p->state == HTTP1_BODY)
+        return skip_trailer(p, len);
     struct http1_header *hd = &p->headers[p->header_count - 1];
     /* llhttp passes an obs-fold ("a\r\n b") through as part of the value; RFC 9112 section 5.2
        lets a server reject it, and a proxy in front of us may have unfolded it differently. */

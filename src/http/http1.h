@@ -70,6 +70,7 @@ struct http1_parser {
     bool chunked;
     uint64_t content_length;
     uint64_t body_bytes;
+    uint64_t trailer_bytes;    /* chunked trailers, counted and dropped */
 
     /* Set by the feed that completes the head */
     const char *base;          /* buffer start during the current http1_feed call */

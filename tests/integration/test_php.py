@@ -287,3 +287,17 @@ def test_heartbeat_extends_the_deadline(phpsite, start_kiln):
     k = start_kiln(phpsite, ["--workers", "1", "--request-timeout", "2s"])
     r = httpx.get(k.url("/heartbeat.php?steps=5"), timeout=10)
     assert r.status_code == 200 and r.text == "done after 5 steps\n"
+
+
+def test_chunked_body_with_trailers(php):
+    body = b"a" * 40000
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 7000]), body[i:i + 7000])
+                      for i in range(0, len(body), 7000))
+    req = (b"POST /dump.php HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+           b"Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n" + chunks +
+           b"0\r\nX-Trailer: one\r\nX-Other: two\r\n\r\n")
+    r = parse_one(php.raw(req))
+    assert r.status == 200
+    d = json.loads(r.body)
+    assert d["input"] == body.decode()
+    assert "HTTP_X_TRAILER" not in d["server"]  # trailers are not passed on (nginx neither)

@@ -153,6 +153,42 @@ static void test_smuggling_shapes_are_rejected(void **state)
     expect_error("GET / HTTP/1.1\r\nBad Name: a\r\n\r\n", 400);
 }
 
+/* Chunked trailers arrive after the head, while body bytes are being dropped from the buffer:
+   they must not become header spans (they once did, pointing at moved bytes). */
+static void test_trailers_are_not_headers(void **state)
+{
+    (void)state;
+    struct run r;
+    feed(&r,
+         "POST /t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "3\r\nabc\r\n0\r\nX-Trailer: 1\r\nY-Trailer: 2\r\n\r\n",
+         4);
+    assert_int_equal(r.requests, 1);
+    assert_int_equal(r.p.header_count, 0); /* reset for the next request... */
+    done(&r);
+
+    struct run one = {0};
+    http1_init(&one.p, &limits, NULL, NULL);
+    const char *req = "POST /t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "1\r\na\r\n0\r\nX-Trailer: 1\r\n\r\n";
+    buf_append(&one.in, req, strlen(req));
+    size_t pos = http1_feed(&one.p, one.in.data, 0, one.in.len);
+    assert_int_equal(one.p.state, HTTP1_HEAD_DONE);
+    http1_resume(&one.p);
+    http1_feed(&one.p, one.in.data, pos, one.in.len);
+    assert_int_equal(one.p.state, HTTP1_MESSAGE_DONE);
+    assert_int_equal(one.p.header_count, 2); /* Host and Transfer-Encoding only */
+    assert_null(http1_find_header(&one.p, one.in.data, "X-Trailer"));
+    done(&one);
+
+    char big[1200];
+    int n = snprintf(big, sizeof(big),
+                     "POST /t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "0\r\nX-Trailer: %0600d\r\n\r\n", 0);
+    assert_true(n > 0 && (size_t)n < sizeof(big));
+    expect_error(big, 431); /* trailers are bounded like a head */
+}
+
 static void test_http10_keep_alive_rules(void **state)
 {
     (void)state;
@@ -175,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_pipeline_and_chunked_body),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_smuggling_shapes_are_rejected),
+        cmocka_unit_test(test_trailers_are_not_headers),
         cmocka_unit_test(test_http10_keep_alive_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
