@@ -146,15 +146,9 @@ static bool conn_keeps_alive(struct conn *c)
     return !c->close_after;
 }
 
-/* 1xx, 204 and 304 responses never have a body (RFC 9110 section 6.4.1). */
-static bool status_has_body(int status)
-{
-    return status >= 200 && status != 204 && status != 304;
-}
-
 static bool response_has_body(const struct conn *c)
 {
-    return status_has_body(c->x.status) && !exchange_is_head(&c->x);
+    return response_status_has_body(c->x.status) && !exchange_is_head(&c->x);
 }
 
 static void h1_send_head(struct exchange *x, long long length)
@@ -163,7 +157,7 @@ static void h1_send_head(struct exchange *x, long long length)
     response_begin(&c->out, x->status, loop_wall_time(c->srv->loop));
     buf_append(&c->out, x->head.data, x->head.len);
     buf_clear(&x->head);
-    if (status_has_body(x->status) && length >= 0) {
+    if (response_status_has_body(x->status) && length >= 0) {
         response_header_uint(&c->out, "Content-Length", (unsigned long long)length);
     } else if (response_has_body(c)) {
         if (c->version_minor >= 1) {

@@ -74,11 +74,6 @@ static void schedule(struct h2_session *s)
 
 /* ---- the exchange operations -------------------------------------------------------------- */
 
-static bool status_has_body(int status)
-{
-    return status >= 200 && status != 204 && status != 304;
-}
-
 static void resume(struct h2_stream *st)
 {
     if (st->deferred) {
@@ -150,7 +145,7 @@ static void h2_send_head(struct exchange *x, long long length)
     char date[HTTPDATE_LEN + 1];
     snprintf(status, sizeof(status), "%03d", x->status);
     httpdate_format(loop_wall_time(x->srv->loop), date);
-    st->no_body = !status_has_body(x->status) || exchange_is_head(x) || length == 0;
+    st->no_body = !response_status_has_body(x->status) || exchange_is_head(x) || length == 0;
 
     /* x->head holds "Name: value\r\n" lines: lower-case the names in place, then point at them. */
     size_t lines = count_lines(&x->head);
@@ -174,7 +169,7 @@ static void h2_send_head(struct exchange *x, long long length)
         add_nv(nv, &n, p, (size_t)(colon - p), value, (size_t)(eol - value));
         p = eol + 2;
     }
-    if (length >= 0 && status_has_body(x->status)) {
+    if (length >= 0 && response_status_has_body(x->status)) {
         int len = snprintf(clen, sizeof(clen), "%lld", length);
         add_nv(nv, &n, "content-length", 14, clen, (size_t)len);
     }

@@ -16,6 +16,12 @@
 
 #define RESPONSE_SERVER "kiln/" KILN_VERSION
 
+/* 1xx, 204 and 304 responses never have a body (RFC 9110 section 6.4.1). */
+static inline bool response_status_has_body(int status)
+{
+    return status >= 200 && status != 204 && status != 304;
+}
+
 /* The reason phrase of `status` ("Not Found"); "Unknown" for codes Kiln does not know. */
 const char *response_reason(int status);
 

@@ -122,6 +122,18 @@ def site(tmp_path):
     return root
 
 
+PHP_SCRIPTS = Path(__file__).parent / "php"
+
+
+@pytest.fixture
+def phpsite(tmp_path):
+    """A copy of tests/integration/php: the PHP scripts the tests run."""
+    import shutil
+    root = tmp_path / "phpwww"
+    shutil.copytree(PHP_SCRIPTS, root)
+    return root
+
+
 @pytest.fixture
 def start_kiln(tmp_path):
     """start_kiln(docroot, args=[...], env={...}) -> a running Kiln, stopped after the test."""

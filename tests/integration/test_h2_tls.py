@@ -3,19 +3,14 @@
 import asyncio
 import hashlib
 import os
-import shutil
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from conftest import KILN_BIN, free_port
-
-SCRIPTS = Path(__file__).parent / "php"
-
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
@@ -33,11 +28,9 @@ def certs(tmp_path_factory):
 
 
 @pytest.fixture
-def phpsite(tmp_path):
-    root = tmp_path / "phpwww"
-    shutil.copytree(SCRIPTS, root)
-    (root / "static.txt").write_bytes(b"s" * 1024)
-    return root
+def phpsite(phpsite):
+    (phpsite / "static.txt").write_bytes(b"s" * 1024)
+    return phpsite
 
 
 PHP_ARGS = ["--workers", "2", "-d", "post_max_size=64M", "-d", "upload_max_filesize=64M"]

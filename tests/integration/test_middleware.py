@@ -31,7 +31,6 @@ def test_static_cache_ttl_setting(site, start_kiln):
 # ---- compression ---------------------------------------------------------------------------
 
 import gzip
-import shutil
 import socket
 import subprocess
 import zlib
@@ -41,9 +40,7 @@ import brotli
 import pytest
 import zstandard
 
-from conftest import recv_all
 
-SCRIPTS = Path(__file__).parent / "php"
 DECODERS = {
     "br": brotli.decompress,
     "zstd": lambda b: zstandard.ZstdDecompressor().decompressobj().decompress(b),
@@ -52,9 +49,8 @@ DECODERS = {
 
 
 @pytest.fixture
-def php(tmp_path, start_kiln):
-    root = tmp_path / "phpwww"
-    shutil.copytree(SCRIPTS, root)
+def php(phpsite, start_kiln):
+    root = phpsite
     text = "".join(f"line {i}: the quick brown fox jumps over the lazy dog\n" for i in range(2000))
     (root / "page.html").write_text(text)
     (root / "tiny.css").write_text("a{}\n")

@@ -3,27 +3,15 @@
 import hashlib
 import json
 import os
-import shutil
 import socket
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from conftest import recv_all
 from httpraw import parse_one
-
-SCRIPTS = Path(__file__).parent / "php"
-
-
-@pytest.fixture
-def phpsite(tmp_path):
-    root = tmp_path / "phpwww"
-    shutil.copytree(SCRIPTS, root)
-    return root
-
 
 @pytest.fixture
 def php(phpsite, start_kiln, tmp_path):

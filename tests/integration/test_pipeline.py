@@ -1,23 +1,10 @@
 """Jobs sent ahead to busy workers (pool pipelining): every answer reaches its own client, and a
 job waiting behind a request that fails is not lost."""
 
-import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
-import pytest
-
-SCRIPTS = Path(__file__).parent / "php"
-
-
-@pytest.fixture
-def phpsite(tmp_path):
-    root = tmp_path / "phpwww"
-    shutil.copytree(SCRIPTS, root)
-    return root
-
 
 def test_many_concurrent_short_requests_each_get_their_own_answer(phpsite, start_kiln):
     k = start_kiln(phpsite, ["--workers", "1"])

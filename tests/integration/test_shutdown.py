@@ -1,28 +1,21 @@
 """Graceful shutdown: requests in flight finish, idle connections close, HTTP/2 gets GOAWAY."""
 
-import shutil
 import signal
 import socket
 import threading
 import time
-from pathlib import Path
 
 import subprocess
 
 import httpx
 import pytest
 
-from httpraw import parse_one
 from conftest import recv_all
-
-SCRIPTS = Path(__file__).parent / "php"
 
 
 @pytest.fixture
-def php(tmp_path, start_kiln):
-    root = tmp_path / "phpwww"
-    shutil.copytree(SCRIPTS, root)
-    return start_kiln(root, ["--workers", "2", "--drain-timeout", "10"])
+def php(phpsite, start_kiln):
+    return start_kiln(phpsite, ["--workers", "2", "--drain-timeout", "10"])
 
 
 def test_sigterm_lets_requests_in_flight_finish(php):
