@@ -254,6 +254,21 @@ static void conn_write_blocked(struct conn *c)
     conn_arm(c, CONN_TIMER_WRITE, secs_to_ms(c->srv->cfg->idle_timeout_secs));
 }
 
+/*
+ * A write that moved nothing: true to try again at once (EINTR); otherwise false, after waiting
+ * for EPOLLOUT (EAGAIN) or closing (an error, or a file that shrank).
+ */
+static bool conn_write_failed(struct conn *c, ssize_t n)
+{
+    if (n < 0 && errno == EINTR)
+        return true;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        conn_write_blocked(c);
+    else
+        conn_close(c);
+    return false;
+}
+
 /* TLS cannot use sendfile: the next piece of a file body is read into `out` instead. */
 static bool conn_load_file_chunk(struct conn *c)
 {
@@ -277,13 +292,8 @@ static bool conn_sendfile(struct conn *c)
             c->file_left -= n;
             continue;
         }
-        if (n < 0 && errno == EINTR)
+        if (conn_write_failed(c, n)) /* n == 0: the file shrank under us */
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            conn_write_blocked(c);
-            return false;
-        }
-        conn_close(c); /* n == 0: the file shrank under us */
         return false;
     }
     return true;
@@ -300,13 +310,8 @@ static bool conn_write_out(struct conn *c)
                 c->out_pos += (size_t)n;
                 continue;
             }
-            if (n < 0 && errno == EINTR)
+            if (conn_write_failed(c, n))
                 continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                conn_write_blocked(c);
-                return false;
-            }
-            conn_close(c);
             return false;
         }
         buf_clear(&c->out);
