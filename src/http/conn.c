@@ -8,9 +8,12 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/field.h"
 #include "http/h2.h"
 #include "http/response.h"
 #include "http/serve.h"
@@ -395,18 +398,23 @@ static int conn_expect(struct conn *c)
     return 0;
 }
 
-/* HTTP/1.1 requests carry exactly one Host header (RFC 9112 section 3.2). */
+/*
+ * HTTP/1.1 requests carry exactly one Host header, HTTP/1.0 ones at most one (RFC 9112 section
+ * 3.2), and its value is a valid authority: everything after this (SERVER_NAME, redirects) may
+ * rely on that.
+ */
 static bool host_is_valid(const struct conn *c)
 {
-    if (c->version_minor == 0)
-        return true;
     unsigned count = 0;
     for (uint32_t i = 0; i < c->http.header_count; i++) {
         const struct http1_header *h = &c->http.headers[i];
-        if (h->name.len == 4 && strncasecmp(c->in.data + h->name.off, "Host", 4) == 0)
-            count++;
+        if (h->name.len != 4 || strncasecmp(c->in.data + h->name.off, "Host", 4) != 0)
+            continue;
+        if (!http_field_host_valid(c->in.data + h->value.off, h->value.len))
+            return false;
+        count++;
     }
-    return count == 1;
+    return count == 1 || (count == 0 && c->version_minor == 0);
 }
 
 /* Points the exchange at the parsed request; `in` does not move until the response is done. */
@@ -435,29 +443,6 @@ static void conn_fill_exchange(struct conn *c)
     x->has_body = http1_has_body(&c->http);
 }
 
-/* HTTP_REDIRECT_ADDR: the same URL on the HTTPS listener. */
-static void conn_redirect_to_https(struct conn *c)
-{
-    size_t host_len;
-    const char *host = exchange_header(&c->x, "Host", &host_len);
-    const char *colon = host ? memrchr(host, ':', host_len) : NULL;
-    if (colon && !memchr(colon, ']', host_len - (size_t)(colon - host)))
-        host_len = (size_t)(colon - host); /* drop the plain listener's port, keep [v6] */
-    if (!host || host_len == 0) {
-        exchange_reply_status(&c->x, 400, NULL);
-        return;
-    }
-    unsigned port = config_addr_port(&c->srv->cfg->listen);
-    struct buf location = {0};
-    buf_printf(&location, "Location: https://%.*s", (int)host_len, host);
-    if (port != 443)
-        buf_printf(&location, ":%u", port);
-    buf_append(&location, c->x.target, c->x.target_len);
-    buf_append(&location, "\r\n", 3); /* with its NUL: passed on as a C string */
-    exchange_reply_status(&c->x, 301, location.data);
-    buf_free(&location);
-}
-
 static void conn_start_exchange(struct conn *c)
 {
     c->version_minor = http1_version_minor(&c->http);
@@ -469,7 +454,7 @@ static void conn_start_exchange(struct conn *c)
         return;
     }
     if (c->redirect)
-        conn_redirect_to_https(c);
+        serve_https_redirect(&c->x, config_addr_port(&c->srv->cfg->listen));
     else
         serve_request(&c->x);
 }
@@ -685,6 +670,11 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
         close(fd);
         return;
     }
+    /* Responses leave in whole pieces (head and body bytes gathered in `out`, MSG_MORE before a
+       file): Nagle's algorithm would only hold back the last small segment of each piece until
+       the client's delayed ACK, about 40 ms per flush() on a kept-alive connection. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->srv = srv;
     c->io.fd = fd;
     c->io.fn = conn_on_io;

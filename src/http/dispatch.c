@@ -74,6 +74,20 @@ static bool is_hop_by_hop(const char *name, size_t len)
     return false;
 }
 
+/* A Content-Length value: 1*DIGIT that fits; -1 otherwise. */
+static long long parse_length(const char *v, size_t len)
+{
+    long long n = 0;
+    if (len == 0 || len > 18)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        n = n * 10 + (v[i] - '0');
+    }
+    return n;
+}
+
 static void on_headers(void *owner, const struct proto_headers *h)
 {
     struct exchange *x = owner;
@@ -82,9 +96,15 @@ static void on_headers(void *owner, const struct proto_headers *h)
     struct proto_pair_iter it;
     struct proto_pair p;
     proto_pair_iter_init(&it, h->pairs, h->pairs_len);
-    while (proto_pair_next(&it, &p))
+    while (proto_pair_next(&it, &p)) {
+        /* PHP sends no body for HEAD; the length a GET would have is the script's to say
+           (RFC 9110 section 9.3.2). For other methods Kiln frames the body it receives. */
+        if (exchange_is_head(x) && p.name_len == 14 &&
+            strncasecmp(p.name, "Content-Length", 14) == 0)
+            x->php.head_length = parse_length(p.value, p.value_len);
         if (!is_hop_by_hop(p.name, p.name_len))
             response_header_n(&x->head, p.name, p.value, p.value_len);
+    }
 }
 
 static void start_streaming(struct exchange *x)
@@ -118,7 +138,8 @@ static void on_complete(void *owner)
     if (!x->php.streaming) {
         if (!x->status)
             x->status = 500;
-        exchange_send_head(x, (long long)x->php.pending.len);
+        exchange_send_head(x, exchange_is_head(x) ? x->php.head_length
+                                                  : (long long)x->php.pending.len);
         exchange_send_data(x, x->php.pending.data, x->php.pending.len, false);
         buf_free(&x->php.pending);
     }
@@ -153,7 +174,7 @@ void dispatch_php(struct exchange *x, const struct route *route)
         exchange_reply_status(x, 500, NULL);
         return;
     }
-    x->php = (struct php_reply){0};
+    x->php = (struct php_reply){.head_length = -1};
     struct pool_job *job = pool_job_create(x->srv->pool, &job_ops, x);
     if (encode_request(x, route, job) < 0) {
         pool_job_cancel(job);

@@ -21,6 +21,7 @@ struct php_reply {
     struct pool_job *job;  /* the request at the pool, NULL when none is in progress */
     bool streaming;        /* the head has been sent; the body follows as it comes */
     struct buf pending;    /* output held back until the response is complete or streams */
+    long long head_length; /* HEAD: the Content-Length the script set, or -1 */
 };
 
 /* Hands the exchange's request (its route resolved to PHP) to the worker pool. */

@@ -15,6 +15,7 @@
 #include "http/conn.h"
 #include "http/dispatch.h"
 #include "http/exchange.h"
+#include "http/field.h"
 #include "http/httpdate.h"
 #include "http/response.h"
 #include "http/serve.h"
@@ -358,7 +359,9 @@ static void stream_dispatch(struct h2_stream *st)
         return;
     }
     stream_fill_exchange(st);
-    if (!st->x.target || !st->x.method_name) {
+    size_t host_len;
+    const char *host = exchange_header(&st->x, "host", &host_len);
+    if (!st->x.target || !st->x.method_name || (host && !http_field_host_valid(host, host_len))) {
         exchange_reply_status(&st->x, 400, NULL);
         return;
     }

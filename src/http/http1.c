@@ -1,5 +1,6 @@
 #include "http/http1.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +28,7 @@ static int on_message_begin(llhttp_t *h)
 {
     struct http1_parser *p = parser_of(h);
     p->target = (struct http1_span){0, 0};
+    p->version = (struct http1_span){0, 0};
     p->header_count = 0;
     p->in_value = false;
     p->body_bytes = 0;
@@ -42,6 +44,23 @@ static int on_url(llhttp_t *h, const char *at, size_t len)
     if (len > p->limits.max_target - p->target.len)
         return fail(p, 414, "request target too long");
     p->target.len += (uint32_t)len;
+    return 0;
+}
+
+static int on_version(llhttp_t *h, const char *at, size_t len)
+{
+    struct http1_parser *p = parser_of(h);
+    if (p->version.len == 0)
+        p->version.off = offset_of(p, at);
+    p->version.len += (uint32_t)len;
+    return 0;
+}
+
+/* llhttp accepts 0.9, 1.0, 1.1 and 2.0 here; only HTTP/1.0 and HTTP/1.1 use this framing. */
+static int on_version_complete(llhttp_t *h)
+{
+    if (h->http_major != 1 || h->http_minor > 1)
+        return fail(parser_of(h), 505, "HTTP version not supported");
     return 0;
 }
 
@@ -149,6 +168,17 @@ static int on_body(llhttp_t *h, const char *at, size_t len)
     return 0;
 }
 
+/* A chunk is refused when its header arrives, not after waiting for bytes that cannot come. */
+static int on_chunk_header(llhttp_t *h)
+{
+    struct http1_parser *p = parser_of(h);
+    if (h->content_length > INT64_MAX)
+        return fail(p, 400, "chunk size does not fit in 63 bits");
+    if (h->content_length > p->limits.max_body - p->body_bytes)
+        return fail(p, 413, "body larger than MAX_BODY_SIZE");
+    return 0;
+}
+
 static int on_message_complete(llhttp_t *h)
 {
     struct http1_parser *p = parser_of(h);
@@ -167,6 +197,9 @@ static void http1_settings_init(void)
     llhttp_settings_init(&http1_settings);
     http1_settings.on_message_begin = on_message_begin;
     http1_settings.on_url = on_url;
+    http1_settings.on_version = on_version;
+    http1_settings.on_version_complete = on_version_complete;
+    http1_settings.on_chunk_header = on_chunk_header;
     http1_settings.on_header_field = on_header_field;
     http1_settings.on_header_value = on_header_value;
     http1_settings.on_headers_complete = on_headers_complete;
@@ -194,15 +227,90 @@ void http1_free(struct http1_parser *p)
     p->header_cap = p->header_count = 0;
 }
 
+/* "D.D": a well-formed version that llhttp refused because it is not one it knows. */
+static bool version_is_well_formed(const struct http1_parser *p)
+{
+    const char *v = p->base + p->version.off;
+    return p->version.len == 3 && v[0] >= '0' && v[0] <= '9' && v[1] == '.' && v[2] >= '0' &&
+           v[2] <= '9';
+}
+
 static void fail_from_llhttp(struct http1_parser *p)
 {
     if (p->state == HTTP1_ERROR)
         return; /* one of our callbacks already chose the answer */
     p->state = HTTP1_ERROR;
     p->error_status = 400;
+    if (llhttp_get_errno(&p->llhttp) == HPE_INVALID_VERSION && version_is_well_formed(p)) {
+        p->error_status = 505;
+        p->error_reason = "HTTP version not supported";
+        return;
+    }
     p->error_reason = llhttp_get_error_reason(&p->llhttp);
     if (!p->error_reason)
         p->error_reason = llhttp_errno_name(llhttp_get_errno(&p->llhttp));
+}
+
+/* tchar (RFC 9110 section 5.6.2): the characters of a method name. */
+static bool is_tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static bool method_is_known(const char *name, size_t len)
+{
+#define KILN_KNOWN_METHOD(num, id, text)                                                          \
+    if (len == sizeof(#text) - 1 && memcmp(name, #text, len) == 0)                                \
+        return true;
+    HTTP_METHOD_MAP(KILN_KNOWN_METHOD)
+#undef KILN_KNOWN_METHOD
+    return false;
+}
+
+/*
+ * The start of a request: empty lines before it are skipped (RFC 9112 section 2.2) and the
+ * method is looked at before llhttp sees it. A token llhttp does not know is kept by name and
+ * llhttp is given "GET" in its place. Advances *pos; returns false to wait for more bytes (or
+ * after failing).
+ */
+static bool start_request(struct http1_parser *p, const char *buf, size_t *pos, size_t end)
+{
+    size_t i = *pos;
+    while (i < end && (buf[i] == '\r' || buf[i] == '\n'))
+        i++;
+    *pos = i;
+    size_t start = i;
+    while (i < end && i - start <= HTTP1_METHOD_MAX && is_tchar((unsigned char)buf[i]))
+        i++;
+    size_t len = i - start;
+    if (len > HTTP1_METHOD_MAX) {
+        fail(p, 501, "method name too long");
+        return false;
+    }
+    if (i == end)
+        return false;
+    p->method_seen = true;
+    if (buf[i] != ' ' || len == 0 || method_is_known(buf + start, len))
+        return true; /* llhttp parses it, and refuses what is malformed */
+    memcpy(p->other_method, buf + start, len);
+    p->other_method[len] = '\0';
+    llhttp_execute(&p->llhttp, "GET", 3);
+    *pos = i;
+    return true;
+}
+
+/*
+ * An HTTP/0.9 request line ("GET /path" CRLF) ends right after the target. llhttp notices only
+ * when the byte after the CRLF arrives, so a client that sends the line and waits would wait for
+ * the header timeout: look at the byte after the target ourselves.
+ */
+static bool request_line_lacks_version(const struct http1_parser *p, size_t parsed)
+{
+    size_t after = (size_t)p->target.off + p->target.len;
+    if (p->target.len == 0 || p->version.len > 0 || after >= parsed)
+        return false;
+    return p->base[after] == '\r' || p->base[after] == '\n';
 }
 
 size_t http1_feed(struct http1_parser *p, const char *buf, size_t pos, size_t len)
@@ -217,12 +325,17 @@ size_t http1_feed(struct http1_parser *p, const char *buf, size_t pos, size_t le
         if (end > limit)
             end = limit;
     }
+    p->base = buf;
+    if (p->state == HTTP1_HEAD && !p->method_seen && !start_request(p, buf, &pos, end)) {
+        if (p->state == HTTP1_HEAD && end < len)
+            fail(p, 431, "request header section too large");
+        return pos;
+    }
     if (pos >= end) {
         if (p->state == HTTP1_HEAD && len > pos)
             fail(p, 431, "request header section too large");
         return pos;
     }
-    p->base = buf;
     llhttp_errno_t err = llhttp_execute(&p->llhttp, buf + pos, end - pos);
     size_t next = end;
     if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
@@ -231,6 +344,8 @@ size_t http1_feed(struct http1_parser *p, const char *buf, size_t pos, size_t le
         fail_from_llhttp(p);
         return end;
     }
+    if (p->state == HTTP1_HEAD && request_line_lacks_version(p, next))
+        fail(p, 400, "request line without HTTP version");
     if (p->state == HTTP1_HEAD && next - p->head_start >= p->limits.max_head)
         fail(p, 431, "request header section too large");
     return next;
@@ -254,16 +369,21 @@ void http1_next(struct http1_parser *p, uint32_t head_start)
     p->head_start = head_start;
     p->header_count = 0;
     p->target = (struct http1_span){0, 0};
+    p->version = (struct http1_span){0, 0};
+    p->method_seen = false;
+    p->other_method[0] = '\0';
 }
 
 const char *http1_method_name(const struct http1_parser *p)
 {
+    if (p->other_method[0])
+        return p->other_method;
     return llhttp_method_name((llhttp_method_t)p->llhttp.method);
 }
 
 int http1_method(const struct http1_parser *p)
 {
-    return p->llhttp.method;
+    return p->other_method[0] ? HTTP1_METHOD_OTHER : p->llhttp.method;
 }
 
 unsigned http1_version_minor(const struct http1_parser *p)

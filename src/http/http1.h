@@ -9,9 +9,16 @@
  * as they are decoded (chunked framing removed).
  *
  * Limits are enforced here, each with its status: request target too long -> 414, header section
- * too large or too many header lines -> 431, body larger than the maximum -> 413, anything
- * malformed (including smuggling shapes: Content-Length with Transfer-Encoding, duplicate or
- * invalid Content-Length, bad chunk sizes, obsolete line folding) -> 400.
+ * too large or too many header lines -> 431, body larger than the maximum -> 413 (a chunk size
+ * above what is left is refused as soon as the chunk header arrives), a version other than
+ * HTTP/1.0 and HTTP/1.1 -> 505, anything malformed (an HTTP/0.9 request line without a version,
+ * smuggling shapes: Content-Length with Transfer-Encoding, duplicate or invalid Content-Length,
+ * chunk sizes that do not fit in 63 bits, obsolete line folding) -> 400.
+ *
+ * Methods: any token is a method (RFC 9110 section 9). llhttp knows a fixed list; a request whose
+ * method is a token it does not know is parsed as if it were GET (framing does not depend on the
+ * method) and reported as HTTP1_METHOD_OTHER with its name, so that the caller can answer 405 or
+ * pass it to PHP, as nginx does, instead of refusing it as malformed.
  */
 #ifndef KILN_HTTP_HTTP1_H
 #define KILN_HTTP_HTTP1_H
@@ -31,6 +38,11 @@ struct http1_header {
     struct http1_span name;
     struct http1_span value;
 };
+
+/* http1_method() of a method llhttp does not know (its name is in http1_method_name()). */
+#define HTTP1_METHOD_OTHER (-1)
+/* Longest method name kept; a longer token gets 501. */
+#define HTTP1_METHOD_MAX 32
 
 struct http1_limits {
     uint32_t max_target;       /* bytes of request target; 414 above */
@@ -53,7 +65,7 @@ typedef void (*http1_body_fn)(void *ctx, const char *data, size_t len);
 struct http1_parser {
     llhttp_t llhttp;
     enum http1_state state;
-    int error_status;          /* 400, 413, 414, 431 when state == HTTP1_ERROR */
+    int error_status;          /* 400, 413, 414, 431, 501, 505 when state == HTTP1_ERROR */
     const char *error_reason;  /* short text for logs */
     struct http1_limits limits;
     http1_body_fn on_body;
@@ -61,6 +73,9 @@ struct http1_parser {
 
     /* The request being parsed; offsets are relative to the buffer start passed to http1_feed. */
     uint32_t head_start;       /* offset of the first byte of this request */
+    bool method_seen;          /* the method has been looked at (and fed to llhttp) */
+    char other_method[HTTP1_METHOD_MAX + 1]; /* a method llhttp does not know, or "" */
+    struct http1_span version; /* the text after "HTTP/" on the request line */
     struct http1_span target;
     struct http1_header *headers;
     uint32_t header_count;
@@ -94,7 +109,7 @@ void http1_next(struct http1_parser *p, uint32_t head_start);
 
 /* Accessors for the current request (valid from HTTP1_HEAD_DONE until http1_next). */
 const char *http1_method_name(const struct http1_parser *p);
-int http1_method(const struct http1_parser *p); /* llhttp_method_t */
+int http1_method(const struct http1_parser *p); /* llhttp_method_t or HTTP1_METHOD_OTHER */
 unsigned http1_version_minor(const struct http1_parser *p);
 bool http1_keep_alive(const struct http1_parser *p);
 bool http1_has_body(const struct http1_parser *p);

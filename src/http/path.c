@@ -94,6 +94,26 @@ ssize_t path_normalize(const char *in, size_t len, char *out)
     return n;
 }
 
+/* pchar without pct-encoded, plus '/' (RFC 3986 section 3.3) */
+static bool is_path_char(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c != '\0' && strchr("-._~!$&'()*+,;=:@/", c) != NULL);
+}
+
+void path_encode(const char *norm, struct buf *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)norm; *p; p++) {
+        if (is_path_char(*p)) {
+            buf_append_char(out, (char)*p);
+            continue;
+        }
+        char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+        buf_append(out, esc, sizeof(esc));
+    }
+}
+
 #define WELL_KNOWN "/.well-known"
 
 static bool is_well_known(const char *norm)

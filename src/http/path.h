@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "buf.h"
+
 /*
  * Normalises `in[0..len)` into `out` (at least len + 1 bytes; the result is never longer than
  * the input) and NUL-terminates it. The result starts with '/', has no "//", "/./" or "/../",
@@ -21,6 +23,13 @@
  * end in '/'). Returns the length written, or -1 if the path is rejected.
  */
 ssize_t path_normalize(const char *in, size_t len, char *out);
+
+/*
+ * Appends the normalised path `norm` to `out` as the path of a URL: every byte other than
+ * unreserved, sub-delims, ':', '@' and '/' is percent-encoded. A normalised path never holds
+ * "//" or a backslash, so the result can never be read as another host ("//host", "/\\host").
+ */
+void path_encode(const char *norm, struct buf *out);
 
 /*
  * True when a segment of the normalised path starts with '.' ("/.env", "/.git/config",

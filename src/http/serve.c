@@ -12,6 +12,7 @@
 #include "http/dispatch.h"
 #include "http/exchange.h"
 #include "http/mime.h"
+#include "http/path.h"
 #include "http/response.h"
 #include "http/router.h"
 #include "http/static_file.h"
@@ -66,19 +67,58 @@ static int parse_target(const char *t, size_t len, struct target *out)
 }
 
 
-static void redirect_with_slash(struct exchange *x, const struct target *t)
+/*
+ * Appends "Location: " + scheme_and_host + the normalised path as a URL + "?query" + CRLF and a
+ * NUL (the result is passed on as a C string). Only the normalised path goes in, never the raw
+ * target: a redirect cannot be turned into one to another site ("//evil/..", "/%2F/evil").
+ */
+static void location_header(struct buf *location, const char *scheme_and_host, const char *norm,
+                            const char *suffix, const struct target *t)
+{
+    buf_append_str(location, "Location: ");
+    buf_append_str(location, scheme_and_host);
+    path_encode(norm, location);
+    buf_append_str(location, suffix);
+    if (t->query) {
+        buf_append_char(location, '?');
+        buf_append(location, t->query, t->query_len);
+    }
+    buf_append(location, "\r\n", 3);
+}
+
+/* A directory named without its trailing slash: `dir` is its normalised path. */
+static void redirect_with_slash(struct exchange *x, const char *dir, const struct target *t)
 {
     struct buf location = {0};
-    buf_append_str(&location, "Location: ");
-    buf_append(&location, t->path, t->path_len);
-    buf_append_char(&location, '/');
-    if (t->query) {
-        buf_append_char(&location, '?');
-        buf_append(&location, t->query, t->query_len);
-    }
-    buf_append(&location, "\r\n", 3); /* with its NUL: passed on as a C string */
+    location_header(&location, "", dir, "/", t);
     exchange_reply_status(x, 301, location.data);
     buf_free(&location);
+}
+
+void serve_https_redirect(struct exchange *x, unsigned https_port)
+{
+    size_t host_len;
+    const char *host = exchange_header(x, "Host", &host_len);
+    const char *colon = host ? memrchr(host, ':', host_len) : NULL;
+    if (colon && !memchr(colon, ']', host_len - (size_t)(colon - host)))
+        host_len = (size_t)(colon - host); /* drop the plain listener's port, keep [v6] */
+    struct target t;
+    char norm[PATH_MAX];
+    if (!host || host_len == 0 || parse_target(x->target, x->target_len, &t) < 0 ||
+        t.path_len >= sizeof(norm) || path_normalize(t.path, t.path_len, norm) < 0) {
+        exchange_reply_status(x, 400, NULL);
+        return;
+    }
+    struct buf origin = {0};
+    buf_printf(&origin, "https://%.*s", (int)host_len, host);
+    if (https_port != 443)
+        buf_printf(&origin, ":%u", https_port);
+    buf_append_char(&origin, '\0');
+    struct buf location = {0};
+    location_header(&location, origin.data, norm, "", &t);
+    exchange_reply_status(x, 301, location.data);
+    buf_free(&location);
+    buf_free(&origin);
 }
 
 static struct static_hdr request_header(const struct exchange *x, const char *name)
@@ -223,7 +263,7 @@ void serve_request(struct exchange *x)
         exchange_reply_status(x, 404, NULL);
         return;
     case ROUTE_REDIRECT_SLASH:
-        redirect_with_slash(x, &t);
+        redirect_with_slash(x, route.script, &t);
         return;
     case ROUTE_UNAVAILABLE:
         exchange_reply_status(x, 503, "Retry-After: 1\r\n");

@@ -10,4 +10,10 @@ struct exchange;
 /* Called when the whole request has been read: produces the response on the exchange. */
 void serve_request(struct exchange *x);
 
+/*
+ * HTTP_REDIRECT_ADDR: 301 to the same path and query on the HTTPS listener (port `https_port`)
+ * of the host the client named. 400 when there is no Host or the target is not a clean path.
+ */
+void serve_https_redirect(struct exchange *x, unsigned https_port);
+
 #endif

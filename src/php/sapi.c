@@ -280,6 +280,10 @@ static int kiln_send_headers(sapi_headers_struct *headers)
         if (!split_header(h, &l) || line_is(&l, "Status") ||
             (status == 304 && line_is(&l, "Content-Type")))
             continue;
+        /* PHP's engine writes every Content-Type it sets (its default, header()) as
+           "Content-type"; send the canonical casing, as nginx does. */
+        if (line_is(&l, "Content-Type"))
+            l.name = "Content-Type";
         proto_builder_add(&pb, l.name, l.name_len, l.value, l.value_len);
     }
     if (proto_builder_end(&pb) < 0) {

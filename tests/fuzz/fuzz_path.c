@@ -4,7 +4,8 @@
  * Checks, for every input: the result's shape (starts with '/', no NUL, no "//", "/./",
  * "/../", no trailing "/." or "/..", never longer than the input), that it equals a slow,
  * obviously-correct reference (decode everything, split on '/', keep a stack of segments), and
- * that normalising it again (after re-encoding '%' as "%25") gives the same string.
+ * that normalising it again (after re-encoding '%' as "%25") gives the same string; and that
+ * path_encode() of it is a URL path that never names another host and decodes back to it.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "http/path.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -133,6 +135,21 @@ static void check_idempotent(const char *out, size_t n)
     free(again);
 }
 
+static void check_encoded(const char *out, size_t n)
+{
+    struct buf enc = {0};
+    path_encode(out, &enc);
+    CHECK(enc.len >= 1 && enc.data[0] == '/');
+    CHECK(enc.len < 2 || (enc.data[1] != '/' && enc.data[1] != '\\'));
+    for (size_t i = 0; i < enc.len; i++)
+        CHECK(enc.data[i] > 0x20 && enc.data[i] < 0x7f && !strchr("?#\\\" <>", enc.data[i]));
+    char *back = malloc(enc.len + 1);
+    CHECK(back);
+    CHECK(path_normalize(enc.data, enc.len, back) == (ssize_t)n && memcmp(back, out, n) == 0);
+    free(back);
+    buf_free(&enc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *out = malloc(size + 1); /* exactly the documented minimum */
@@ -145,6 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(strcmp(out, want) == 0);
         check_shape(out, (size_t)n, size);
         check_idempotent(out, (size_t)n);
+        check_encoded(out, (size_t)n);
         (void)path_is_hidden(out);
         (void)path_has_php_ext(out, (size_t)n);
     }

@@ -217,3 +217,16 @@ def test_bad_certificates_stop_startup(phpsite, certs, tmp_path):
         assert r.returncode == 2, (extra, r.stderr)
         lines = [line for line in r.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and needle in lines[0], r.stderr
+
+
+def test_tls_client_sockets_have_tcp_nodelay(tls):
+    import ssl
+    from sockinspect import nodelay
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", tls.port)) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(b"GET /static.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert s.recv(4096).startswith(b"HTTP/1.1 200")
+            assert nodelay(tls.proc.pid, tls.port, s)

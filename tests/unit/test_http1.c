@@ -203,6 +203,94 @@ static void test_http10_keep_alive_rules(void **state)
     done(&r);
 }
 
+/* Only HTTP/1.0 and 1.1 use this framing: any other well-formed version is 505, in any split. */
+static void test_versions(void **state)
+{
+    (void)state;
+    const char *unsupported[] = {"HTTP/2.0", "HTTP/0.9", "HTTP/9.9", "HTTP/1.2", "HTTP/3.0"};
+    for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
+        char req[80];
+        snprintf(req, sizeof(req), "GET / %s\r\nHost: h\r\n\r\n", unsupported[i]);
+        expect_error(req, 505);
+    }
+    expect_error("GET / HTTP/1.x\r\nHost: h\r\n\r\n", 400);
+    expect_error("GET / HTTPS/1.1\r\nHost: h\r\n\r\n", 400);
+}
+
+/* "GET /" CRLF and nothing more: refused now, not when a later byte arrives. */
+static void test_http09_request_line(void **state)
+{
+    (void)state;
+    const char *lines[] = {"GET /\r\n", "GET /a/b\n", "GET /x?y\r"};
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        struct run r;
+        assert_int_equal(feed(&r, lines[i], 1), HTTP1_ERROR);
+        assert_int_equal(r.p.error_status, 400);
+        done(&r);
+        assert_int_equal(feed(&r, lines[i], 100), HTTP1_ERROR);
+        done(&r);
+    }
+}
+
+static void test_chunk_sizes(void **state)
+{
+    (void)state;
+    const char *head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+    char req[200];
+    snprintf(req, sizeof(req), "%s8000000000000000\r\n", head);
+    expect_error(req, 400); /* 2^63 */
+    snprintf(req, sizeof(req), "%s10000000000000000\r\n", head);
+    expect_error(req, 400); /* 2^64: llhttp's own overflow */
+    snprintf(req, sizeof(req), "%s65\r\n", head);
+    expect_error(req, 413); /* 101 bytes, above the limit of 100, refused before any arrives */
+    snprintf(req, sizeof(req), "%s64\r\n", head);
+    struct run r;
+    assert_int_equal(feed(&r, req, 7), HTTP1_BODY); /* 100 is allowed: waits for the bytes */
+    done(&r);
+}
+
+/* Any token is a method: unknown ones are parsed with GET's framing and keep their name. */
+static void test_unknown_methods(void **state)
+{
+    (void)state;
+    for (size_t piece = 1; piece <= 64; piece *= 4) {
+        struct run r;
+        feed(&r,
+             "\r\nFOOBAR /a HTTP/1.1\r\nHost: h\r\n\r\n"
+             "BREW /pot HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+             "PROPFIND /b HTTP/1.1\r\n\r\n"
+             "GET /c HTTP/1.1\r\n\r\n",
+             piece);
+        assert_int_equal(r.requests, 4);
+        assert_string_equal(r.targets[0], "FOOBAR /a");
+        assert_string_equal(r.targets[1], "BREW /pot");
+        assert_string_equal(r.targets[2], "PROPFIND /b");
+        assert_string_equal(r.targets[3], "GET /c");
+        assert_int_equal(http1_method(&r.p), HTTP_GET); /* the last one's */
+        assert_int_equal(r.body.len, 3);
+        done(&r);
+    }
+    struct run one;
+    feed(&one, "M-SEARCH * HTTP/1.1\r\n\r\nX.Y /q HTTP/1.1\r\n\r\n", 3);
+    assert_int_equal(one.requests, 2);
+    assert_string_equal(one.targets[1], "X.Y /q");
+    done(&one);
+
+    struct run other = {0};
+    http1_init(&other.p, &limits, NULL, NULL);
+    buf_append_str(&other.in, "FOOBAR / HTTP/1.1\r\n\r\n");
+    http1_feed(&other.p, other.in.data, 0, other.in.len);
+    assert_int_equal(other.p.state, HTTP1_MESSAGE_DONE);
+    assert_int_equal(http1_method(&other.p), HTTP1_METHOD_OTHER);
+    assert_string_equal(http1_method_name(&other.p), "FOOBAR");
+    done(&other);
+
+    expect_error("GE(T / HTTP/1.1\r\n\r\n", 400);
+    expect_error(" GET / HTTP/1.1\r\n\r\n", 400);
+    expect_error("FOO\tBAR / HTTP/1.1\r\n\r\n", 400);
+    expect_error("ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJ / HTTP/1.1\r\n\r\n", 501);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +301,10 @@ int main(void)
         cmocka_unit_test(test_smuggling_shapes_are_rejected),
         cmocka_unit_test(test_trailers_are_not_headers),
         cmocka_unit_test(test_http10_keep_alive_rules),
+        cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_http09_request_line),
+        cmocka_unit_test(test_chunk_sizes),
+        cmocka_unit_test(test_unknown_methods),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -265,6 +265,26 @@ static void test_php_ext(void **state)
     assert_false(path_has_php_ext("a.php", 4));
 }
 
+static void expect_encoded(const char *norm, const char *want)
+{
+    struct buf b = {0};
+    path_encode(norm, &b);
+    buf_append_char(&b, '\0');
+    assert_string_equal(b.data, want);
+    buf_free(&b);
+}
+
+static void test_encode(void **state)
+{
+    (void)state;
+    expect_encoded("/", "/");
+    expect_encoded("/a/b-c_d.e~f/", "/a/b-c_d.e~f/");
+    expect_encoded("/a b/%/?/#", "/a%20b/%25/%3F/%23");
+    expect_encoded("/!$&'()*+,;=:@", "/!$&'()*+,;=:@");
+    expect_encoded("/\"<>\\^`{|}", "/%22%3C%3E%5C%5E%60%7B%7C%7D");
+    expect_encoded("/\xc3\xa9\x01\x7f", "/%C3%A9%01%7F");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_never_longer),
         cmocka_unit_test(test_hidden),
         cmocka_unit_test(test_php_ext),
+        cmocka_unit_test(test_encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -439,7 +439,7 @@ static void test_hello_world(void **state)
     struct response r;
     get("/hello.php", &r);
     assert_int_equal(r.status, 200);
-    assert_header(&r, "Content-type: text/html; charset=UTF-8\n");
+    assert_header(&r, "Content-Type: text/html; charset=UTF-8\n");
     assert_body(&r, "Hello, world!");
     assert_string_equal(r.frames, "HBE"); /* one write: headers, body, end */
     assert_int_equal(r.end.exit_status, 0);
@@ -675,7 +675,7 @@ static void test_cgi_status_header_and_304(void **state)
     response_free(&r);
     get("/not_modified.php", &r);
     assert_int_equal(r.status, 304);
-    assert_null(strstr(r.headers, "Content-type"));
+    assert_null(strcasestr(r.headers, "Content-Type"));
     response_free(&r);
 }
 
@@ -726,7 +726,7 @@ static void test_head_request_has_no_body(void **state)
     struct response r;
     roundtrip(&rq, &r);
     assert_int_equal(r.status, 200);
-    assert_header(&r, "Content-type: text/html; charset=UTF-8\n");
+    assert_header(&r, "Content-Type: text/html; charset=UTF-8\n");
     assert_string_equal(r.frames, "HE"); /* no BODY frame at all */
     response_free(&r);
 }
