@@ -19,6 +19,7 @@
 #include <zend_ini.h>
 
 #include "php/functions.h"
+#include "php/userini.h"
 #include "php/worker.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -390,6 +391,27 @@ static void kiln_log_message(const char *message, int syslog_type)
     worker_send(r->worker);
 }
 
+/*
+ * sapi_activate() reads a form body (and checks post_max_size) before it calls this hook; the
+ * .user.ini files must come first, so set_request_info() keeps CONTENT_TYPE from PHP until
+ * now, and the body is read here, under the same condition sapi_activate() uses.
+ */
+static int kiln_activate(void)
+{
+    struct kiln_request *r = SG(server_context);
+    if (!r)
+        return SUCCESS;
+    if (r->document_root)
+        userini_apply(r->document_root, strlen(r->document_root), r->req.head.script,
+                      r->req.head.script_len);
+    sapi_request_info *ri = &SG(request_info);
+    ri->content_type = r->content_type;
+    if (PG(enable_post_data_reading) && ri->content_type && ri->request_method &&
+        strcmp(ri->request_method, "POST") == 0)
+        sapi_read_post_data();
+    return SUCCESS;
+}
+
 /* Runs inside php_request_shutdown(), before the request's memory is released. */
 static int kiln_deactivate(void)
 {
@@ -403,6 +425,7 @@ static sapi_module_struct kiln_sapi_module = {
     .name = KILN_SAPI_NAME,
     .pretty_name = "Kiln",
     .startup = kiln_startup,
+    .activate = kiln_activate,
     .deactivate = kiln_deactivate,
     .ub_write = kiln_ub_write,
     .flush = kiln_flush,
@@ -473,6 +496,7 @@ struct known_vars {
     const char *content_type;
     const char *cookie;
     const char *authorization;
+    const char *document_root;
 };
 
 static void find_known_vars(const struct kiln_request *r, struct known_vars *k)
@@ -486,6 +510,7 @@ static void find_known_vars(const struct kiln_request *r, struct known_vars *k)
         KNOWN("REQUEST_METHOD", method),   KNOWN("QUERY_STRING", query),
         KNOWN("REQUEST_URI", uri),         KNOWN("CONTENT_TYPE", content_type),
         KNOWN("HTTP_COOKIE", cookie),      KNOWN("HTTP_AUTHORIZATION", authorization),
+        KNOWN("DOCUMENT_ROOT", document_root),
     };
 #undef KNOWN
     memset(k, 0, sizeof *k);
@@ -510,7 +535,7 @@ static void set_request_info(struct kiln_request *r)
     ri->query_string = (char *)k.query;
     ri->request_uri = (char *)k.uri;
     ri->path_translated = (char *)r->req.head.script;
-    ri->content_type = k.content_type && k.content_type[0] ? k.content_type : NULL;
+    ri->content_type = NULL; /* until kiln_activate() */
     ri->content_length = (zend_long)r->req.head.body_length;
     ri->no_headers = 0;
     ri->auth_user = ri->auth_password = ri->auth_digest = NULL;
@@ -518,6 +543,8 @@ static void set_request_info(struct kiln_request *r)
     SG(sapi_headers).http_response_code = 200;
     SG(server_context) = r;
     r->cookie = k.cookie;
+    r->content_type = k.content_type && k.content_type[0] ? k.content_type : NULL;
+    r->document_root = k.document_root;
 }
 
 #define DEFAULT_OUTPUT_HANDLER "default output handler"
@@ -601,6 +628,7 @@ bool kiln_sapi_finish(struct kiln_request *r)
 noreturn void kiln_sapi_exit(int status, bool shutdown_php)
 {
     if (shutdown_php) {
+        userini_shutdown();
         php_module_shutdown();
         sapi_shutdown();
         free(ini_entries);

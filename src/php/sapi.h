@@ -29,6 +29,8 @@ struct kiln_request {
     struct proto_request req;  /* points into `payload` */
     uint8_t *payload;          /* our copy of the REQUEST payload; PHP may write into it */
     const char *cookie;        /* HTTP_COOKIE or NULL */
+    const char *content_type;  /* CONTENT_TYPE or NULL; PHP sees it after the .user.ini files */
+    const char *document_root; /* DOCUMENT_ROOT or NULL */
     uint8_t *body;             /* body received in BODY frames, or NULL */
     uint64_t body_len;         /* bytes of body available (memory or file) */
     int body_fd;               /* body file (PROTO_REQ_BODY_FD), or -1 */
