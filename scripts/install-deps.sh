@@ -11,6 +11,7 @@ PACKAGES="
   libcmocka-dev
   python3 python3-pytest python3-httpx python3-h2 python3-brotli python3-zstandard
   curl nghttp2-client wrk nginx php8.2-fpm openssl
+  wordpress wordpress-theme-twentytwentythree mariadb-server php8.2-mysql
 "
 
 missing=""
@@ -28,8 +29,8 @@ echo "install-deps: installing:$missing"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
-# nginx and php-fpm are only used by bench/, which starts its own instances:
-# keep the packages' init scripts from starting system-wide services.
+# nginx, php-fpm and mariadb are only used by bench/ and the tests, which start their own
+# instances: keep the packages' init scripts from starting system-wide services.
 policy=/usr/sbin/policy-rc.d
 added_policy=0
 if [ ! -e "$policy" ]; then

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include "http/path.h"
 #include "middleware/compress.h"
 #include "middleware/encoding.h"
 #include "middleware/ratelimit.h"
@@ -44,6 +45,7 @@ enum setting_kind {
     KIND_LIST,          /* like KIND_PATH, checked by the setting's own parser (`valid`) */
     KIND_NAME,          /* short identifier (SERVICE_NAME) */
     KIND_EXECUTOR,
+    KIND_ROUTING,
     KIND_LOG_LEVEL,
     KIND_UINT,
     KIND_DURATION,
@@ -100,6 +102,9 @@ static const struct setting settings[] = {
     {.env = "INDEX_FILE", .flag = "--index-file", .metavar = "NAME", .default_value = "",
      .kind = KIND_PATH, FIELD(index_file),
      .help = "Front controller in the root: *.php = framework, else SPA; unset = traditional."},
+    {.env = "ROUTING", .flag = "--routing", .metavar = "MODE", .default_value = "auto",
+     .kind = KIND_ROUTING,
+     .help = "auto = mode from INDEX_FILE; try-files = files, dir/index.php, else INDEX_FILE."},
     {.env = "ERROR_PAGES_DIR", .flag = "--error-pages-dir", .metavar = "DIR", .default_value = "",
      .kind = KIND_PATH, FIELD(error_pages_dir),
      .help = "Directory of NNN.html pages sent for empty error responses."},
@@ -222,6 +227,12 @@ static const struct choice executor_choices[] = {
     {"ext", CONFIG_EXECUTOR_EXT},
     {"stub", CONFIG_EXECUTOR_STUB},
     {"php", CONFIG_EXECUTOR_EXT}, /* tokio_php's eval executor is superseded by the SAPI */
+    {NULL, 0},
+};
+
+static const struct choice routing_choices[] = {
+    {"auto", CONFIG_ROUTING_AUTO},
+    {"try-files", CONFIG_ROUTING_TRY_FILES},
     {NULL, 0},
 };
 
@@ -705,6 +716,14 @@ static int apply_choice(struct config *cfg, const struct setting *s, const char 
         cfg->executor = (enum config_executor)v;
         return 0;
     }
+    if (s->kind == KIND_ROUTING) {
+        if (lookup_choice(routing_choices, value, &v) < 0) {
+            fail_value(err, errlen, source, value, "expected auto or try-files");
+            return -1;
+        }
+        cfg->routing = (enum config_routing)v;
+        return 0;
+    }
     if (lookup_choice(log_level_choices, value, &v) < 0) {
         fail_value(err, errlen, source, value, "expected trace, debug, info, warn or error");
         return -1;
@@ -803,6 +822,7 @@ static int apply_value(struct config *cfg, const struct setting *s, const char *
     case KIND_LIST: return apply_list(cfg, s, value, source, err, errlen);
     case KIND_NAME: return apply_name(cfg, s, value, source, err, errlen);
     case KIND_EXECUTOR:
+    case KIND_ROUTING:
     case KIND_LOG_LEVEL: return apply_choice(cfg, s, value, source, err, errlen);
     case KIND_UINT: return apply_uint(cfg, s, value, source, err, errlen);
     case KIND_DURATION: return apply_duration(cfg, s, value, source, err, errlen);
@@ -1011,6 +1031,18 @@ static int check_tls_pair(const struct config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* Try-files falls back to a PHP front controller, so it needs one. */
+static int check_routing(const struct config *cfg, char *err, size_t errlen)
+{
+    if (cfg->routing == CONFIG_ROUTING_TRY_FILES &&
+        !path_has_php_ext(cfg->index_file, strlen(cfg->index_file))) {
+        set_err(err, errlen, "ROUTING (--routing) try-files needs INDEX_FILE (--index-file) to "
+                             "name a PHP front controller such as index.php");
+        return -1;
+    }
+    return 0;
+}
+
 static unsigned online_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1039,7 +1071,8 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, char *
     if (result != CONFIG_OK)
         return result;
     if (apply_defaults(cfg, err, errlen) < 0 || apply_env(cfg, envp, err, errlen) < 0 ||
-        apply_flags(cfg, argc, argv, err, errlen) < 0 || check_tls_pair(cfg, err, errlen) < 0) {
+        apply_flags(cfg, argc, argv, err, errlen) < 0 || check_tls_pair(cfg, err, errlen) < 0 ||
+        check_routing(cfg, err, errlen) < 0) {
         config_free(cfg);
         return CONFIG_ERROR;
     }

@@ -25,6 +25,11 @@ enum config_executor {
     CONFIG_EXECUTOR_STUB, /* PHP routes answered by the master with a fixed body, no PHP */
 };
 
+enum config_routing {
+    CONFIG_ROUTING_AUTO,      /* mode from INDEX_FILE: traditional, framework or SPA (default) */
+    CONFIG_ROUTING_TRY_FILES, /* files, then dir/index.php, then the INDEX_FILE front controller */
+};
+
 enum config_log_level {
     CONFIG_LOG_DEBUG,
     CONFIG_LOG_INFO,
@@ -49,6 +54,7 @@ struct config {
     char document_root[PATH_MAX]; /* DOCUMENT_ROOT, --docroot; default /var/www/html; absolute,
                                      resolved with realpath() by config_check_paths() */
     char index_file[NAME_MAX + 1]; /* INDEX_FILE, --index-file; "" = traditional routing */
+    enum config_routing routing;   /* ROUTING, --routing: auto | try-files (INDEX_FILE *.php) */
     char error_pages_dir[PATH_MAX]; /* ERROR_PAGES_DIR, --error-pages-dir; "" = off */
 
     /* PHP and the worker pool */

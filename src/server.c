@@ -212,7 +212,10 @@ int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
         close(srv->root_fd);
         return -1;
     }
-    router_init(&srv->router, cfg->index_file, srv->statcache);
+    if (cfg->routing == CONFIG_ROUTING_TRY_FILES)
+        router_init_try_files(&srv->router, cfg->index_file, srv->statcache);
+    else
+        router_init(&srv->router, cfg->index_file, srv->statcache);
     srv->limits = (struct http1_limits){
         .max_target = cfg->max_uri_size,
         .max_head = cfg->max_header_size,

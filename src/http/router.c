@@ -14,18 +14,29 @@
 #define DIR_INDEX_PHP "index.php"
 #define DIR_INDEX_HTML "index.html"
 
-void router_init(struct router *r, const char *index_file, struct statcache *cache)
+static void set_index_file(struct router *r, const char *index_file, struct statcache *cache)
 {
     r->index_len = strnlen(index_file, NAME_MAX);
     memcpy(r->index_file, index_file, r->index_len);
     r->index_file[r->index_len] = '\0';
     r->cache = cache;
+}
+
+void router_init(struct router *r, const char *index_file, struct statcache *cache)
+{
+    set_index_file(r, index_file, cache);
     if (r->index_len == 0)
         r->mode = ROUTER_TRADITIONAL;
     else if (path_has_php_ext(r->index_file, r->index_len))
         r->mode = ROUTER_FRAMEWORK;
     else
         r->mode = ROUTER_SPA;
+}
+
+void router_init_try_files(struct router *r, const char *index_file, struct statcache *cache)
+{
+    set_index_file(r, index_file, cache);
+    r->mode = ROUTER_TRY_FILES;
 }
 
 static enum route_kind route_empty(struct route *out, enum route_kind kind)
@@ -225,6 +236,67 @@ static enum route_kind resolve_traditional(const struct router *r, const char *n
     return route_empty(out, ROUTE_NOT_FOUND);
 }
 
+/* Try-files: runs the front controller, PATH_INFO "" (the app routes on REQUEST_URI). */
+static enum route_kind front_controller(const struct router *r, struct route *out)
+{
+    set_script(out, "/", 1, r->index_file);
+    return route_php(out, "");
+}
+
+/* Try-files, a path that names no file: "/a.php/more" runs a.php, the rest the front controller. */
+static enum route_kind try_files_missing(const struct router *r, const char *norm, uint64_t now_ms,
+                                         struct route *out)
+{
+    if (traditional_path_info(r, norm, now_ms, out) == ROUTE_PHP)
+        return ROUTE_PHP;
+    return front_controller(r, out);
+}
+
+/* Try-files "/dir" (no slash): true when "/dir/" has an index. Fills `out` as a side effect. */
+static bool dir_has_index(const struct router *r, const char *norm, size_t len, uint64_t now_ms,
+                          struct route *out)
+{
+    char dir[PATH_MAX];
+    if (len + 1 >= sizeof(dir))
+        return false;
+    memcpy(dir, norm, len);
+    dir[len] = '/';
+    dir[len + 1] = '\0';
+    return traditional_dir_index(r, dir, len + 1, now_ms, out);
+}
+
+/*
+ * Try-files: what exists is served or run as in traditional mode; a directory with an index runs
+ * or serves it (301 first when the slash is missing); anything else runs the front controller.
+ * A directory without an index goes to the front controller too: there are no listings.
+ */
+static enum route_kind resolve_try_files(const struct router *r, const char *norm, size_t len,
+                                         uint64_t now_ms, struct route *out)
+{
+    if (norm[len - 1] == '/') {
+        if (traditional_dir_index(r, norm, len, now_ms, out))
+            return out->kind;
+        return try_files_missing(r, norm, now_ms, out);
+    }
+    struct statcache_info info;
+    statcache_lookup(r->cache, norm, now_ms, &info);
+    switch (info.kind) {
+    case STATCACHE_FILE:
+        return route_file(norm, len, out, &info);
+    case STATCACHE_DIR:
+        if (dir_has_index(r, norm, len, now_ms, out)) {
+            set_script(out, norm, len, "");
+            return route_redirect(out);
+        }
+        return front_controller(r, out);
+    case STATCACHE_MISSING:
+        return try_files_missing(r, norm, now_ms, out);
+    case STATCACHE_OTHER:
+        break;
+    }
+    return route_empty(out, ROUTE_NOT_FOUND);
+}
+
 static enum route_kind resolve_mode(const struct router *r, const char *norm, size_t len,
                                     uint64_t now_ms, struct route *out)
 {
@@ -233,6 +305,8 @@ static enum route_kind resolve_mode(const struct router *r, const char *norm, si
         return resolve_framework(r, norm, len, now_ms, out);
     case ROUTER_SPA:
         return resolve_spa(r, norm, len, now_ms, out);
+    case ROUTER_TRY_FILES:
+        return resolve_try_files(r, norm, len, now_ms, out);
     case ROUTER_TRADITIONAL:
         break;
     }

@@ -10,6 +10,13 @@
  *   SPA          (INDEX_FILE=*.html)  existing files are served (PHP files still run); everything
  *                                     else serves the index file; "/INDEX_FILE" -> 404.
  *
+ * and a fourth one, chosen by ROUTING=try-files (Kiln's own, not from tokio_php):
+ *
+ *   try-files    (INDEX_FILE=*.php)   nginx's `try_files $uri $uri/ /index.php`: existing files are
+ *                                     served or run (PHP, with PATH_INFO as in traditional mode), a
+ *                                     directory runs its index.php (or serves index.html), anything
+ *                                     else runs the front controller. What WordPress needs.
+ *
  * Hidden files (a segment starting with '.', except /.well-known) -> 404 in every mode.
  * docs/routing.md has the full rules, with examples.
  */
@@ -26,6 +33,7 @@ enum router_mode {
     ROUTER_TRADITIONAL,
     ROUTER_FRAMEWORK,
     ROUTER_SPA,
+    ROUTER_TRY_FILES,
 };
 
 enum route_kind {
@@ -53,6 +61,10 @@ struct router {
 
 /* `index_file` is "" for traditional mode. The router uses but does not own `cache`. */
 void router_init(struct router *r, const char *index_file, struct statcache *cache);
+
+/* Try-files mode with `index_file` (a *.php name, checked by the configuration) as the front
+   controller. */
+void router_init_try_files(struct router *r, const char *index_file, struct statcache *cache);
 
 /*
  * Resolves `path[0..len)` (the raw, still percent-encoded path part of the request target) into

@@ -118,3 +118,36 @@ def test_stub_executor_answers_php_routes(kiln):
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/html; charset=UTF-8"
     assert STUB in r.content
+
+
+def test_try_files_mode(phpsite, start_kiln):
+    root = phpsite / "framework"
+    dump = (root / "index.php").read_text()
+    (root / "other.php").write_text(dump)
+    (root / "sub").mkdir()
+    (root / "sub" / "index.php").write_text(dump)
+    (root / "empty").mkdir()
+    (root / "style.css").write_text("body{}\n")
+    (root / ".env").write_text("SECRET=1\n")
+    k = start_kiln(root, ["--workers", "1", "--index-file", "index.php", "--routing", "try-files"])
+
+    d = get(k, "/2024/hello-world/?sort=asc").json()        # missing: the front controller
+    assert d["SCRIPT_NAME"] == "/index.php"
+    assert d["REQUEST_URI"] == "/2024/hello-world/?sort=asc"
+    assert d["QUERY_STRING"] == "sort=asc"
+    assert d.get("PATH_INFO", "") == ""
+    d = get(k, "/other.php?x=1").json()                      # an existing script runs
+    assert (d["SCRIPT_NAME"], d["QUERY_STRING"]) == ("/other.php", "x=1")
+    d = get(k, "/other.php/extra/path").json()               # with PATH_INFO
+    assert (d["SCRIPT_NAME"], d["PATH_INFO"]) == ("/other.php", "/extra/path")
+    assert get(k, "/sub/").json()["SCRIPT_NAME"] == "/sub/index.php"
+    r = get(k, "/sub?q=1")                                   # directory with index: 301 first
+    assert r.status_code == 301
+    assert r.headers["location"].endswith("/sub/?q=1")
+    assert get(k, "/empty/").json()["SCRIPT_NAME"] == "/index.php"
+    assert get(k, "/missing.php").json()["SCRIPT_NAME"] == "/index.php"
+    assert get(k, "/style.css").text == "body{}\n"
+    assert get(k, "/.env").status_code == 404
+    r = parse_one(k.raw(b"GET /../index.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    assert r.status == 400
+

@@ -37,6 +37,9 @@ def test_bad_values_stop_startup_with_one_line(site):
     assert_one_line_error(run(["--docroot", str(site)], {"LISTEN_ADDR": "nowhere"}),
                           "LISTEN_ADDR", "nowhere")
     assert_one_line_error(run(["--docroot", str(site), "--no-such-flag"]), "--no-such-flag")
+    assert_one_line_error(run(["--docroot", str(site)], {"ROUTING": "nginx"}), "ROUTING", "nginx")
+    assert_one_line_error(run(["--docroot", str(site), "--routing", "try-files"]),
+                          "try-files needs INDEX_FILE")
 
 
 def test_missing_document_root_and_index_file(site, tmp_path):

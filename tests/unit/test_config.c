@@ -637,6 +637,36 @@ static void test_executor_values(void **state)
     }
 }
 
+static void test_routing_values(void **state)
+{
+    struct config cfg;
+    char err[CONFIG_ERR_MAX];
+
+    (void)state;
+    assert_int_equal(load_env1(&cfg, "INDEX_FILE=index.php", err), CONFIG_OK);
+    assert_int_equal(cfg.routing, CONFIG_ROUTING_AUTO);
+    config_free(&cfg);
+    assert_int_equal(load(&cfg, (char *[]){"kiln", "--routing", "Try-Files", NULL},
+                          (char *[]){"INDEX_FILE=app.PHP", NULL}, err),
+                     CONFIG_OK);
+    assert_int_equal(cfg.routing, CONFIG_ROUTING_TRY_FILES);
+    config_free(&cfg);
+    assert_int_equal(load(&cfg, (char *[]){"kiln", NULL},
+                          (char *[]){"INDEX_FILE=index.php", "ROUTING=auto", NULL}, err),
+                     CONFIG_OK);
+    assert_int_equal(cfg.routing, CONFIG_ROUTING_AUTO);
+    config_free(&cfg);
+    assert_int_equal(load_env1(&cfg, "ROUTING=try_files", err), CONFIG_ERROR);
+    assert_string_equal(err, "invalid ROUTING \"try_files\": expected auto or try-files");
+    /* try-files needs a PHP front controller to fall back to */
+    assert_int_equal(load_env1(&cfg, "ROUTING=try-files", err), CONFIG_ERROR);
+    assert_true(starts_with(err, "ROUTING (--routing) try-files needs INDEX_FILE"));
+    assert_int_equal(load(&cfg, (char *[]){"kiln", "--routing=try-files", NULL},
+                          (char *[]){"INDEX_FILE=index.html", NULL}, err),
+                     CONFIG_ERROR);
+    assert_true(starts_with(err, "ROUTING (--routing) try-files needs INDEX_FILE"));
+}
+
 static void test_log_levels(void **state)
 {
     static const struct choice_case cases[] = {
@@ -1239,6 +1269,7 @@ int main(void)
         cmocka_unit_test(test_empty_env_is_unset),
         cmocka_unit_test(test_access_log_switch),
         cmocka_unit_test(test_executor_values),
+        cmocka_unit_test(test_routing_values),
         cmocka_unit_test(test_log_levels),
         cmocka_unit_test(test_pool_size_resolution),
         cmocka_unit_test(test_exact_error_lines),

@@ -329,6 +329,66 @@ static void test_framework(void **state)
     expect(&r, "/link-rel-out", ROUTE_PHP, "/index.php", "");
 }
 
+/* ---- try-files ------------------------------------------------------------------------ */
+
+static void test_try_files(void **state)
+{
+    (void)state;
+    struct router r;
+    router_init_try_files(&r, "index.php", cache);
+    assert_int_equal(r.mode, ROUTER_TRY_FILES);
+    assert_string_equal(r.index_file, "index.php");
+    /* existing files: served, or run when PHP */
+    expect(&r, "/style.css", ROUTE_STATIC, "/style.css", "");
+    expect(&r, "/docs/page.html", ROUTE_STATIC, "/docs/page.html", "");
+    expect(&r, "/app.php", ROUTE_PHP, "/app.php", "");
+    expect(&r, "/upper.PHP", ROUTE_PHP, "/upper.PHP", "");
+    expect(&r, "/index.php", ROUTE_PHP, "/index.php", ""); /* a file like any other */
+    expect(&r, "/sub.php/real.php", ROUTE_PHP, "/sub.php/real.php", "");
+    /* directories: their index, after a 301 when the slash is missing */
+    expect(&r, "/", ROUTE_PHP, "/index.php", "");
+    expect(&r, "/blog/", ROUTE_PHP, "/blog/index.php", "");
+    expect(&r, "/docs/", ROUTE_STATIC, "/docs/index.html", "");
+    expect(&r, "/blog", ROUTE_REDIRECT_SLASH, "/blog", "");
+    expect(&r, "/docs", ROUTE_REDIRECT_SLASH, "/docs", "");
+    expect(&r, "/linkdir", ROUTE_REDIRECT_SLASH, "/linkdir", "");
+    /* a directory without an index is no listing: the front controller */
+    expect(&r, "/empty/", ROUTE_PHP, "/index.php", "");
+    expect(&r, "/empty", ROUTE_PHP, "/index.php", "");
+    expect(&r, "/sub.php", ROUTE_PHP, "/index.php", "");
+    /* anything else: the front controller, PATH_INFO empty */
+    expect(&r, "/missing", ROUTE_PHP, "/index.php", "");
+    expect(&r, "/2024/01/hello-world/", ROUTE_PHP, "/index.php", "");
+    expect(&r, "/missing.php", ROUTE_PHP, "/index.php", "");
+    expect(&r, "/style.css/", ROUTE_PHP, "/index.php", "");
+    expect(&r, "/index.phpx", ROUTE_PHP, "/index.php", "");
+    expect(&r, "/link-out", ROUTE_PHP, "/index.php", ""); /* never /etc/passwd */
+    expect(&r, "/link-abs-in", ROUTE_STATIC, "/link-abs-in", "");
+    /* hidden and unsafe paths as in every mode; a fifo is neither file nor missing */
+    expect(&r, "/.env", ROUTE_NOT_FOUND, "", "");
+    expect(&r, "/blog/.htaccess", ROUTE_NOT_FOUND, "", "");
+    expect(&r, "/../index.php", ROUTE_BAD_REQUEST, "", "");
+    expect(&r, "/blog/../../x", ROUTE_BAD_REQUEST, "", "");
+    expect(&r, "/fifo", ROUTE_NOT_FOUND, "", "");
+}
+
+static void test_try_files_path_info(void **state)
+{
+    (void)state;
+    struct router r;
+    router_init_try_files(&r, "index.php", cache);
+    expect(&r, "/app.php/extra/path", ROUTE_PHP, "/app.php", "/extra/path");
+    expect(&r, "/app.php/", ROUTE_PHP, "/app.php", "/");
+    expect(&r, "/index.php/wp-json/wp/v2/posts", ROUTE_PHP, "/index.php", "/wp-json/wp/v2/posts");
+    expect(&r, "/blog/index.php/post/1", ROUTE_PHP, "/blog/index.php", "/post/1");
+    expect(&r, "/sub.php/real.php/x", ROUTE_PHP, "/sub.php/real.php", "/x");
+    expect(&r, "/app.php/.env", ROUTE_NOT_FOUND, "", ""); /* hidden wins */
+    /* no PHP file on the way: the front controller, without PATH_INFO */
+    expect(&r, "/missing.php/x", ROUTE_PHP, "/index.php", "");
+    expect(&r, "/sub.php/x", ROUTE_PHP, "/index.php", "");
+    expect(&r, "/style.css/x", ROUTE_PHP, "/index.php", "");
+}
+
 /* ---- SPA ------------------------------------------------------------------------------ */
 
 static void test_spa(void **state)
@@ -570,6 +630,8 @@ int main(void)
         cmocka_unit_test(test_traditional_path_info),
         cmocka_unit_test(test_traditional_symlinks),
         cmocka_unit_test(test_framework),
+        cmocka_unit_test(test_try_files),
+        cmocka_unit_test(test_try_files_path_info),
         cmocka_unit_test(test_spa),
         cmocka_unit_test(test_spa_index_gone),
         cmocka_unit_test(test_statcache_kinds),
