@@ -268,13 +268,14 @@ static noreturn void worker_exit(struct worker *w, int status, bool clean)
     kiln_sapi_exit(status, clean);
 }
 
-noreturn void worker_main(int sock, const struct config *cfg)
+noreturn void worker_main(int sock, const struct config *cfg, proto_slot *slot)
 {
     struct worker *w = &the_worker;
     w->sock = sock;
     w->cfg = cfg;
     w->body_at = PROTO_NO_FRAME;
     proto_decoder_init(&w->in, 0);
+    uint32_t requests = 0; /* REQUEST frames received: positions on the begin board */
     for (;;) {
         struct kiln_request r;
         request_init(&r, w);
@@ -282,6 +283,11 @@ noreturn void worker_main(int sock, const struct config *cfg)
         if (rc <= 0) {
             request_free(&r);
             worker_exit(w, rc == 0 ? 0 : 1, true);
+        }
+        uint32_t pos = proto_position_next(&requests);
+        if (slot && !proto_slot_begin(slot, pos)) {
+            request_free(&r); /* the master gave it to another worker */
+            continue;
         }
         w->served++;
         w->wrote = false; /* look for ABORT only after this request's own writes */

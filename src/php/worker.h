@@ -25,8 +25,12 @@
 
 struct worker;
 
-/* Serves requests on `sock` until it is time to exit; never returns. */
-noreturn void worker_main(int sock, const struct config *cfg);
+/*
+ * Serves requests on `sock` until it is time to exit; never returns. Each request is claimed on
+ * `slot` (the begin board, pool/proto.h) before any of it runs, and skipped when the master took
+ * it back; `slot` NULL runs every request.
+ */
+noreturn void worker_main(int sock, const struct config *cfg, proto_slot *slot);
 
 /* Queues response bytes (BODY frames of at most PROTO_BODY_CHUNK bytes). */
 void worker_put_body(struct worker *w, const char *data, size_t len);

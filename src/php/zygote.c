@@ -136,6 +136,8 @@ struct zygote_state {
     sigset_t worker_mask; /* signal mask the workers start with */
     const struct config *cfg;
     struct children children;
+    proto_slot *board;
+    unsigned slots;
 };
 
 static void spawn_worker(struct zygote_state *st, unsigned worker_id, int fd)
@@ -147,7 +149,8 @@ static void spawn_worker(struct zygote_state *st, unsigned worker_id, int fd)
         sigprocmask(SIG_SETMASK, &st->worker_mask, NULL);
         close(st->sock);
         close(st->sigfd);
-        worker_main(fd, st->cfg);
+        unsigned slot = worker_id & ZYGOTE_SLOT_MASK;
+        worker_main(fd, st->cfg, slot < st->slots ? &st->board[slot] : NULL);
     }
     int err = errno;
     close(fd);
@@ -204,9 +207,9 @@ static void kill_workers(struct children *c)
     free(c->list);
 }
 
-static noreturn void serve(int sock, const struct config *cfg)
+static noreturn void serve(int sock, const struct config *cfg, proto_slot *board, unsigned slots)
 {
-    struct zygote_state st = {.sock = sock, .cfg = cfg};
+    struct zygote_state st = {.sock = sock, .cfg = cfg, .board = board, .slots = slots};
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
@@ -230,7 +233,8 @@ static noreturn void serve(int sock, const struct config *cfg)
     kiln_sapi_exit(0, true);
 }
 
-static noreturn void zygote_main(int sock, const struct config *cfg, pid_t master)
+static noreturn void zygote_main(int sock, const struct config *cfg, pid_t master,
+                                 proto_slot *board, unsigned slots)
 {
     become_child_of(master, "kiln-zygote");
     setpgid(0, 0);
@@ -244,7 +248,7 @@ static noreturn void zygote_main(int sock, const struct config *cfg, pid_t maste
     }
     m.status = kiln_sapi_opcache_enabled();
     send(sock, &m, sizeof m, MSG_NOSIGNAL);
-    serve(sock, cfg);
+    serve(sock, cfg, board, slots);
 }
 
 /* ---- master side ------------------------------------------------------------------------ */
@@ -264,21 +268,30 @@ int zygote_start(struct zygote *z, const struct config *cfg)
     z->control_fd = -1;
     z->opcache_enabled = false;
     z->err[0] = '\0';
+    z->slots = cfg->php_workers;
+    z->board = proto_board_map(z->slots);
+    if (!z->board) {
+        snprintf(z->err, sizeof z->err, "php-zygote: shared memory for %u workers: %s", z->slots,
+                 strerror(errno));
+        return -1;
+    }
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         snprintf(z->err, sizeof z->err, "php-zygote: socketpair: %s", strerror(errno));
+        zygote_stop(z);
         return -1;
     }
     pid_t master = getpid();
     pid_t pid = fork();
     if (pid == 0) {
         close(sv[0]);
-        zygote_main(sv[1], cfg, master);
+        zygote_main(sv[1], cfg, master, z->board, z->slots);
     }
     close(sv[1]);
     if (pid < 0) {
         snprintf(z->err, sizeof z->err, "php-zygote: fork: %s", strerror(errno));
         close(sv[0]);
+        zygote_stop(z);
         return -1;
     }
     z->pid = pid;
@@ -322,6 +335,11 @@ int zygote_spawn(struct zygote *z, unsigned worker_id)
     return sv[0];
 }
 
+proto_slot *zygote_slot(const struct zygote *z, unsigned slot)
+{
+    return z->board && slot < z->slots ? &z->board[slot] : NULL;
+}
+
 int zygote_control_fd(const struct zygote *z)
 {
     return z->control_fd;
@@ -363,6 +381,8 @@ static bool zygote_reaped(pid_t pid)
 
 void zygote_stop(struct zygote *z)
 {
+    proto_board_unmap(z->board, z->slots);
+    z->board = NULL;
     if (z->control_fd >= 0) {
         close(z->control_fd); /* the zygote kills its workers and exits */
         z->control_fd = -1;

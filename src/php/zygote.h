@@ -20,10 +20,20 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "pool/proto.h"
+
+/*
+ * A worker_id's low ZYGOTE_SLOT_BITS bits are the worker's slot on the begin board (0 to
+ * PHP_WORKERS - 1); the zygote hands that slot to the worker. The other bits are the master's.
+ */
+#define ZYGOTE_SLOT_BITS 16u
+#define ZYGOTE_SLOT_MASK ((1u << ZYGOTE_SLOT_BITS) - 1)
 
 struct zygote {
     pid_t pid;            /* -1 when not running */
     int control_fd;       /* master's end of the control socket */
+    proto_slot *board;    /* the begin board, one slot per worker (pool/proto.h) */
+    unsigned slots;
     bool opcache_enabled; /* OPcache came up under the SAPI (warn when false) */
     char err[256];        /* why zygote_start() failed */
 };
@@ -54,6 +64,9 @@ int zygote_start(struct zygote *z, const struct config *cfg);
  * returned socket at once.
  */
 int zygote_spawn(struct zygote *z, unsigned worker_id);
+
+/* The begin board's slot `slot` (shared with the worker in that slot), or NULL. */
+proto_slot *zygote_slot(const struct zygote *z, unsigned slot);
 
 /* For epoll: readable when events are pending (or the zygote is gone). */
 int zygote_control_fd(const struct zygote *z);

@@ -14,8 +14,9 @@
 #include "obs/log.h"
 #include "php/zygote.h"
 
-/* A worker that dies before serving anything within this time is replaced only after it:
-   a PHP that cannot start must not turn into a fork loop. */
+/* A worker that dies within this time of its start without beginning any request is replaced
+   only after it: a PHP that cannot start must not turn into a fork loop. A worker that began a
+   request (which may have crashed it) is replaced at once. */
 #define RESPAWN_DELAY_MS 1000
 /*
  * The zygote echoes the id given to zygote_spawn() in its reports. Kiln gives it the worker's
@@ -24,10 +25,10 @@
  * worker sockets are read in whatever order epoll returns them, and a forked child can serve a
  * request before its parent has even sent SPAWNED.
  */
-#define SLOT_BITS 16u
-#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+#define SLOT_BITS ZYGOTE_SLOT_BITS
+#define SLOT_MASK ZYGOTE_SLOT_MASK
 
-/* Times a job goes back to the queue because its worker died before reading it. */
+/* Times a job goes back to the queue because its worker died before beginning it. */
 #define MAX_REQUEUES 3
 
 enum worker_state {
@@ -43,7 +44,8 @@ struct pool_worker {
     unsigned id;
     pid_t pid;             /* 0 until the zygote reports the spawn */
     bool exited;           /* the zygote reported its exit; its socket may still hold output */
-    bool lost_input;       /* it went away without reading all we wrote to it */
+    proto_slot *slot;      /* its slot on the begin board: which request it began */
+    uint32_t sent;         /* REQUEST frames written to it: positions on the board */
     enum worker_state state;
     struct proto_decoder in;
     struct proto_buf out;
@@ -67,6 +69,7 @@ struct pool_job {
     struct proto_buf frames;      /* kept until the worker shows it has read them */
     int body_fd;
     uint32_t seq;
+    uint32_t position;            /* of its REQUEST on its worker's socket (the begin board) */
     bool queued;
     bool input_kept;              /* `frames` and `body_fd` can be sent again */
     unsigned requeues;
@@ -178,6 +181,44 @@ static void job_requeue(struct pool *pool, struct pool_job *job)
     queue_push_front(pool, job);
 }
 
+/*
+ * Takes back the job sent ahead to `w` if the worker has not begun it (the board decides, see
+ * pool/proto.h); the worker will skip it. True when taken: w->next_job is then NULL.
+ */
+static bool take_back(struct pool_worker *w)
+{
+    struct pool_job *job = w->next_job;
+    if (!proto_slot_take_back(w->slot, job->position))
+        return false;
+    w->next_job = NULL;
+    job->worker = NULL;
+    return true;
+}
+
+/*
+ * A job whose worker died: back to the queue only when the worker provably never began it (its
+ * slot on the board says so), at most MAX_REQUEUES times.
+ * Any other job gets 502: its script may have run, and running it again could repeat what it
+ * did (a payment, a mail).
+ */
+static void job_after_worker_death(struct pool_worker *w, struct pool_job *job)
+{
+    struct pool *pool = w->pool;
+    if (!job)
+        return;
+    bool begun = proto_slot_begun(w->slot, job->position);
+    if (!begun && job->owner && job->input_kept && !pool->stopping &&
+        job->requeues < MAX_REQUEUES) {
+        log_warn("worker %u (pid %d) had not begun request %u; it goes back to the queue", w->id,
+                 (int)w->pid, job->seq);
+        job->requeues++;
+        job_requeue(pool, job);
+        return;
+    }
+    job_fail(job, 502);
+    job_free(job);
+}
+
 static void on_deadline(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
@@ -191,9 +232,11 @@ static void on_deadline(struct loop *loop, struct loop_timer *t)
     }
     struct pool_worker *w = job->worker;
     if (w->next_job == job) {
-        /* It has not started: answer 504 now; the worker will run it with nobody listening,
-           under a fresh deadline (worker_end). */
         job_fail(job, 504);
+        if (take_back(w)) /* it will never run */
+            job_free(job);
+        /* else it has begun, unseen yet: it runs with nobody listening, under a fresh deadline
+           (worker_end) */
         return;
     }
     log_warn("worker %u: request passed REQUEST_TIMEOUT (%llus); killing pid %d", w->id,
@@ -280,8 +323,6 @@ static void worker_write(struct pool_worker *w)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
-        if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
-            w->lost_input = true; /* what is still in `out` never reached it */
         worker_down(w, "its socket failed");
         return;
     }
@@ -297,8 +338,12 @@ void pool_job_cancel(struct pool_job *job)
         return;
     }
     struct pool_worker *w = job->worker;
+    if (w->next_job == job && take_back(w)) {
+        job_free(job); /* sent ahead, not begun: it never runs */
+        return;
+    }
     if (w->state != WORKER_BUSY || w->job != job)
-        return; /* a job sent ahead runs later with nobody listening */
+        return; /* a job sent ahead that has begun runs with nobody listening */
     /*
      * Nothing holds the output back any more. A paused worker may be blocked writing to a full
      * socket whose bytes epoll already reported (edge-triggered: no new event comes), so the
@@ -348,8 +393,14 @@ static void worker_end(struct pool_worker *w, const struct proto_end *end)
     w->served++;
     bool retiring = (end->flags & PROTO_END_RETIRING) || w->exited;
     struct pool_job *next = w->next_job;
+    /* A retiring worker does not begin the job sent ahead: it goes back to the queue, unless
+       it has begun after all (then it runs here, and worker_down decides its fate). */
+    if (next && retiring && take_back(w)) {
+        job_requeue(pool, next);
+        next = NULL;
+    }
     w->next_job = NULL;
-    if (next && !retiring) {
+    if (next) {
         w->job = next;
         next->started_ms = now;
         if (!loop_timer_armed(&next->deadline) && pool->cfg->request_timeout_secs > 0)
@@ -357,8 +408,6 @@ static void worker_end(struct pool_worker *w, const struct proto_end *end)
         dispatch(pool);
         return;
     }
-    if (next)
-        job_requeue(pool, next); /* a retiring worker never reads it */
     w->state = retiring ? WORKER_RETIRING : WORKER_IDLE;
     dispatch(pool);
 }
@@ -460,7 +509,6 @@ static void worker_read(struct pool_worker *w)
         }
         if (n < 0 && errno == ECONNRESET) {
             /* AF_UNIX: its end was closed with bytes we sent still unread */
-            w->lost_input = true;
             worker_down(w, "it ended without reading all its input");
             return;
         }
@@ -521,6 +569,7 @@ static void send_job(struct pool_worker *w, struct pool_job *job)
         }
     }
     job->worker = w;
+    job->position = proto_position_next(&w->sent);
     worker_write(w);
 }
 
@@ -550,18 +599,43 @@ static struct pool_worker *worker_to_send_ahead(struct pool *pool, const struct 
         struct pool_worker *w = &pool->workers[i];
         if (w->state == WORKER_BUSY && !w->next_job && !w->paused && !w->exited &&
             w->send_fd < 0 && w->out.len == 0 && !w->job->streamed &&
+            !proto_slot_taken_pending(w->slot) &&
             now - w->job->started_ms < PIPELINE_MAX_MS && w->avg_ms8 < 8 * PIPELINE_MAX_MS)
             return w;
     }
     return NULL;
 }
 
+/*
+ * A job sent ahead waits for its worker's current request to end, which may take long (a slow
+ * script, a runaway). An idle worker takes it first (it left the queue before anything still
+ * queued), from the worker whose current request has run longest. The board decides: a job
+ * its worker has begun stays there.
+ */
+static struct pool_job *take_back_waiting_job(struct pool *pool)
+{
+    struct pool_worker *best = NULL;
+    for (unsigned i = 0; i < pool->worker_count; i++) {
+        struct pool_worker *w = &pool->workers[i];
+        if (w->next_job && w->state == WORKER_BUSY &&
+            (!best || w->job->started_ms < best->job->started_ms))
+            best = w;
+    }
+    if (!best)
+        return NULL;
+    struct pool_job *job = best->next_job;
+    return take_back(best) ? job : NULL;
+}
+
 static void dispatch(struct pool *pool)
 {
     struct pool_worker *w;
-    while (pool->queue_head && (w = idle_worker(pool))) {
-        struct pool_job *job = pool->queue_head;
-        queue_remove(pool, job);
+    while ((w = idle_worker(pool))) {
+        struct pool_job *job = take_back_waiting_job(pool);
+        if (!job && (job = pool->queue_head))
+            queue_remove(pool, job);
+        if (!job)
+            break;
         worker_start(w, job);
     }
     while (pool->queue_head && (w = worker_to_send_ahead(pool, pool->queue_head))) {
@@ -595,7 +669,8 @@ static void worker_spawn(struct pool_worker *w)
     w->io.fn = on_worker_io;
     w->pid = 0;
     w->exited = false;
-    w->lost_input = false;
+    w->sent = 0;
+    proto_slot_reset(w->slot);
     w->send_fd = -1;
     w->paused = false;
     w->served = 0;
@@ -630,31 +705,22 @@ static void worker_down(struct pool_worker *w, const char *why)
     w->job = NULL;
     struct pool_job *next = w->next_job;
     w->next_job = NULL;
-    if (next && next->owner && !pool->stopping)
-        job_requeue(pool, next); /* it never started: the current job had not ended */
-    else if (next)
-        job_free(next);
     if (!quiet)
         log_warn("worker %u (pid %d) is gone: %s", w->id, (int)w->pid, why);
-    if (job && w->lost_input && job->owner && job->input_kept && !pool->stopping &&
-        job->requeues < MAX_REQUEUES) {
-        /* It never read the request, so the script never ran: another worker can take it. */
-        log_warn("worker %u (pid %d) died before reading its request; it goes back to the queue",
-                 w->id, (int)w->pid);
-        job->requeues++;
-        job_requeue(pool, job);
-    } else if (job) {
-        job_fail(job, 502);
-        job_free(job);
-    }
+    /* The job sent ahead goes first, so that the older current job ends up before it. */
+    job_after_worker_death(w, next);
+    job_after_worker_death(w, job);
     if (pool->stopping)
         return;
-    bool died_young = w->served == 0 &&
-                      loop_now_ms(pool->loop) - w->started_ms < RESPAWN_DELAY_MS;
-    if (died_young) {
+    uint64_t age = loop_now_ms(pool->loop) - w->started_ms;
+    if (w->served == 0 && !proto_slot_begun_any(w->slot) && age < RESPAWN_DELAY_MS) {
+        log_warn("worker %u (pid %d) began no request in the %llu ms since its start; "
+                 "replacing it in %d ms", w->id, (int)w->pid, (unsigned long long)age,
+                 RESPAWN_DELAY_MS);
         loop_timer_arm(pool->loop, &w->respawn, RESPAWN_DELAY_MS);
         dispatch(pool); /* a job sent back to the queue may have another worker */
     } else {
+        log_debug("worker %u (pid %d): replacing it at once", w->id, (int)w->pid);
         worker_spawn(w);
     }
 }
@@ -704,8 +770,7 @@ static void on_zygote_event(struct loop *loop, struct loop_io *io, uint32_t even
         case ZYGOTE_SPAWN_FAILED:
             log_error("worker %u: fork failed: %s", slot, strerror(ev.status));
             if (current) {
-                w->served = 0;        /* respawn after a delay, not at once */
-                w->lost_input = true; /* no process ever read its socket */
+                w->served = 0; /* respawn after a delay, not at once */
                 worker_down(w, "it could not be forked");
             }
             break;
@@ -749,6 +814,7 @@ struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zyg
         w->id = i;
         w->state = WORKER_DOWN;
         w->send_fd = -1;
+        w->slot = zygote_slot(zygote, i);
         w->respawn.fn = on_respawn;
         w->resume.fn = on_resume;
         worker_spawn(w);

@@ -1,8 +1,10 @@
 #include "pool/proto.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -677,4 +679,77 @@ ssize_t proto_recv_fds(int sock, void *data, size_t len, int *fds, size_t *nfds,
             take_fds(c, fds, max, nfds);
     }
     return n;
+}
+
+/* ---- the begin board ----------------------------------------------------------------------- */
+
+#define SLOT_BEGUN(v) ((uint32_t)(v))
+#define SLOT_TAKEN(v) ((uint32_t)((v) >> 32))
+#define SLOT(taken, begun) ((uint64_t)(taken) << 32 | (begun))
+
+/* a is at or after b, positions being close to each other on a circle of 2^32 */
+static bool position_reached(uint32_t a, uint32_t b)
+{
+    return b != 0 && a != 0 && (int32_t)(a - b) >= 0;
+}
+
+proto_slot *proto_board_map(unsigned count)
+{
+    void *p = mmap(NULL, count * sizeof(proto_slot), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void proto_board_unmap(proto_slot *board, unsigned count)
+{
+    if (board)
+        munmap((void *)board, count * sizeof(proto_slot));
+}
+
+uint32_t proto_position_next(uint32_t *counter)
+{
+    if (++*counter == 0)
+        ++*counter;
+    return *counter;
+}
+
+void proto_slot_reset(proto_slot *s)
+{
+    atomic_store(s, 0);
+}
+
+bool proto_slot_begin(proto_slot *s, uint32_t pos)
+{
+    uint64_t v = atomic_load(s);
+    do {
+        if (SLOT_TAKEN(v) == pos)
+            return false;
+    } while (!atomic_compare_exchange_weak(s, &v, SLOT(SLOT_TAKEN(v), pos)));
+    return true;
+}
+
+bool proto_slot_take_back(proto_slot *s, uint32_t pos)
+{
+    uint64_t v = atomic_load(s);
+    do {
+        if (position_reached(SLOT_BEGUN(v), pos))
+            return false;
+    } while (!atomic_compare_exchange_weak(s, &v, SLOT(pos, SLOT_BEGUN(v))));
+    return true;
+}
+
+bool proto_slot_taken_pending(proto_slot *s)
+{
+    uint64_t v = atomic_load(s);
+    return SLOT_TAKEN(v) != 0 && !position_reached(SLOT_BEGUN(v), SLOT_TAKEN(v));
+}
+
+bool proto_slot_begun(proto_slot *s, uint32_t pos)
+{
+    return position_reached(SLOT_BEGUN(atomic_load(s)), pos);
+}
+
+bool proto_slot_begun_any(proto_slot *s)
+{
+    return SLOT_BEGUN(atomic_load(s)) != 0;
 }

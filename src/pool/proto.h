@@ -28,6 +28,10 @@
  * The master may send the next REQUEST before the END of the current one (pipelining); the
  * worker serves requests strictly in order and ignores an ABORT whose seq is not current.
  *
+ * Beside the socket, the begin board (end of this file): one word per worker in memory shared
+ * by the master and the workers, where a worker claims each request before running any of it
+ * and where the master may take back a request sent ahead that was not claimed yet.
+ *
  * Encoding appends to a growable `struct proto_buf`. Decoding is incremental: bytes read from
  * a non-blocking socket go into a `struct proto_decoder`, which hands out complete, checked
  * frames; the typed parsers then check each payload. Nothing here does I/O except the two
@@ -272,5 +276,41 @@ ssize_t proto_send_fd(int sock, const void *data, size_t len, int fd, int flags)
  * Returns what recvmsg does.
  */
 ssize_t proto_recv_fds(int sock, void *data, size_t len, int *fds, size_t *nfds, int flags);
+
+/* ---- the begin board ----------------------------------------------------------------------- */
+
+/*
+ * One slot per worker, in a MAP_SHARED mapping made before the zygote is forked, so the master
+ * and every worker see the same memory. Both ends number the REQUEST frames on a worker's
+ * socket 1, 2, 3... (proto_position_next); a slot holds the position of the last request the
+ * worker began (low 32 bits) and of the last one the master took back (high 32 bits).
+ *
+ * The master may take back only the request it sent last, sent ahead of the current one, and
+ * sends nothing ahead to a worker while a request it took back is still before the worker
+ * (proto_slot_taken_pending), so at most one taken-back position is ever outstanding. A worker
+ * begins a request and the master takes one back with a compare-and-swap each, so exactly one
+ * of them wins: a request sent ahead either runs on that worker or is taken back, never both.
+ * After a worker dies, its slot says whether a request had begun: only one that had not may run
+ * again elsewhere. Positions compare modulo 2^32 and skip 0, which means "none".
+ */
+typedef _Atomic uint64_t proto_slot;
+
+/* Maps `count` zeroed slots shared with the processes forked afterwards; NULL on failure. */
+proto_slot *proto_board_map(unsigned count);
+void proto_board_unmap(proto_slot *board, unsigned count);
+
+/* The position of the next REQUEST on a socket; `*counter` starts at 0. */
+uint32_t proto_position_next(uint32_t *counter);
+/* Master, before a new worker process uses the slot. */
+void proto_slot_reset(proto_slot *s);
+/* Worker, before running the request at `pos`: false when the master took it back (skip it). */
+bool proto_slot_begin(proto_slot *s, uint32_t pos);
+/* Master: takes back the request at `pos` (the last sent); false when the worker began it. */
+bool proto_slot_take_back(proto_slot *s, uint32_t pos);
+/* Master: a request taken back is still ahead of the worker (send nothing ahead to it). */
+bool proto_slot_taken_pending(proto_slot *s);
+/* Master: whether the slot's worker began the request at `pos`, or any request at all. */
+bool proto_slot_begun(proto_slot *s, uint32_t pos);
+bool proto_slot_begun_any(proto_slot *s);
 
 #endif

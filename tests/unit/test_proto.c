@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pool/proto.h"
@@ -540,6 +541,90 @@ static void test_fd_passing(void **state)
     proto_buf_free(&b);
 }
 
+/* ---- the begin board ------------------------------------------------------------------ */
+
+static void test_board_begin_and_take_back(void **state)
+{
+    (void)state;
+    proto_slot *board = proto_board_map(2);
+    assert_non_null(board);
+    proto_slot *s = &board[1];
+    assert_false(proto_slot_begun_any(s));
+    assert_true(proto_slot_begin(s, 1));            /* the current request */
+    assert_true(proto_slot_begun(s, 1));
+    assert_false(proto_slot_begun(s, 2));
+    assert_true(proto_slot_take_back(s, 2));        /* sent ahead, not begun: taken back */
+    assert_true(proto_slot_taken_pending(s));
+    assert_false(proto_slot_begin(s, 2));           /* the worker skips it */
+    assert_true(proto_slot_begin(s, 3));            /* and begins the next one */
+    assert_false(proto_slot_taken_pending(s));
+    assert_false(proto_slot_take_back(s, 3));       /* begun: stays with the worker */
+    assert_true(proto_slot_begun(s, 2) && proto_slot_begun(s, 3));
+    proto_slot_reset(s);
+    assert_false(proto_slot_begun_any(s));
+    assert_false(proto_slot_begun_any(&board[0]));  /* slots are separate */
+    proto_board_unmap(board, 2);
+}
+
+/* The current request is not begun yet when the one sent after it is taken back. */
+static void test_board_take_back_does_not_skip_the_current_request(void **state)
+{
+    (void)state;
+    proto_slot *board = proto_board_map(1);
+    assert_true(proto_slot_take_back(board, 2));
+    assert_true(proto_slot_begin(board, 1));
+    assert_false(proto_slot_begin(board, 2));
+    proto_board_unmap(board, 1);
+}
+
+static void test_board_positions_wrap(void **state)
+{
+    (void)state;
+    uint32_t counter = UINT32_MAX - 1;
+    assert_int_equal(proto_position_next(&counter), UINT32_MAX);
+    assert_int_equal(proto_position_next(&counter), 1); /* 0 means "none" */
+    proto_slot *board = proto_board_map(1);
+    assert_true(proto_slot_begin(board, UINT32_MAX));
+    assert_true(proto_slot_begun(board, UINT32_MAX));
+    assert_false(proto_slot_begun(board, 1));           /* after UINT32_MAX, modulo 2^32 */
+    assert_true(proto_slot_take_back(board, 1));
+    assert_false(proto_slot_begin(board, 1));
+    assert_true(proto_slot_begin(board, 2));
+    assert_true(proto_slot_begun(board, 1));
+    proto_board_unmap(board, 1);
+}
+
+/* Two processes race for each of 20,000 positions: exactly one wins every time. */
+static void test_board_race_between_processes(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    proto_slot *board = proto_board_map(1);
+    uint8_t *won = mmap(NULL, N + 1, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(board && won != MAP_FAILED);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) { /* the worker */
+        for (uint32_t pos = 1; pos <= N; pos++)
+            if (proto_slot_begin(board, pos))
+                won[pos] |= 1;
+        _exit(0);
+    }
+    for (uint32_t pos = 1; pos <= N; pos++) { /* the master */
+        while (proto_slot_taken_pending(board))
+            ;
+        if (proto_slot_take_back(board, pos))
+            won[pos] |= 2;
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    for (uint32_t pos = 1; pos <= N; pos++)
+        if (won[pos] == 3)
+            fail_msg("position %u both begun and taken back", pos);
+    munmap(won, N + 1);
+    proto_board_unmap(board, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -557,6 +642,10 @@ int main(void)
         cmocka_unit_test(test_buf_consume),
         cmocka_unit_test(test_strerror_and_names),
         cmocka_unit_test(test_fd_passing),
+        cmocka_unit_test(test_board_begin_and_take_back),
+        cmocka_unit_test(test_board_take_back_does_not_skip_the_current_request),
+        cmocka_unit_test(test_board_positions_wrap),
+        cmocka_unit_test(test_board_race_between_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,2 @@
+<?php
+posix_kill(getmypid(), SIGSEGV);

@@ -1,0 +1,3 @@
+<?php
+// A runaway: never ends by itself.
+while (true) { usleep(1000); }
