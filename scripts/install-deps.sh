@@ -11,6 +11,7 @@ PACKAGES="
   libcmocka-dev
   python3 python3-pytest python3-httpx python3-h2 python3-brotli python3-zstandard
   curl nghttp2-client wrk nginx php8.2-fpm openssl
+  dokuwiki
 "
 
 missing=""
