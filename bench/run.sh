@@ -27,6 +27,7 @@ chmod 755 "$work"
 pids=""
 apps="" # name:workdir of the apps started, stopped by their own script
 cleanup() {
+  trap '' INT TERM # a second signal must not cut the clean-up short
   for p in $pids; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   for app in $apps; do "bench/apps/${app%%:*}.sh" stop "${app#*:}" >/dev/null 2>&1 || true; done
