@@ -1,34 +1,89 @@
 #!/bin/sh
-# Kiln beside nginx, same machine, same files, one run. Prints requests/s medians and ratios.
-#   bench/run.sh              3 interleaved rounds of 10 s per case
-#   ROUNDS=1 SECS=3 bench/run.sh   a quick look;  WORKERS=3 bench/run.sh   PHP worker count
-# Cases: a 1 KiB static file (kiln vs nginx); the HTTP layer alone (kiln's stub executor
-# answering hello.php vs nginx serving the 1 KiB file); hello.php and superglobals.php through
-# PHP (kiln's workers vs nginx + php-fpm with pm = static and the same worker count). OPcache is
-# on for both PHPs with the same settings (Debian's conf.d), validate_timestamps included.
-# HTTP/2 (h2load -c10 -m10 for SECS): the 1 KiB file and hello.php over h2c and over TLS,
-# kiln against nginx (http2 on, same certificate) + the same php-fpm.
-set -eu
+# Kiln beside nginx (+ php-fpm), same machine, same files, one run: requests/s and p99 latency.
+#   bench/run.sh                                   every case, 3 interleaved rounds of 5 s
+#   ROUNDS=1 SECS=2 CASES='flush* doku_*' bench/run.sh   a quick look at a few cases
+# CASES: shell patterns over the case names in the table below. Other settings: WORKERS (PHP
+# workers on both sides), CONNS (wrk connections), APP_CONNS (for DokuWiki and WordPress, 4 per
+# worker), KILN (binary), WP_KILN_ROUTING (Kiln's routing flags for WordPress: try-files mode
+# where the binary has it, else framework mode), WP_POST (the post's path).
+# What is measured and how: bench/README.md.
+set -euf # -f: CASES holds patterns, not file names
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
-SECS=${SECS:-10}
+SECS=${SECS:-5}
 CONNS=${CONNS:-32}
 KILN=${KILN:-build/release/kiln}
 WORKERS=${WORKERS:-2}
+APP_CONNS=${APP_CONNS:-$((4 * WORKERS))}
+CASES=${CASES:-*}
+if [ -z "${WP_KILN_ROUTING:-}" ]; then
+  WP_KILN_ROUTING="--index-file index.php"
+  if "$KILN" --help 2>&1 | grep -q -- --routing; then WP_KILN_ROUTING="$WP_KILN_ROUTING --routing try-files"; fi
+fi
+WP_POST=${WP_POST:-/a-longer-read/}
 
 work=$(mktemp -d /tmp/kiln-bench.XXXXXX)
 chmod 755 "$work"
-cp -r bench/www "$work/www"
-# 100 KiB of compressible text for the compression cases
-awk 'BEGIN { for (i = 0; length(s) < 102400; i++) s = s sprintf("<li class=\"item\">item %d: lorem ipsum dolor sit amet</li>\n", i); printf "%s", substr(s, 1, 102400) }' >"$work/www/100k.html"
-chmod -R a+rX "$work/www"
 pids=""
+apps="" # name:workdir of the apps started, stopped by their own script
 cleanup() {
+  trap '' INT TERM # a second signal must not cut the clean-up short
   for p in $pids; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  for app in $apps; do "bench/apps/${app%%:*}.sh" stop "${app#*:}" >/dev/null 2>&1 || true; done
   rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+fail() { echo "bench: $*" >&2; exit 1; }
+
+# The cases. client: wrk (-t1 -c$CONNS), wrk1 (-t1 -c1), wrkapp (-t1 -c$APP_CONNS), h2 (h2load
+# -c10 -m10; h2c or TLS by the server). enc: the Accept-Encoding sent, - for none. kiln, other:
+# the servers (see url()) and paths; other path "=" is the kiln path; other "@case" reuses that
+# case's nginx side. expect: a string both responses must contain (besides status 200) before
+# anything is measured, - for none. label: the rest of the line.
+cat >"$work/all-cases" <<CASES
+# name     client enc  kiln  path                               other      path    expect        label
+static     wrk    -    kstub /1k.txt                            nginx      =       -             1 KiB static file
+stub       wrk    -    kstub /hello.php                         nginx      /1k.txt -             stub executor / nginx 1 KiB file
+hello      wrk    -    kphp  /hello.php                         nginx      =       Hello,        hello.php
+sg         wrk    -    kphp  /superglobals.php?page=2&sort=name nginx      =       "sort":"name" superglobals.php
+page50k    wrk    -    kphp  /page50k.php                       nginx      =       </html>       50 KiB PHP page
+flush_c1   wrk1   -    kphp  /flush.php                         nginx      =       part4         flush.php, 1 connection
+flush      wrk    -    kphp  /flush.php                         nginx      =       part4         flush.php
+gz_static  wrk    gzip kphp  /100k.html                         nginx      =       -             100 KiB static, gzip
+br_static  wrk    br   kphp  /100k.html                         @gz_static -       -             100 KiB static, kiln br / nginx gzip
+gz_php     wrk    gzip kphp  /page50k.php                       nginx      =       -             50 KiB PHP page, gzip
+br_php     wrk    br   kphp  /page50k.php                       @gz_php    -       -             50 KiB PHP page, kiln br / nginx gzip
+h2c_static h2     -    kphp  /1k.txt                            nginx_h2c  =       -             h2c 1 KiB static file
+h2c_hello  h2     -    kphp  /hello.php                         nginx_h2c  =       Hello,        h2c hello.php
+h2c_flush  h2     -    kphp  /flush.php                         nginx_h2c  =       part4         h2c flush.php
+tls_static h2     -    ktls  /1k.txt                            nginx_tls  =       -             TLS h2 1 KiB static file
+tls_hello  h2     -    ktls  /hello.php                         nginx_tls  =       Hello,        TLS h2 hello.php
+doku_start wrkapp -    kdoku /doku.php                          ndoku      =       id="on_call"  DokuWiki start page
+doku_page  wrkapp -    kdoku /doku.php?id=kiln:deployment       ndoku      =       id="rolling_back" DokuWiki page kiln:deployment
+wp_front   wrkapp -    kwp   /                                  nwp        =       class="home   WordPress front page
+wp_post    wrkapp -    kwp   $WP_POST                           nwp        =       single-post   WordPress post $WP_POST
+CASES
+
+selected() { # case name -> true when a CASES pattern matches it
+  for pat in $CASES; do
+    # shellcheck disable=SC2254
+    case $1 in $pat) return 0 ;; esac
+  done
+  return 1
+}
+has_wp=0
+[ -x bench/apps/wordpress.sh ] && has_wp=1
+: >"$work/cases"
+while read -r name rest; do
+  case $name in '#'*) continue ;; esac
+  selected "$name" || continue
+  case $name in wp_*) [ $has_wp = 1 ] || { echo "bench: bench/apps/wordpress.sh is missing: $name skipped" >&2; continue; } ;; esac
+  echo "$name $rest" >>"$work/cases"
+done <"$work/all-cases"
+[ -s "$work/cases" ] || fail "CASES='$CASES' selects no case; the cases: $(awk '!/^#/ {printf "%s ", $1}' "$work/all-cases")"
+uses() { awk -v s="$1" '$4 == s { found = 1 } END { exit !found }' "$work/cases"; }
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {
@@ -36,18 +91,56 @@ wait_port() {
     curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
     sleep 0.05
   done
-  echo "bench: nothing listens on port $1" >&2; exit 1
+  fail "nothing listens on port $1"
 }
 
-kiln_port=$(free_port)
-"$KILN" --listen "127.0.0.1:$kiln_port" --docroot "$work/www" --executor stub --log-level warn \
-  >"$work/kiln.log" 2>&1 &
-pids="$pids $!"
+cp -r bench/www "$work/www"
+# 100 KiB of compressible text for the compression cases
+awk 'BEGIN { for (i = 0; length(s) < 102400; i++) s = s sprintf("<li class=\"item\">item %d: lorem ipsum dolor sit amet</li>\n", i); printf "%s", substr(s, 1, 102400) }' >"$work/www/100k.html"
+chmod -R a+rX "$work/www"
+mkdir "$work/sessions"
+# The same php.ini overrides on both sides: no stat() per include, and sessions (DokuWiki opens
+# one per request) in the throw-away directory instead of /var/lib/php/sessions.
+ini="-d opcache.validate_timestamps=0 -d session.save_path=$work/sessions"
 
-php_port=$(free_port)
-"$KILN" --listen "127.0.0.1:$php_port" --docroot "$work/www" --workers "$WORKERS" --log-level warn \
-  >"$work/kiln-php.log" 2>&1 &
-pids="$pids $!"
+kiln() { # log-name port docroot [flag...]: one Kiln in the background
+  name=$1 port=$2 root=$3
+  shift 3
+  # shellcheck disable=SC2086
+  "$KILN" --listen "127.0.0.1:$port" --docroot "$root" --log-level warn $ini "$@" >"$work/$name.log" 2>&1 &
+  pids="$pids $!"
+}
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+  -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+kstub_port=$(free_port)
+kphp_port=$(free_port)
+ktls_port=$(free_port)
+kiln kiln-stub "$kstub_port" "$work/www" --executor stub
+kiln kiln-php "$kphp_port" "$work/www" --workers "$WORKERS"
+kiln kiln-tls "$ktls_port" "$work/www" --workers "$WORKERS" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem"
+kdoku_port="" kwp_port="" ndoku_port="" nwp_port=""
+if uses kdoku; then
+  mkdir "$work/doku"
+  apps="$apps dokuwiki:$work/doku"
+  doku_root=$(bench/apps/dokuwiki.sh start "$work/doku" 2>"$work/dokuwiki.log") || fail "dokuwiki.sh start: $(cat "$work/dokuwiki.log")"
+  kdoku_port=$(free_port)
+  ndoku_port=$(free_port)
+  kiln kiln-doku "$kdoku_port" "$doku_root" --workers "$WORKERS"
+fi
+if uses kwp; then
+  # One installation, its home and siteurl the Kiln URL; nginx's requests carry that Host header,
+  # so WordPress answers both the same way (it redirects any other Host to its siteurl).
+  kwp_port=$(free_port)
+  nwp_port=$(free_port)
+  mkdir "$work/wp"
+  apps="$apps wordpress:$work/wp"
+  echo "bench: installing WordPress" >&2
+  bench/apps/wordpress.sh start "$work/wp" "http://127.0.0.1:$kwp_port" >"$work/wordpress.log" 2>&1 ||
+    fail "wordpress.sh start failed: $(tail -5 "$work/wordpress.log")"
+  # shellcheck disable=SC2086
+  kiln kiln-wp "$kwp_port" "$work/wp/docroot" --workers "$WORKERS" $WP_KILN_ROUTING
+fi
 
 cat >"$work/fpm.conf" <<FPM
 [global]
@@ -59,14 +152,8 @@ listen = $work/fpm.sock
 pm = static
 pm.max_children = $WORKERS
 FPM
-php-fpm8.2 -y "$work/fpm.conf" -F -R >/dev/null 2>&1 &
-pids="$pids $!"
-
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-  -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
-tls_port=$(free_port)
-"$KILN" --listen "127.0.0.1:$tls_port" --docroot "$work/www" --workers "$WORKERS" --log-level warn \
-  --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" >"$work/kiln-tls.log" 2>&1 &
+# shellcheck disable=SC2086
+php-fpm8.2 -y "$work/fpm.conf" -F -R $ini >/dev/null 2>&1 &
 pids="$pids $!"
 
 nginx_port=$(free_port)
@@ -74,7 +161,20 @@ nginx_h2c_port=$(free_port)
 nginx_tls_port=$(free_port)
 user_line=""
 [ "$(id -u)" = 0 ] && user_line="user root;"
-cat >"$work/nginx.conf" <<NGINX
+# One FastCGI connection per request, as Debian's snippet does: with pm = static, kept-alive
+# connections would each hold a php-fpm child and stall the others. Debian's fastcgi_params now
+# pass HTTP_HOST as $host, without the port; the applications (WordPress compares it with its
+# siteurl) get the Host header as sent, as upstream nginx passes it and as Kiln does.
+cat >"$work/php.conf" <<PHP
+location ~ \\.php\$ {
+  include /etc/nginx/fastcgi_params;
+  fastcgi_param HTTP_HOST \$http_host;
+  fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+  fastcgi_pass unix:$work/fpm.sock;
+}
+PHP
+{
+  cat <<NGINX
 $user_line
 worker_processes auto;
 daemon off;
@@ -91,9 +191,6 @@ http {
   sendfile on;
   tcp_nopush on;
   keepalive_requests 1000000;
-  # one FastCGI connection per request, as Debian's snippet does: with pm = static, kept-alive
-  # connections would each hold a php-fpm child and stall the others
-  upstream fpm { server unix:$work/fpm.sock; }
   ssl_certificate $work/cert.pem;
   ssl_certificate_key $work/key.pem;
   server {
@@ -101,87 +198,169 @@ http {
     listen 127.0.0.1:$nginx_h2c_port http2;
     listen 127.0.0.1:$nginx_tls_port ssl http2;
     root $work/www;
-    location ~ \\.php\$ {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
-      fastcgi_pass fpm;
-    }
+    include $work/php.conf;
   }
-}
 NGINX
+  [ -z "$ndoku_port" ] || cat <<NGINX
+  server { # DokuWiki's rules: nothing under data/, conf/ and the code directories is served
+    listen 127.0.0.1:$ndoku_port;
+    root $doku_root;
+    index doku.php;
+    location ~ ^/(data|conf|bin|inc|vendor)/ { deny all; }
+    location ~ /\\.ht { deny all; }
+    location = /install.php { deny all; }
+    include $work/php.conf;
+  }
+NGINX
+  [ -z "$nwp_port" ] || cat <<NGINX
+  server { # WordPress's usual pretty-permalink rule
+    listen 127.0.0.1:$nwp_port;
+    root $work/wp/docroot;
+    index index.php;
+    location / { try_files \$uri \$uri/ /index.php?\$args; }
+    include $work/php.conf;
+  }
+NGINX
+  echo "}"
+} >"$work/nginx.conf"
 nginx -c "$work/nginx.conf" -p "$work" &
 pids="$pids $!"
-wait_port "$kiln_port"
-wait_port "$php_port"
-wait_port "$nginx_port"
-sleep 0.5 # the TLS listener
-for url in "http://127.0.0.1:$php_port/hello.php" "http://127.0.0.1:$nginx_port/hello.php"; do
-  [ "$(curl -s "$url")" = "Hello, world!" ] || { echo "bench: $url does not answer" >&2; exit 1; }
-  wrk -t1 -c"$CONNS" -d2s "$url" >/dev/null   # warm-up: OPcache, workers
+
+url() { # server path -> URL
+  case $1 in
+  kstub) echo "http://127.0.0.1:$kstub_port$2" ;;
+  kphp) echo "http://127.0.0.1:$kphp_port$2" ;;
+  ktls) echo "https://127.0.0.1:$ktls_port$2" ;;
+  kdoku) echo "http://127.0.0.1:$kdoku_port$2" ;;
+  kwp) echo "http://127.0.0.1:$kwp_port$2" ;;
+  nginx) echo "http://127.0.0.1:$nginx_port$2" ;;
+  nginx_h2c) echo "http://127.0.0.1:$nginx_h2c_port$2" ;;
+  nginx_tls) echo "https://127.0.0.1:$nginx_tls_port$2" ;;
+  ndoku) echo "http://127.0.0.1:$ndoku_port$2" ;;
+  nwp) echo "http://127.0.0.1:$nwp_port$2" ;;
+  *) fail "unknown server $1" ;;
+  esac
+}
+host_of() { # server -> the Host header its requests carry, empty for the URL's own
+  [ "$1" = nwp ] && echo "127.0.0.1:$kwp_port"
+  return 0
+}
+
+for port in $kstub_port $kphp_port $nginx_port $kdoku_port $ndoku_port $kwp_port $nwp_port; do
+  wait_port "$port"
+done
+sleep 0.5 # the TLS listener, php-fpm's children
+for server in kphp nginx; do
+  got=$(curl -s "$(url $server /opcache.php)")
+  [ "$got" = "opcache=1 validate_timestamps=0" ] || fail "$server's PHP: '$got', expected OPcache on, validate_timestamps=0"
 done
 
-rps() { # url [Accept-Encoding] -> requests/s
-  wrk -t1 -c"$CONNS" -d"${SECS}s" ${2:+-H "Accept-Encoding: $2"} "$1" | awk '/^Requests\/sec:/ {print $2}'
+check() { # client enc server path expect -> fails unless status 200 and the body holds expect
+  client=$1 enc=$2 exp=$5
+  u=$(url "$3" "$4")
+  host=$(host_of "$3")
+  set -- -s -k -o "$work/body" -w '%{http_code}' "$u"
+  [ "$enc" = - ] || set -- -H "Accept-Encoding: $enc" "$@"
+  [ -z "$host" ] || set -- -H "Host: $host" "$@"
+  case $client in
+  h2) case $u in https:*) set -- --http2 "$@" ;; *) set -- --http2-prior-knowledge "$@" ;; esac ;;
+  esac
+  code=$(curl "$@") || code="curl failed"
+  [ "$code" = 200 ] || fail "$u${host:+ (Host: $host)} answered $code, not 200"
+  [ "$exp" = - ] || grep -qF -- "$exp" "$work/body" || fail "$u${host:+ (Host: $host)}: the body lacks '$exp'"
 }
-wire_bytes() { # url encoding -> body bytes on the wire
-  curl -s -o /dev/null -w '%{size_download}' -H "Accept-Encoding: $2" "$1"
-}
-h2rps() { # url -> requests/s over HTTP/2 (h2c or TLS by the scheme)
-  h2load -c10 -m10 -D "$SECS" "$1" 2>/dev/null | awk '/^finished in/ {gsub(",", ""); print $4}'
-}
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+other_path() { if [ "$1" = = ]; then echo "$2"; else echo "$1"; fi; }
+while read -r name client enc ks kp os op expect _; do
+  check "$client" "$enc" "$ks" "$kp" "$expect"
+  case $os in @*) ;; *) check "$client" "$enc" "$os" "$(other_path "$op" "$kp")" "$expect" ;; esac
+done <"$work/cases"
+for server in kphp nginx; do wrk -t1 -c"$CONNS" -d1s "$(url $server /hello.php)" >/dev/null; done # warm-up
 
+wrk_summary() { # wrk --latency report -> "req/s p99-ms errors"
+  awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v * 60000 }
+    /^Requests\/sec:/ { rps = $2 }
+    $1 == "99%" { p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { err += $NF }
+    /Socket errors:/ { gsub(",", ""); err += $4 + $6 + $8 + $10 }
+    END { printf "%s %.3f %d\n", rps, p99, err }'
+}
+h2_summary() { # h2load report, its --log-file in $work/h2.log -> "req/s p99-ms errors"
+  p99=$(cut -f3 "$work/h2.log" | sort -n | awk '{ a[NR] = $1 } END { i = int(NR * 0.99); if (i < NR * 0.99) i++; printf "%.3f", a[i] / 1000 }')
+  awk -v p99="$p99" '/^finished in/ { gsub(",", ""); rps = $4 }
+    /^requests:/ { gsub(",", ""); err += $10 + $12 + $14 }
+    /^status codes:/ { gsub(",", ""); err += $7 + $9 }
+    END { printf "%s %s %d\n", rps, p99, err }'
+}
+measure() { # client enc server path -> "req/s p99-ms errors"
+  client=$1 enc=$2
+  u=$(url "$3" "$4")
+  host=$(host_of "$3")
+  set -- "$u"
+  [ "$enc" = - ] || set -- -H "Accept-Encoding: $enc" "$@"
+  [ -z "$host" ] || set -- -H "Host: $host" "$@"
+  case $client in
+  wrk) wrk -t1 -c"$CONNS" -d"${SECS}s" --timeout 30s --latency "$@" | wrk_summary ;;
+  wrk1) wrk -t1 -c1 -d"${SECS}s" --timeout 30s --latency "$@" | wrk_summary ;;
+  wrkapp) wrk -t1 -c"$APP_CONNS" -d"${SECS}s" --timeout 30s --latency "$@" | wrk_summary ;;
+  h2)
+    h2load -c10 -m10 -D "$SECS" --log-file="$work/h2.log" "$@" >"$work/h2.out" 2>/dev/null || true
+    h2_summary <"$work/h2.out" ;;
+  esac
+}
+
+n=$(awk '{ n += ($6 ~ /^@/) ? 1 : 2 } END { print n }' "$work/cases")
+echo "bench: $n runs of ${SECS}s per round, $ROUNDS rounds: about $((n * SECS * ROUNDS / 60 + 1)) min" >&2
 : >"$work/results"
 for round in $(seq "$ROUNDS"); do
   echo "bench: round $round/$ROUNDS" >&2
-  echo "static_kiln $(rps "http://127.0.0.1:$kiln_port/1k.txt")" >>"$work/results"
-  echo "static_nginx $(rps "http://127.0.0.1:$nginx_port/1k.txt")" >>"$work/results"
-  echo "stub_kiln $(rps "http://127.0.0.1:$kiln_port/hello.php")" >>"$work/results"
-  echo "hello_kiln $(rps "http://127.0.0.1:$php_port/hello.php")" >>"$work/results"
-  echo "hello_fpm $(rps "http://127.0.0.1:$nginx_port/hello.php")" >>"$work/results"
-  echo "sg_kiln $(rps "http://127.0.0.1:$php_port/superglobals.php?page=2&sort=name")" >>"$work/results"
-  echo "sg_fpm $(rps "http://127.0.0.1:$nginx_port/superglobals.php?page=2&sort=name")" >>"$work/results"
-  echo "gz_static_kiln $(rps "http://127.0.0.1:$php_port/100k.html" gzip)" >>"$work/results"
-  echo "gz_static_nginx $(rps "http://127.0.0.1:$nginx_port/100k.html" gzip)" >>"$work/results"
-  echo "br_static_kiln $(rps "http://127.0.0.1:$php_port/100k.html" br)" >>"$work/results"
-  echo "gz_php_kiln $(rps "http://127.0.0.1:$php_port/page50k.php" gzip)" >>"$work/results"
-  echo "gz_php_fpm $(rps "http://127.0.0.1:$nginx_port/page50k.php" gzip)" >>"$work/results"
-  echo "br_php_kiln $(rps "http://127.0.0.1:$php_port/page50k.php" br)" >>"$work/results"
-  echo "h2c_static_kiln $(h2rps "http://127.0.0.1:$php_port/1k.txt")" >>"$work/results"
-  echo "h2c_static_nginx $(h2rps "http://127.0.0.1:$nginx_h2c_port/1k.txt")" >>"$work/results"
-  echo "h2c_hello_kiln $(h2rps "http://127.0.0.1:$php_port/hello.php")" >>"$work/results"
-  echo "h2c_hello_fpm $(h2rps "http://127.0.0.1:$nginx_h2c_port/hello.php")" >>"$work/results"
-  echo "tls_static_kiln $(h2rps "https://127.0.0.1:$tls_port/1k.txt")" >>"$work/results"
-  echo "tls_static_nginx $(h2rps "https://127.0.0.1:$nginx_tls_port/1k.txt")" >>"$work/results"
-  echo "tls_hello_kiln $(h2rps "https://127.0.0.1:$tls_port/hello.php")" >>"$work/results"
-  echo "tls_hello_fpm $(h2rps "https://127.0.0.1:$nginx_tls_port/hello.php")" >>"$work/results"
+  while read -r name client enc ks kp os op _; do
+    echo "$name kiln $(measure "$client" "$enc" "$ks" "$kp")" >>"$work/results"
+    case $os in @*) ;; *) echo "$name other $(measure "$client" "$enc" "$os" "$(other_path "$op" "$kp")")" >>"$work/results" ;; esac
+  done <"$work/cases"
 done
 
-med() { awk -v k="$1" '$1 == k {print $2}' "$work/results" | median; }
-sk=$(med static_kiln); sn=$(med static_nginx); stub=$(med stub_kiln)
-printf '\nwrk -t1 -c%s -d%ss, median of %s rounds (requests/s)\n' "$CONNS" "$SECS" "$ROUNDS"
-printf '%-36s %12s %12s %8s\n' case kiln nginx ratio
-row() { awk -v n="$1" -v k="$2" -v g="$3" 'BEGIN { printf "%-36s %12.0f %12.0f %8.2f\n", n, k, g, k / g }'; }
-row "1 KiB static file" "$sk" "$sn"
-row "stub executor vs nginx static 1 KiB" "$stub" "$sn"
-printf '%-36s %12s %12s %8s\n' "PHP, $WORKERS workers" kiln nginx+fpm ratio
-row "hello.php" "$(med hello_kiln)" "$(med hello_fpm)"
-row "superglobals.php" "$(med sg_kiln)" "$(med sg_fpm)"
-printf '%-36s %12s %12s %8s\n' "compressed (nginx: gzip only)" kiln nginx ratio
-row "100 KiB static, gzip" "$(med gz_static_kiln)" "$(med gz_static_nginx)"
-row "100 KiB static, kiln br / nginx gzip" "$(med br_static_kiln)" "$(med gz_static_nginx)"
-row "50 KiB PHP page, gzip" "$(med gz_php_kiln)" "$(med gz_php_fpm)"
-row "50 KiB PHP page, kiln br / nginx gzip" "$(med br_php_kiln)" "$(med gz_php_fpm)"
-printf '\nbytes on the wire      identity      gzip      zstd        br\n'
-for path in 100k.html page50k.php; do
-  printf '%-18s kiln' "$path"
-  for enc in identity gzip zstd br; do printf ' %9s' "$(wire_bytes "http://127.0.0.1:$php_port/$path" "$enc")"; done
-  printf '\n%-18s nginx' ""
-  for enc in identity gzip; do printf ' %9s' "$(wire_bytes "http://127.0.0.1:$nginx_port/$path" "$enc")"; done
-  printf '\n'
-done
-printf '%-36s %12s %12s %8s\n' "HTTP/2, h2load -c10 -m10" kiln nginx ratio
-row "h2c 1 KiB static file" "$(med h2c_static_kiln)" "$(med h2c_static_nginx)"
-row "h2c hello.php (nginx: + php-fpm)" "$(med h2c_hello_kiln)" "$(med h2c_hello_fpm)"
-row "TLS h2 1 KiB static file" "$(med tls_static_kiln)" "$(med tls_static_nginx)"
-row "TLS h2 hello.php (nginx: + php-fpm)" "$(med tls_hello_kiln)" "$(med tls_hello_fpm)"
+# Medians over the rounds (requests/s and p99 separately), one text table and one markdown table.
+awk -v rounds="$ROUNDS" -v secs="$SECS" -v conns="$CONNS" -v app_conns="$APP_CONNS" -v workers="$WORKERS" '
+  function median(key,   m, i, j, v, t) {
+    m = cnt[key]
+    if (m == 0) return ""
+    for (i = 1; i <= m; i++) v[i] = val[key, i]
+    for (i = 2; i <= m; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+    return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+  }
+  function num(x, f) { return x == "" ? "-" : sprintf(f, x) }
+  FNR == NR { for (f = 3; f <= 5; f++) { k = $1 SUBSEP $2 SUBSEP f; val[k, ++cnt[k]] = $f }; errs[$1, $2] += $5; next }
+  {
+    label = $9; for (f = 10; f <= NF; f++) label = label " " $f
+    other = ($6 ~ /^@/) ? substr($6, 2) : $1
+    client = ($2 == "wrk1") ? "wrk -c1" : ($2 == "wrkapp") ? "wrk -c" app_conns : ($2 == "h2") ? "h2load" : "wrk -c" conns
+    kr = median($1 SUBSEP "kiln" SUBSEP 3); nr = median(other SUBSEP "other" SUBSEP 3)
+    kp = median($1 SUBSEP "kiln" SUBSEP 4); np = median(other SUBSEP "other" SUBSEP 4)
+    ratio = (kr != "" && nr != "" && nr > 0) ? sprintf("%.2f", kr / nr) : "-"
+    text[++rows] = sprintf("%-38s %-8s %10s %10s %7s %9s %9s", label, client, num(kr, "%.0f"), num(nr, "%.0f"), ratio, num(kp, "%.2f"), num(np, "%.2f"))
+    md[rows] = sprintf("| %s (%s) | %s | %s | %s | %s | %s |", label, client, num(kr, "%.0f"), num(nr, "%.0f"), ratio, num(kp, "%.1f"), num(np, "%.1f"))
+    if (errs[$1, "kiln"]) warn = warn sprintf("bench: WARNING: %s, kiln: %d errors (non-2xx, socket errors)\n", $1, errs[$1, "kiln"])
+    if ($6 !~ /^@/ && errs[$1, "other"]) warn = warn sprintf("bench: WARNING: %s, nginx: %d errors (non-2xx, socket errors)\n", $1, errs[$1, "other"])
+  }
+  END {
+    printf "\nmedians of %d rounds of %d s, %d PHP workers each side; wrk -t1, h2load -c10 -m10; p99 in ms\n", rounds, secs, workers
+    printf "%-38s %-8s %10s %10s %7s %9s %9s\n", "case", "client", "kiln/s", "nginx/s", "ratio", "kiln p99", "nginx p99"
+    for (i = 1; i <= rows; i++) print text[i]
+    printf "\n| case | kiln req/s | nginx(+fpm) req/s | ratio | kiln p99 ms | nginx(+fpm) p99 ms |\n| --- | ---: | ---: | ---: | ---: | ---: |\n"
+    for (i = 1; i <= rows; i++) print md[i]
+    printf "%s", warn
+  }' "$work/results" "$work/cases"
+
+wire_bytes() { # url encoding -> body bytes on the wire
+  curl -s -o /dev/null -w '%{size_download}' -H "Accept-Encoding: $2" "$1"
+}
+if grep -q '^gz_\|^br_' "$work/cases"; then
+  printf '\nbytes on the wire      identity      gzip      zstd        br\n'
+  for path in /100k.html /page50k.php; do
+    printf '%-18s kiln' "$path"
+    for enc in identity gzip zstd br; do printf ' %9s' "$(wire_bytes "$(url kphp "$path")" "$enc")"; done
+    printf '\n%-18s nginx' ""
+    for enc in identity gzip; do printf ' %9s' "$(wire_bytes "$(url nginx "$path")" "$enc")"; done
+    printf '\n'
+  done
+fi

@@ -12,6 +12,7 @@ PACKAGES="
   python3 python3-pytest python3-httpx python3-h2 python3-brotli python3-zstandard
   curl nghttp2-client wrk nginx php8.2-fpm openssl
   wordpress wordpress-theme-twentytwentythree mariadb-server php8.2-mysql
+  dokuwiki
 "
 
 missing=""
