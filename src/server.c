@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,21 @@ void server_drain(struct server *srv)
     loop_timer_arm(srv->loop, &srv->drain_timer, (uint64_t)srv->cfg->drain_timeout_secs * 1000);
 }
 
+/* Why the document root cannot serve: most often a directory the user Kiln runs as cannot
+   search (no x permission), which only shows when opening a path beneath it. */
+static void server_root_error(const char *root, int err_no, char *err, size_t errlen)
+{
+    if (err_no == ENOMEM) {
+        snprintf(err, errlen, "out of memory for the stat cache");
+        return;
+    }
+    uid_t uid = geteuid();
+    const struct passwd *pw = getpwuid(uid);
+    snprintf(err, errlen,
+             "DOCUMENT_ROOT \"%s\": cannot open files in it: %s (Kiln runs as %s, uid %u)", root,
+             strerror(err_no), pw ? pw->pw_name : "an unnamed user", (unsigned)uid);
+}
+
 int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
                 struct pool *pool, struct tls_ctx *tls, char *err, size_t errlen)
 {
@@ -208,7 +224,7 @@ int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
     }
     srv->statcache = statcache_create(srv->root_fd);
     if (!srv->statcache) {
-        snprintf(err, errlen, "out of memory for the stat cache");
+        server_root_error(cfg->document_root, errno, err, errlen);
         close(srv->root_fd);
         return -1;
     }
