@@ -174,16 +174,14 @@ void server_drain(struct server *srv)
         close(srv->listeners[i].io.fd);
         srv->listeners[i].io.fd = -1;
     }
-    /* Idle keep-alive connections are closed now; busy ones close after their response
-       (conn_decide_keep_alive sees `draining`). */
-    struct conn *c = srv->conns;
-    while (c) {
-        struct conn *next = c->next;
-        if (conn_is_idle(c))
-            conn_close(c);
-        else if (c->h2)
+    /* HTTP/2 gets GOAWAY. An idle HTTP/1 keep-alive connection is not closed at once: a request
+       may be on its way, and it is still answered (with Connection: close). Busy connections
+       close after their response (conn_keeps_alive sees `draining`). */
+    for (struct conn *c = srv->conns; c; c = c->next) {
+        if (c->h2)
             h2_goaway(c);
-        c = next;
+        else if (conn_is_idle(c))
+            conn_drain_idle(c);
     }
     if (srv->conn_count == 0) {
         loop_stop(srv->loop);

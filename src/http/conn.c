@@ -25,6 +25,9 @@
 #define CONN_LINGER_MS 2000
 /* Piece of a file body read at a time for TLS connections. */
 #define TLS_FILE_CHUNK (64u * 1024)
+/* Draining: how long an idle keep-alive connection is still read, for a request the client may
+   have sent before it could know, before it is shut down. */
+#define CONN_DRAIN_IDLE_GRACE_MS 1000
 /* Buffers above this size are released when the connection goes idle. */
 #define CONN_IDLE_KEEP_BYTES 8192
 
@@ -139,6 +142,11 @@ void conn_set_idle(struct conn *c, bool idle)
 bool conn_is_idle(const struct conn *c)
 {
     return c->state == CONN_READING && c->timer_kind == CONN_TIMER_IDLE;
+}
+
+void conn_drain_idle(struct conn *c)
+{
+    conn_arm(c, CONN_TIMER_IDLE, CONN_DRAIN_IDLE_GRACE_MS);
 }
 
 static bool conn_keeps_alive(struct conn *c)
@@ -653,8 +661,15 @@ static void conn_on_timer(struct loop *loop, struct loop_timer *t)
         conn_fail(c, 408);
         conn_run(c);
         return;
-    case CONN_TIMER_NONE:
     case CONN_TIMER_IDLE:
+        /* Draining: a lingering close, so that a request crossing our FIN is not met by a RST. */
+        if (c->srv->draining) {
+            conn_start_linger(c);
+            return;
+        }
+        conn_close(c);
+        return;
+    case CONN_TIMER_NONE:
     case CONN_TIMER_WRITE:
     case CONN_TIMER_LINGER:
         conn_close(c);
