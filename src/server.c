@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,9 @@
 /* After EMFILE/ENFILE (or at the connection limit) accepting pauses this long, instead of spinning
    on a listener whose queue cannot be drained. */
 #define ACCEPT_RETRY_MS 100
+/* After this many connections are freed, free heap pages go back to the system: a burst of
+   idle connections must not leave the master large once they are gone. */
+#define TRIM_AFTER_FREES 1024
 
 static void server_pause_accept(struct server *srv, bool retry_later)
 {
@@ -107,6 +111,11 @@ static void server_after_batch(struct server *srv)
         struct conn *c = srv->reap_list;
         srv->reap_list = c->reap_next;
         conn_free(c);
+        srv->freed_since_trim++;
+    }
+    if (srv->freed_since_trim >= TRIM_AFTER_FREES) {
+        srv->freed_since_trim = 0;
+        malloc_trim(0);
     }
 }
 

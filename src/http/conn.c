@@ -28,8 +28,6 @@
 /* Draining: how long an idle keep-alive connection is still read, for a request the client may
    have sent before it could know, before it is shut down. */
 #define CONN_DRAIN_IDLE_GRACE_MS 1000
-/* Buffers above this size are released when the connection goes idle. */
-#define CONN_IDLE_KEEP_BYTES 8192
 
 static struct conn *conn_of_io(struct loop_io *io)
 {
@@ -364,9 +362,15 @@ bool conn_flush(struct conn *c)
 bool conn_fill(struct conn *c)
 {
     for (;;) {
-        ssize_t n = conn_recv(c, buf_reserve(&c->in, CONN_READ_CHUNK), CONN_READ_CHUNK);
+        /* An idle connection owns no buffer: read on the stack, keep only what arrived. */
+        char first[CONN_READ_CHUNK];
+        char *to = c->in.cap ? buf_reserve(&c->in, CONN_READ_CHUNK) : first;
+        ssize_t n = conn_recv(c, to, CONN_READ_CHUNK);
         if (n > 0) {
-            c->in.len += (size_t)n;
+            if (to == first)
+                buf_append(&c->in, first, (size_t)n);
+            else
+                c->in.len += (size_t)n;
             if (c->timer_kind == CONN_TIMER_BODY)
                 conn_arm(c, CONN_TIMER_BODY, secs_to_ms(c->srv->cfg->idle_timeout_secs));
             return true;
@@ -504,6 +508,19 @@ static bool conn_parse(struct conn *c)
     }
 }
 
+/* Idle between requests: only the struct stays (10,000 idle keep-alive connections are many). */
+static void conn_release_buffers(struct conn *c)
+{
+    buf_free(&c->in);
+    buf_free(&c->out);
+    c->out_pos = 0;
+    buf_free(&c->x.head);
+    http1_free(&c->http);
+    free(c->fields);
+    c->fields = NULL;
+    c->fields_cap = 0;
+}
+
 /* The response is written: close, or get ready for the next request (maybe already buffered). */
 static void conn_finish_response(struct conn *c)
 {
@@ -522,10 +539,7 @@ static void conn_finish_response(struct conn *c)
     http1_next(&c->http, 0);
     c->state = CONN_READING;
     if (rest == 0) {
-        if (c->in.cap > CONN_IDLE_KEEP_BYTES)
-            buf_free(&c->in);
-        if (c->out.cap > CONN_IDLE_KEEP_BYTES)
-            buf_free(&c->out);
+        conn_release_buffers(c);
         conn_arm(c, CONN_TIMER_IDLE, secs_to_ms(c->srv->cfg->idle_timeout_secs));
     } else {
         conn_arm(c, CONN_TIMER_HEADER, secs_to_ms(c->srv->cfg->header_timeout_secs));

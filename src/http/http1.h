@@ -93,6 +93,7 @@ struct http1_parser {
 
 void http1_init(struct http1_parser *p, const struct http1_limits *limits, http1_body_fn on_body,
                 void *ctx);
+/* Releases the header array; the parser stays usable (between requests: an idle connection). */
 void http1_free(struct http1_parser *p);
 
 /*
