@@ -23,6 +23,8 @@
 
 #define CONN_READ_CHUNK 16384
 #define CONN_LINGER_MS 2000
+/* Unsent bytes the kernel queues per connection before writes return EAGAIN. */
+#define CONN_NOTSENT_LOWAT (128 * 1024)
 /* Piece of a file body read at a time for TLS connections. */
 #define TLS_FILE_CHUNK (64u * 1024)
 /* Draining: how long an idle keep-alive connection is still read, for a request the client may
@@ -704,6 +706,11 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
        the client's delayed ACK, about 40 ms per flush() on a kept-alive connection. */
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* The kernel holds at most this much not yet sent (besides what is in flight): a slow
+       reader of a large file costs 128 KiB, not a send buffer autotuned to megabytes that the
+       master would spend its time filling. */
+    int lowat = CONN_NOTSENT_LOWAT;
+    setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
     c->srv = srv;
     c->io.fd = fd;
     c->io.fn = conn_on_io;
