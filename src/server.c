@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,9 @@
 /* After EMFILE/ENFILE (or at the connection limit) accepting pauses this long, instead of spinning
    on a listener whose queue cannot be drained. */
 #define ACCEPT_RETRY_MS 100
+/* After this many connections are freed, free heap pages go back to the system: a burst of
+   idle connections must not leave the master large once they are gone. */
+#define TRIM_AFTER_FREES 1024
 
 static void server_pause_accept(struct server *srv, bool retry_later)
 {
@@ -106,6 +111,11 @@ static void server_after_batch(struct server *srv)
         struct conn *c = srv->reap_list;
         srv->reap_list = c->reap_next;
         conn_free(c);
+        srv->freed_since_trim++;
+    }
+    if (srv->freed_since_trim >= TRIM_AFTER_FREES) {
+        srv->freed_since_trim = 0;
+        malloc_trim(0);
     }
 }
 
@@ -173,16 +183,14 @@ void server_drain(struct server *srv)
         close(srv->listeners[i].io.fd);
         srv->listeners[i].io.fd = -1;
     }
-    /* Idle keep-alive connections are closed now; busy ones close after their response
-       (conn_decide_keep_alive sees `draining`). */
-    struct conn *c = srv->conns;
-    while (c) {
-        struct conn *next = c->next;
-        if (conn_is_idle(c))
-            conn_close(c);
-        else if (c->h2)
+    /* HTTP/2 gets GOAWAY. An idle HTTP/1 keep-alive connection is not closed at once: a request
+       may be on its way, and it is still answered (with Connection: close). Busy connections
+       close after their response (conn_keeps_alive sees `draining`). */
+    for (struct conn *c = srv->conns; c; c = c->next) {
+        if (c->h2)
             h2_goaway(c);
-        c = next;
+        else if (conn_is_idle(c))
+            conn_drain_idle(c);
     }
     if (srv->conn_count == 0) {
         loop_stop(srv->loop);
@@ -191,6 +199,21 @@ void server_drain(struct server *srv)
     log_info("waiting up to %us for %u connections to finish", srv->cfg->drain_timeout_secs,
              srv->conn_count);
     loop_timer_arm(srv->loop, &srv->drain_timer, (uint64_t)srv->cfg->drain_timeout_secs * 1000);
+}
+
+/* Why the document root cannot serve: most often a directory the user Kiln runs as cannot
+   search (no x permission), which only shows when opening a path beneath it. */
+static void server_root_error(const char *root, int err_no, char *err, size_t errlen)
+{
+    if (err_no == ENOMEM) {
+        snprintf(err, errlen, "out of memory for the stat cache");
+        return;
+    }
+    uid_t uid = geteuid();
+    const struct passwd *pw = getpwuid(uid);
+    snprintf(err, errlen,
+             "DOCUMENT_ROOT \"%s\": cannot open files in it: %s (Kiln runs as %s, uid %u)", root,
+             strerror(err_no), pw ? pw->pw_name : "an unnamed user", (unsigned)uid);
 }
 
 int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
@@ -208,7 +231,7 @@ int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
     }
     srv->statcache = statcache_create(srv->root_fd);
     if (!srv->statcache) {
-        snprintf(err, errlen, "out of memory for the stat cache");
+        server_root_error(cfg->document_root, errno, err, errlen);
         close(srv->root_fd);
         return -1;
     }

@@ -44,6 +44,7 @@ struct server {
     struct conn *conns;       /* every open connection (for the drain) */
     struct conn *run_list;    /* to run after the current event batch */
     struct conn *reap_list;   /* closed, freed after the current event batch */
+    unsigned freed_since_trim; /* connections freed since malloc_trim() last ran */
     struct loop_timer post_timer; /* zero-delay: fires right after the event batch */
 
     bool draining;

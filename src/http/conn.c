@@ -23,10 +23,13 @@
 
 #define CONN_READ_CHUNK 16384
 #define CONN_LINGER_MS 2000
+/* Unsent bytes the kernel queues per connection before writes return EAGAIN. */
+#define CONN_NOTSENT_LOWAT (128 * 1024)
 /* Piece of a file body read at a time for TLS connections. */
 #define TLS_FILE_CHUNK (64u * 1024)
-/* Buffers above this size are released when the connection goes idle. */
-#define CONN_IDLE_KEEP_BYTES 8192
+/* Draining: how long an idle keep-alive connection is still read, for a request the client may
+   have sent before it could know, before it is shut down. */
+#define CONN_DRAIN_IDLE_GRACE_MS 1000
 
 static struct conn *conn_of_io(struct loop_io *io)
 {
@@ -139,6 +142,11 @@ void conn_set_idle(struct conn *c, bool idle)
 bool conn_is_idle(const struct conn *c)
 {
     return c->state == CONN_READING && c->timer_kind == CONN_TIMER_IDLE;
+}
+
+void conn_drain_idle(struct conn *c)
+{
+    conn_arm(c, CONN_TIMER_IDLE, CONN_DRAIN_IDLE_GRACE_MS);
 }
 
 static bool conn_keeps_alive(struct conn *c)
@@ -356,9 +364,15 @@ bool conn_flush(struct conn *c)
 bool conn_fill(struct conn *c)
 {
     for (;;) {
-        ssize_t n = conn_recv(c, buf_reserve(&c->in, CONN_READ_CHUNK), CONN_READ_CHUNK);
+        /* An idle connection owns no buffer: read on the stack, keep only what arrived. */
+        char first[CONN_READ_CHUNK];
+        char *to = c->in.cap ? buf_reserve(&c->in, CONN_READ_CHUNK) : first;
+        ssize_t n = conn_recv(c, to, CONN_READ_CHUNK);
         if (n > 0) {
-            c->in.len += (size_t)n;
+            if (to == first)
+                buf_append(&c->in, first, (size_t)n);
+            else
+                c->in.len += (size_t)n;
             if (c->timer_kind == CONN_TIMER_BODY)
                 conn_arm(c, CONN_TIMER_BODY, secs_to_ms(c->srv->cfg->idle_timeout_secs));
             return true;
@@ -496,6 +510,19 @@ static bool conn_parse(struct conn *c)
     }
 }
 
+/* Idle between requests: only the struct stays (10,000 idle keep-alive connections are many). */
+static void conn_release_buffers(struct conn *c)
+{
+    buf_free(&c->in);
+    buf_free(&c->out);
+    c->out_pos = 0;
+    buf_free(&c->x.head);
+    http1_free(&c->http);
+    free(c->fields);
+    c->fields = NULL;
+    c->fields_cap = 0;
+}
+
 /* The response is written: close, or get ready for the next request (maybe already buffered). */
 static void conn_finish_response(struct conn *c)
 {
@@ -514,10 +541,7 @@ static void conn_finish_response(struct conn *c)
     http1_next(&c->http, 0);
     c->state = CONN_READING;
     if (rest == 0) {
-        if (c->in.cap > CONN_IDLE_KEEP_BYTES)
-            buf_free(&c->in);
-        if (c->out.cap > CONN_IDLE_KEEP_BYTES)
-            buf_free(&c->out);
+        conn_release_buffers(c);
         conn_arm(c, CONN_TIMER_IDLE, secs_to_ms(c->srv->cfg->idle_timeout_secs));
     } else {
         conn_arm(c, CONN_TIMER_HEADER, secs_to_ms(c->srv->cfg->header_timeout_secs));
@@ -653,8 +677,15 @@ static void conn_on_timer(struct loop *loop, struct loop_timer *t)
         conn_fail(c, 408);
         conn_run(c);
         return;
-    case CONN_TIMER_NONE:
     case CONN_TIMER_IDLE:
+        /* Draining: a lingering close, so that a request crossing our FIN is not met by a RST. */
+        if (c->srv->draining) {
+            conn_start_linger(c);
+            return;
+        }
+        conn_close(c);
+        return;
+    case CONN_TIMER_NONE:
     case CONN_TIMER_WRITE:
     case CONN_TIMER_LINGER:
         conn_close(c);
@@ -675,6 +706,11 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
        the client's delayed ACK, about 40 ms per flush() on a kept-alive connection. */
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* The kernel holds at most this much not yet sent (besides what is in flight): a slow
+       reader of a large file costs 128 KiB, not a send buffer autotuned to megabytes that the
+       master would spend its time filling. */
+    int lowat = CONN_NOTSENT_LOWAT;
+    setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
     c->srv = srv;
     c->io.fd = fd;
     c->io.fn = conn_on_io;

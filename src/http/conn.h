@@ -8,7 +8,8 @@
  * close: our side is shut down and the rest of the input drained briefly, so that the kernel does
  * not reset the connection and destroy the response in flight).
  *
- * Timers, one per connection: IDLE (no byte of a request yet; IDLE_TIMEOUT_SECS, silent close),
+ * Timers, one per connection: IDLE (no byte of a request yet; IDLE_TIMEOUT_SECS, silent close;
+ * while draining 1 s, then a lingering close),
  * HEADER (head incomplete; HEADER_TIMEOUT_SECS from its first byte, never extended: 408),
  * BODY (no body progress for IDLE_TIMEOUT_SECS: 408), WRITE (client not reading for
  * IDLE_TIMEOUT_SECS: close), LINGER (2 s).
@@ -104,6 +105,10 @@ void conn_free(struct conn *c);
 
 /* True when the connection has no request in progress (used by the drain on shutdown). */
 bool conn_is_idle(const struct conn *c);
+
+/* Draining: an idle HTTP/1 connection is still read for a short grace (a request that arrives is
+   answered with Connection: close), then shut down with a lingering close. */
+void conn_drain_idle(struct conn *c);
 
 /* --- for http/h2.c, which runs HTTP/2 on the connection's transport ---------------------- */
 

@@ -361,10 +361,13 @@ void http1_resume(struct http1_parser *p)
 
 void http1_next(struct http1_parser *p, uint32_t head_start)
 {
-    if (llhttp_get_errno(&p->llhttp) == HPE_PAUSED_UPGRADE)
-        llhttp_resume_after_upgrade(&p->llhttp);
-    else
-        llhttp_resume(&p->llhttp);
+    /* After an upgrade llhttp stays paused and parses no more HTTP: the position it reports
+       would lie outside the buffer (or in the "GET" given for an unknown method). */
+    if (p->llhttp.upgrade) {
+        fail(p, 400, "request after a protocol upgrade");
+        return;
+    }
+    llhttp_resume(&p->llhttp);
     p->state = HTTP1_HEAD;
     p->head_start = head_start;
     p->header_count = 0;

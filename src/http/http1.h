@@ -93,6 +93,7 @@ struct http1_parser {
 
 void http1_init(struct http1_parser *p, const struct http1_limits *limits, http1_body_fn on_body,
                 void *ctx);
+/* Releases the header array; the parser stays usable (between requests: an idle connection). */
 void http1_free(struct http1_parser *p);
 
 /*
@@ -104,7 +105,8 @@ size_t http1_feed(struct http1_parser *p, const char *buf, size_t pos, size_t le
 /* After HTTP1_HEAD_DONE: continue with the body (or straight to HTTP1_MESSAGE_DONE). */
 void http1_resume(struct http1_parser *p);
 
-/* After HTTP1_MESSAGE_DONE: get ready for the next request, which starts at `head_start`. */
+/* After HTTP1_MESSAGE_DONE: get ready for the next request, which starts at `head_start`.
+   No request can follow an upgrade (CONNECT, Upgrade:): the parser is left in HTTP1_ERROR. */
 void http1_next(struct http1_parser *p, uint32_t head_start);
 
 /* Accessors for the current request (valid from HTTP1_HEAD_DONE until http1_next). */

@@ -156,7 +156,9 @@ struct statcache *statcache_create(int root_fd)
     /* Checks openat2 works here (Linux >= 5.6, allowed by seccomp) and root_fd is a directory. */
     int fd = n < 0 ? -1 : open_beneath(c, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
+        int saved = n < 0 ? ENAMETOOLONG : errno;
         free(c);
+        errno = saved;
         return NULL;
     }
     close(fd);

@@ -35,8 +35,9 @@ struct statcache; /* opaque */
 
 /*
  * `root_fd` is an O_PATH or O_DIRECTORY fd of the document root; the cache does not own it.
- * Returns NULL with errno set when memory is short or openat2 cannot open the root (ENOTDIR,
- * EBADF, ENOSYS before Linux 5.6 or under a seccomp filter): start-up must stop then.
+ * Returns NULL with errno set when memory is short or openat2 cannot open the root (EACCES when
+ * it cannot be searched, ENOTDIR, EBADF, ENOSYS before Linux 5.6 or under a seccomp filter):
+ * start-up must stop then.
  */
 struct statcache *statcache_create(int root_fd);
 void statcache_destroy(struct statcache *c);

@@ -55,3 +55,29 @@ def test_port_in_use(site):
         port = s.getsockname()[1]
         r = run(["--docroot", str(site), "--listen", f"127.0.0.1:{port}"])
     assert_one_line_error(r, "LISTEN_ADDR", str(port))
+
+
+def test_document_root_that_cannot_be_searched(tmp_path):
+    """A root the user cannot search (no x bit) is named, with the reason and the user."""
+    import os
+    import shutil
+    import tempfile
+    # Root ignores permissions: run Kiln as nobody, in a directory nobody can reach.
+    base = tempfile.mkdtemp(prefix="kiln-perm-", dir="/tmp")
+    try:
+        os.chmod(base, 0o755)
+        root = os.path.join(base, "www")
+        os.mkdir(root)
+        with open(os.path.join(root, "index.html"), "w") as f:
+            f.write("hi\n")
+        os.chmod(root, 0o644)  # readable, not searchable
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                            KILN_BIN, "--docroot", root, "--listen", f"127.0.0.1:{port}"],
+                           capture_output=True, text=True, timeout=10)
+        assert_one_line_error(r, "DOCUMENT_ROOT", root, "Permission denied", "nobody")
+    finally:
+        os.chmod(os.path.join(base, "www"), 0o755)
+        shutil.rmtree(base)

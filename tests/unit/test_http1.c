@@ -291,6 +291,44 @@ static void test_unknown_methods(void **state)
     expect_error("ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJ / HTTP/1.1\r\n\r\n", 501);
 }
 
+/*
+ * A CONNECT head ends the message where llhttp pauses for the upgrade; whatever follows (here a
+ * pipelined request with a method llhttp does not know, after a chunked CONNECT) must never move the returned position past the
+ * bytes buffered, even when the buffer is compacted between requests as the connection does.
+ */
+static void test_position_stays_within_buffer_after_upgrade(void **state)
+{
+    (void)state;
+    static const char text[] = "CONNECT a:1 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "FOO / HTTP/1.1\r\nHost: a\r\n\r\n";
+    for (size_t piece = 1; piece <= sizeof(text); piece++) {
+        struct http1_parser p;
+        http1_init(&p, &limits, NULL, NULL);
+        struct buf in = {0};
+        size_t parsed = 0;
+        for (size_t off = 0; off < sizeof(text) - 1 && p.state != HTTP1_ERROR; off += piece) {
+            size_t n = sizeof(text) - 1 - off < piece ? sizeof(text) - 1 - off : piece;
+            buf_append(&in, text + off, n);
+            for (;;) {
+                parsed = http1_feed(&p, in.data, parsed, in.len);
+                assert_true(parsed <= in.len);
+                if (p.state == HTTP1_HEAD_DONE) {
+                    http1_resume(&p);
+                    continue;
+                }
+                if (p.state != HTTP1_MESSAGE_DONE)
+                    break;
+                memmove(in.data, in.data + parsed, in.len - parsed);
+                in.len -= parsed;
+                parsed = 0;
+                http1_next(&p, 0);
+            }
+        }
+        http1_free(&p);
+        buf_free(&in);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_http09_request_line),
         cmocka_unit_test(test_chunk_sizes),
         cmocka_unit_test(test_unknown_methods),
+        cmocka_unit_test(test_position_stays_within_buffer_after_upgrade),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
