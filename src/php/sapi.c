@@ -382,7 +382,7 @@ static enum proto_log_level log_level(int syslog_type)
 static void kiln_log_message(const char *message, int syslog_type)
 {
     struct kiln_request *r = SG(server_context);
-    if (!r) {
+    if (!r || r->detached) {
         write_stderr(message, strlen(message));
         write_stderr("\n", 1);
         return;
