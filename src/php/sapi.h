@@ -49,7 +49,8 @@ struct kiln_request {
 
 /*
  * Module start-up, once per process: php.ini from cfg->php_ini (or Debian's embed ini), then
- * cfg->php_ini_set as ini_entries. Returns 0, or -1 with a message in `err`.
+ * cfg->php_ini_set as ini_entries; with cfg->php_disable_fork, pcntl_fork() and its friends
+ * are removed as disable_functions does. Returns 0, or -1 with a message in `err`.
  */
 int kiln_sapi_startup(const struct config *cfg, char *err, size_t errlen);
 
