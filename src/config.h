@@ -65,6 +65,7 @@ struct config {
                                       always resolved after config_load() */
     unsigned worker_max_requests;  /* WORKER_MAX_REQUESTS, --worker-max-requests; 0 = off */
     char php_ini[PATH_MAX];        /* PHP_INI, --php-ini; "" = Debian's embed php.ini */
+    bool php_disable_fork;         /* PHP_DISABLE_FORK, --php-disable-fork; default on */
     /* PHP_INI_SET ("k=v;k=v") then each -d k=v, in order */
     unsigned php_ini_set_count;
     char *php_ini_set[CONFIG_MAX_PHP_INI_SETS]; /* "key=value", heap copies */

@@ -98,6 +98,10 @@ static void asan_startup_end(void)
 #define OPCACHE_SAPI_NAME "cli-server" /* on OPcache's list of SAPIs it starts for */
 
 static char *ini_entries; /* cfg->php_ini_set as "key=value\n" lines; malloc'd by PHP's builder */
+static bool disable_fork;  /* cfg->php_disable_fork */
+
+/* What PHP_DISABLE_FORK removes: the functions that fork or replace the worker itself. */
+#define FORK_FUNCTIONS "pcntl_fork,pcntl_rfork,pcntl_exec,pcntl_unshare"
 
 /* ---- module start-up ------------------------------------------------------------------- */
 
@@ -108,6 +112,9 @@ static zend_result kiln_minit(INIT_FUNC_ARGS)
     (void)module_number;
     sapi_module.name = OPCACHE_SAPI_NAME;
     kiln_functions_override_flush();
+    /* every module's functions are registered by now, pcntl's too, even as a shared extension */
+    if (disable_fork)
+        zend_disable_functions(FORK_FUNCTIONS);
     return SUCCESS;
 }
 
@@ -382,7 +389,7 @@ static enum proto_log_level log_level(int syslog_type)
 static void kiln_log_message(const char *message, int syslog_type)
 {
     struct kiln_request *r = SG(server_context);
-    if (!r) {
+    if (!r || r->detached) {
         write_stderr(message, strlen(message));
         write_stderr("\n", 1);
         return;
@@ -464,6 +471,7 @@ int kiln_sapi_startup(const struct config *cfg, char *err, size_t errlen)
     ini_entries = build_ini_entries(cfg);
     kiln_sapi_module.ini_entries = ini_entries;
     kiln_sapi_module.php_ini_path_override = cfg->php_ini[0] ? (char *)cfg->php_ini : NULL;
+    disable_fork = cfg->php_disable_fork;
     asan_startup_begin();
     int rc = kiln_sapi_module.startup(&kiln_sapi_module);
     asan_startup_end();

@@ -40,6 +40,8 @@ struct kiln_request {
     bool abort_reported;       /* PHP was told (php_handle_aborted_connection) */
     bool headers_sent;         /* HEADERS frame queued */
     bool finished;             /* FINISH frame queued: output is dropped from now on */
+    bool detached;             /* in a fork()ed child: nothing reaches the master (finished
+                                  too); PHP's log lines go to stderr */
     void *ini_buffer;          /* php.ini's output_buffering buffer while it is open, or NULL */
     int exit_status;           /* EG(exit_status) after the script */
     uint64_t peak_memory;      /* Zend MM peak of the request */
@@ -47,7 +49,8 @@ struct kiln_request {
 
 /*
  * Module start-up, once per process: php.ini from cfg->php_ini (or Debian's embed ini), then
- * cfg->php_ini_set as ini_entries. Returns 0, or -1 with a message in `err`.
+ * cfg->php_ini_set as ini_entries; with cfg->php_disable_fork, pcntl_fork() and its friends
+ * are removed as disable_functions does. Returns 0, or -1 with a message in `err`.
  */
 int kiln_sapi_startup(const struct config *cfg, char *err, size_t errlen);
 

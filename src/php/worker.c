@@ -1,10 +1,15 @@
 #include "php/worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "php/sapi.h"
@@ -21,10 +26,12 @@ struct worker {
     size_t nfds;
     bool wrote;                   /* frames written since the last look for ABORT */
     bool broken;                  /* the socket failed: the master is gone */
+    bool detached;                /* this process is a fork() of the worker (pcntl_fork) */
     unsigned served;
 };
 
 static struct worker the_worker;
+static pid_t forking_pid; /* the process in fork(), for its child */
 
 static void report(const char *what, const char *detail)
 {
@@ -244,6 +251,56 @@ bool worker_client_gone(struct worker *w, uint32_t seq)
     return false;
 }
 
+/* ---- children --------------------------------------------------------------------------- */
+
+static void before_fork(void)
+{
+    forking_pid = getpid();
+}
+
+/*
+ * In every child fork() makes while a script runs (pcntl_fork, proc_open): the child never
+ * writes to the master. Its output, headers and END are dropped (`broken`, the request
+ * `finished`), the socket becomes /dev/null so no stray write can reach the master, and the
+ * child dies with the process that forked it, even after setsid().
+ */
+static void detach_forked_child(void)
+{
+    struct worker *w = &the_worker;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != forking_pid)
+        _exit(1); /* the parent is already gone */
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup3(null, w->sock, O_CLOEXEC);
+        close(null);
+    } else {
+        close(w->sock);
+    }
+    for (size_t i = 0; i < w->nfds; i++)
+        close(w->fds[i]);
+    w->nfds = 0;
+    w->out.len = 0;
+    w->body_at = PROTO_NO_FRAME;
+    w->broken = true;
+    w->detached = true;
+    struct kiln_request *r = kiln_sapi_current();
+    if (r) {
+        r->detached = true;
+        r->finished = true;
+    }
+}
+
+/*
+ * Between requests: children the script did not wait for, and orphans adopted as subreaper.
+ * Never during a request, so pcntl_waitpid() gets its child's status.
+ */
+static void reap_children(void)
+{
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+}
+
 /* ---- the loop --------------------------------------------------------------------------- */
 
 static void send_end(struct worker *w, const struct kiln_request *r, bool retiring)
@@ -276,6 +333,9 @@ noreturn void worker_main(int sock, const struct config *cfg, proto_slot *slot)
     w->body_at = PROTO_NO_FRAME;
     proto_decoder_init(&w->in, 0);
     uint32_t requests = 0; /* REQUEST frames received: positions on the begin board */
+    /* descendants whose parent dies come back to the worker, in its process group's reach */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    pthread_atfork(before_fork, NULL, detach_forked_child);
     for (;;) {
         struct kiln_request r;
         request_init(&r, w);
@@ -292,10 +352,16 @@ noreturn void worker_main(int sock, const struct config *cfg, proto_slot *slot)
         w->served++;
         w->wrote = false; /* look for ABORT only after this request's own writes */
         bool healthy = kiln_sapi_execute(&r);
+        if (w->detached) { /* a forked child at the end of the script: exit, silently */
+            int status = r.exit_status;
+            request_free(&r);
+            worker_exit(w, status, healthy);
+        }
         bool retiring = !healthy || w->broken ||
                         (cfg->worker_max_requests && w->served >= cfg->worker_max_requests);
         send_end(w, &r, retiring);
         request_free(&r);
+        reap_children();
         if (retiring)
             worker_exit(w, healthy ? 0 : 1, healthy);
     }

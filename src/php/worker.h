@@ -9,6 +9,10 @@
  * holds PROTO_BODY_CHUNK bytes, on flush, on FINISH/LOG/HEARTBEAT and with END, so a small
  * response costs a single write.
  *
+ * A child a script forks (pcntl_fork, proc_open) is detached at once by an at-fork handler: it
+ * never writes to the master, ends when its script ends, and dies with its parent. The worker
+ * reaps children between requests.
+ *
  * The functions below are for the SAPI while a request runs; socket errors are remembered
  * rather than returned: output is then dropped and worker_client_gone() turns true.
  */

@@ -1,5 +1,6 @@
 #include "php/zygote.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -118,16 +119,23 @@ static void children_add(struct children *c, pid_t pid, unsigned worker_id)
     c->list[c->count++] = (struct child){.pid = pid, .worker_id = worker_id};
 }
 
-static bool children_remove(struct children *c, pid_t pid, unsigned *worker_id)
+static struct child *children_find(const struct children *c, pid_t pid)
 {
     for (size_t i = 0; i < c->count; i++) {
-        if (c->list[i].pid == pid) {
-            *worker_id = c->list[i].worker_id;
-            c->list[i] = c->list[--c->count];
-            return true;
-        }
+        if (c->list[i].pid == pid)
+            return &c->list[i];
     }
-    return false;
+    return NULL;
+}
+
+static bool children_remove(struct children *c, pid_t pid, unsigned *worker_id)
+{
+    struct child *found = children_find(c, pid);
+    if (!found)
+        return false;
+    *worker_id = found->worker_id;
+    *found = c->list[--c->count];
+    return true;
 }
 
 struct zygote_state {
@@ -145,6 +153,7 @@ static void spawn_worker(struct zygote_state *st, unsigned worker_id, int fd)
     pid_t zygote = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        setpgid(0, 0); /* its own process group: killed as one with what its scripts start */
         become_child_of(zygote, "kiln-worker");
         sigprocmask(SIG_SETMASK, &st->worker_mask, NULL);
         close(st->sock);
@@ -158,22 +167,84 @@ static void spawn_worker(struct zygote_state *st, unsigned worker_id, int fd)
         send_msg(st->sock, MSG_SPAWN_FAILED, worker_id, 0, err);
         return;
     }
+    setpgid(pid, pid); /* here too: the group exists before the master can kill it */
     children_add(&st->children, pid, worker_id);
     send_msg(st->sock, MSG_SPAWNED, worker_id, pid, 0);
 }
 
-static void reap_workers(struct zygote_state *st)
+/* The parent of `pid` from /proc/<pid>/stat, or -1. */
+static pid_t parent_of(const char *pid)
 {
-    struct signalfd_siginfo info;
-    while (read(st->sigfd, &info, sizeof info) == sizeof info)
-        ;
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        unsigned worker_id;
-        if (children_remove(&st->children, pid, &worker_id))
-            send_msg(st->sock, MSG_EXITED, worker_id, pid, status);
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%s/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    const char *end_of_name = strrchr(buf, ')'); /* "pid (comm) state ppid ..." */
+    char state;
+    int ppid;
+    if (!end_of_name || sscanf(end_of_name + 1, " %c %d", &state, &ppid) != 2)
+        return -1;
+    return ppid;
+}
+
+/*
+ * The zygote is a child subreaper: a process whose worker died (one that left the worker's
+ * process group with setsid(), say) becomes the zygote's child. Every child of the zygote that
+ * is not a live worker is such an orphan, and is killed.
+ */
+static void kill_orphans(const struct children *c)
+{
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return;
+    pid_t self = getpid();
+    struct dirent *e;
+    while ((e = readdir(proc))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9' || parent_of(e->d_name) != self)
+            continue;
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (!children_find(c, pid))
+            kill(pid, SIGKILL);
     }
+    closedir(proc);
+}
+
+/*
+ * Reaps every child that ended. A worker's process group is killed while its zombie still
+ * holds the group's id (so the id cannot name another group), and its exit is reported; other
+ * children are orphans, reaped silently.
+ */
+static void reap_children(struct zygote_state *st)
+{
+    struct signalfd_siginfo sig;
+    while (read(st->sigfd, &sig, sizeof sig) == sizeof sig)
+        ;
+    bool worker_ended = false;
+    for (;;) {
+        siginfo_t info = {0};
+        if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid == 0)
+            break;
+        pid_t pid = info.si_pid;
+        unsigned worker_id;
+        bool worker = children_remove(&st->children, pid, &worker_id);
+        if (worker)
+            kill(-pid, SIGKILL);
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        if (worker) {
+            send_msg(st->sock, MSG_EXITED, worker_id, pid, status);
+            worker_ended = true;
+        }
+    }
+    if (worker_ended)
+        kill_orphans(&st->children);
 }
 
 /* One control message: false when the master closed the socket. */
@@ -197,13 +268,17 @@ static bool handle_control(struct zygote_state *st)
     return true;
 }
 
-static void kill_workers(struct children *c)
+/* At shutdown: every worker's process group, then orphans until no child is left. */
+static void kill_all(struct children *c)
 {
     for (size_t i = 0; i < c->count; i++)
-        kill(c->list[i].pid, SIGKILL);
-    for (size_t i = 0; i < c->count; i++)
-        while (waitpid(c->list[i].pid, NULL, 0) < 0 && errno == EINTR)
-            ;
+        kill(-c->list[i].pid, SIGKILL);
+    c->count = 0; /* from now on every child is killed */
+    for (;;) {
+        kill_orphans(c);
+        if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD)
+            break;
+    }
     free(c->list);
 }
 
@@ -223,11 +298,11 @@ static noreturn void serve(int sock, const struct config *cfg, proto_slot *board
             break;
         }
         if (p[1].revents)
-            reap_workers(&st);
+            reap_children(&st);
         if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !handle_control(&st))
             break;
     }
-    kill_workers(&st.children);
+    kill_all(&st.children);
     close(st.sigfd);
     close(sock);
     kiln_sapi_exit(0, true);
@@ -238,6 +313,7 @@ static noreturn void zygote_main(int sock, const struct config *cfg, pid_t maste
 {
     become_child_of(master, "kiln-zygote");
     setpgid(0, 0);
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     reset_signals();
     sock = isolate_fds(sock);
     struct msg m = {.kind = MSG_READY};

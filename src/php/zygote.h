@@ -7,11 +7,15 @@
  * The master talks to it over a SOCK_SEQPACKET control socket: it asks for a worker by sending
  * the worker's end of a fresh socketpair (SCM_RIGHTS); the zygote forks the worker and reports
  * SPAWNED, and reports EXITED with the wait status when a worker ends (the zygote is the
- * workers' parent and reaps them). The zygote and its workers are in their own process group
- * (a terminal's Ctrl-C reaches the master only) and die with their parent (PR_SET_PDEATHSIG).
+ * workers' parent and reaps them). The zygote is in its own process group (a terminal's Ctrl-C
+ * reaches the master only), each worker leads one of its own, and all die with their parent
+ * (PR_SET_PDEATHSIG). A worker's group goes with it: the zygote kills it when it reaps the
+ * worker, and, as a child subreaper, kills any process orphaned by a worker's death (docs/php.md,
+ * section 7).
  *
- * Killing a worker (deadline passed) is the master's job: kill(pid, SIGKILL); the EXITED event
- * follows. Closing the master's end of a worker's socketpair makes an idle worker exit cleanly.
+ * Killing a worker (deadline passed) is the master's job: kill(-pid, SIGKILL), its group; the
+ * EXITED event follows. Closing the master's end of a worker's socketpair makes an idle worker
+ * exit cleanly.
  */
 #ifndef KILN_PHP_ZYGOTE_H
 #define KILN_PHP_ZYGOTE_H

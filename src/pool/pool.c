@@ -102,7 +102,7 @@ static void dispatch(struct pool *pool);
 static void worker_kill(struct pool_worker *w)
 {
     if (w->pid > 0 && !w->exited)
-        kill(w->pid, SIGKILL);
+        kill(-w->pid, SIGKILL); /* its process group (the zygote makes one per worker) */
 }
 
 /* ---- jobs ------------------------------------------------------------------------------------- */

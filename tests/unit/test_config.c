@@ -445,6 +445,7 @@ static void test_load_defaults(void **state)
     assert_int_equal(cfg.queue_capacity, cfg.php_workers * 100);
     assert_int_equal(cfg.worker_max_requests, 0);
     assert_string_equal(cfg.php_ini, "");
+    assert_true(cfg.php_disable_fork);
     assert_int_equal(cfg.php_ini_set_count, 0);
     assert_int_equal(cfg.request_timeout_secs, 120);
     assert_int_equal(cfg.sse_timeout_secs, 1800);
@@ -602,6 +603,30 @@ static void test_access_log_switch(void **state)
     assert_int_equal(load(&cfg, (char *[]){"kiln", NULL}, env_on, err), CONFIG_OK);
     assert_true(cfg.access_log);
     config_free(&cfg);
+}
+
+/* On by default; the environment and --php-disable-fork=BOOL turn it off. */
+static void test_php_disable_fork(void **state)
+{
+    struct config cfg;
+    char err[CONFIG_ERR_MAX];
+    char *env_off[] = {"PHP_DISABLE_FORK=off", NULL};
+
+    (void)state;
+    assert_int_equal(load(&cfg, (char *[]){"kiln", NULL}, env_off, err), CONFIG_OK);
+    assert_false(cfg.php_disable_fork);
+    config_free(&cfg);
+    assert_int_equal(load(&cfg, (char *[]){"kiln", "--php-disable-fork", NULL}, env_off, err),
+                     CONFIG_OK);
+    assert_true(cfg.php_disable_fork);
+    config_free(&cfg);
+    assert_int_equal(load(&cfg, (char *[]){"kiln", "--php-disable-fork=no", NULL}, NULL, err),
+                     CONFIG_OK);
+    assert_false(cfg.php_disable_fork);
+    config_free(&cfg);
+    assert_int_not_equal(load(&cfg, (char *[]){"kiln", NULL},
+                              (char *[]){"PHP_DISABLE_FORK=maybe", NULL}, err), CONFIG_OK);
+    assert_non_null(strstr(err, "PHP_DISABLE_FORK"));
 }
 
 struct choice_case {
@@ -1268,6 +1293,7 @@ int main(void)
         cmocka_unit_test(test_later_flag_wins),
         cmocka_unit_test(test_empty_env_is_unset),
         cmocka_unit_test(test_access_log_switch),
+        cmocka_unit_test(test_php_disable_fork),
         cmocka_unit_test(test_executor_values),
         cmocka_unit_test(test_routing_values),
         cmocka_unit_test(test_log_levels),

@@ -101,6 +101,9 @@ static const struct {
                     " if ($_SESSION['n'] > 1) session_destroy();"},
     {"sleep.php", "<?php echo 'working'; ob_flush(); flush(); sleep(30);"},
     {"big.php", "<?php echo str_repeat('0123456789abcdef', 65536);"},
+    {"fork.php", "<?php echo 'par'; $p = pcntl_fork(); if ($p === 0) { header('X-Child: 1');"
+                 " echo 'CHILD'; error_log('child'); exit(7); }"
+                 " pcntl_waitpid($p, $s); echo 'ent', pcntl_wexitstatus($s);"},
 };
 
 static void write_scripts(const char *root)
@@ -575,6 +578,22 @@ static void test_exit_keeps_output(void **state)
     response_free(&r);
 }
 
+/* The child's output, header, log line and END never reach the master; it exits cleanly. */
+static void test_forked_child_never_writes_to_the_master(void **state)
+{
+    (void)state;
+    struct response r;
+    get("/fork.php", &r);
+    assert_int_equal(r.status, 200);
+    assert_body(&r, "parent7");
+    assert_null(strstr(r.headers, "X-Child"));
+    assert_string_equal(r.logs, "");
+    response_free(&r);
+    get("/pid.php", &r); /* nothing stray arrives before the next response */
+    assert_string_equal(r.frames, "HBE");
+    response_free(&r);
+}
+
 static void test_opcache_jit_and_sapi_name(void **state)
 {
     (void)state;
@@ -933,6 +952,7 @@ int main(void)
         cmocka_unit_test(test_two_cookies_in_and_out),
         cmocka_unit_test(test_fatal_error_gives_500),
         cmocka_unit_test(test_exit_keeps_output),
+        cmocka_unit_test(test_forked_child_never_writes_to_the_master),
         cmocka_unit_test(test_opcache_jit_and_sapi_name),
         cmocka_unit_test(test_opcache_is_shared_by_workers),
         cmocka_unit_test(test_finish_request),
