@@ -38,7 +38,8 @@ trap 'exit 1' INT TERM
 fail() { echo "bench: $*" >&2; exit 1; }
 
 # The cases. client: wrk (-t1 -c$CONNS), wrk1 (-t1 -c1), wrkapp (-t1 -c$APP_CONNS), h2 (h2load
-# -c10 -m10; h2c or TLS by the server). enc: the Accept-Encoding sent, - for none. kiln, other:
+# -c10 -m10; h2c or TLS by the server), mix (wrk -t1 -c$CONNS on the path while a second wrk
+# keeps 1 connection on /slow.php, 200 ms a request: fairness between fast and slow scripts). enc: the Accept-Encoding sent, - for none. kiln, other:
 # the servers (see url()) and paths; other path "=" is the kiln path; other "@case" reuses that
 # case's nginx side. expect: a string both responses must contain (besides status 200) before
 # anything is measured, - for none. label: the rest of the line.
@@ -51,6 +52,7 @@ sg         wrk    -    kphp  /superglobals.php?page=2&sort=name nginx      =    
 page50k    wrk    -    kphp  /page50k.php                       nginx      =       </html>       50 KiB PHP page
 flush_c1   wrk1   -    kphp  /flush.php                         nginx      =       part4         flush.php, 1 connection
 flush      wrk    -    kphp  /flush.php                         nginx      =       part4         flush.php
+mix        mix    -    kphp  /hello.php                         nginx      =       Hello,        hello.php beside slow.php (fairness)
 gz_static  wrk    gzip kphp  /100k.html                         nginx      =       -             100 KiB static, gzip
 br_static  wrk    br   kphp  /100k.html                         @gz_static -       -             100 KiB static, kiln br / nginx gzip
 gz_php     wrk    gzip kphp  /page50k.php                       nginx      =       -             50 KiB PHP page, gzip
@@ -284,6 +286,10 @@ wrk_summary() { # wrk --latency report -> "req/s p99-ms errors"
     /Socket errors:/ { gsub(",", ""); err += $4 + $6 + $8 + $10 }
     END { printf "%s %.3f %d\n", rps, p99, err }'
 }
+wrk_max() { # wrk report -> the largest latency in ms
+  awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v * 60000 }
+    $1 == "Latency" && $2 != "Distribution" { printf "%.3f", ms($4) }'
+}
 h2_summary() { # h2load report, its --log-file in $work/h2.log -> "req/s p99-ms errors"
   p99=$(cut -f3 "$work/h2.log" | sort -n | awk '{ a[NR] = $1 } END { i = int(NR * 0.99); if (i < NR * 0.99) i++; printf "%.3f", a[i] / 1000 }')
   awk -v p99="$p99" '/^finished in/ { gsub(",", ""); rps = $4 }
@@ -292,7 +298,7 @@ h2_summary() { # h2load report, its --log-file in $work/h2.log -> "req/s p99-ms 
     END { printf "%s %s %d\n", rps, p99, err }'
 }
 measure() { # client enc server path -> "req/s p99-ms errors"
-  client=$1 enc=$2
+  client=$1 enc=$2 server=$3
   u=$(url "$3" "$4")
   host=$(host_of "$3")
   set -- "$u"
@@ -302,6 +308,14 @@ measure() { # client enc server path -> "req/s p99-ms errors"
   wrk) wrk -t1 -c"$CONNS" -d"${SECS}s" --timeout 30s --latency "$@" | wrk_summary ;;
   wrk1) wrk -t1 -c1 -d"${SECS}s" --timeout 30s --latency "$@" | wrk_summary ;;
   wrkapp) wrk -t1 -c"$APP_CONNS" -d"${SECS}s" --timeout 30s --latency "$@" | wrk_summary ;;
+  mix) # the slow load starts first and outlasts the fast one: every fast request has company
+    slow=$(echo "$u" | sed 's|/[^/]*$|/slow.php|')
+    wrk -t1 -c1 -d"$((SECS + 2))s" --timeout 30s --latency "$slow" >"$work/slow.out" &
+    sleep 1
+    wrk -t1 -c"$CONNS" -d"${SECS}s" --timeout 30s --latency "$@" >"$work/fast.out"
+    wait $!
+    echo "$(wrk_max <"$work/fast.out") $(wrk_max <"$work/slow.out") $(wrk_summary <"$work/fast.out")" >>"$work/mix.$server"
+    wrk_summary <"$work/fast.out" ;;
   h2)
     h2load -c10 -m10 -D "$SECS" --log-file="$work/h2.log" "$@" >"$work/h2.out" 2>/dev/null || true
     h2_summary <"$work/h2.out" ;;
@@ -364,3 +378,9 @@ if grep -q '^gz_\|^br_' "$work/cases"; then
     printf '\n'
   done
 fi
+for side in kphp nginx; do
+  [ -s "$work/mix.$side" ] || continue
+  [ "$side" = kphp ] && printf '\nfairness (mix): hello.php with %s connections beside 1 connection on slow.php (200 ms)\n' "$CONNS" &&
+    printf '%-6s %10s %12s %12s %12s %12s\n' side "fast/s" "fast p99 ms" "C/thr ms" "fast max ms" "slow max ms"
+  awk -v side="$side" -v c="$CONNS" '{ printf "%-6s %10.0f %12.2f %12.2f %12.2f %12.2f\n", side, $3, $4, c * 1000 / $3, $1, $2 }' "$work/mix.$side"
+done
