@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "obs/log.h"
 #include "php/zygote.h"
 
@@ -59,6 +60,7 @@ struct pool_worker {
     unsigned generation;   /* of the process in this slot, SLOT_BITS wide */
     struct loop_timer respawn;
     struct loop_timer resume; /* reads again after the owner of a paused job went away */
+    struct loop_timer ahead;  /* bounds the wait of the job sent ahead to it (AHEAD_WAIT_MS) */
 };
 
 struct pool_job {
@@ -192,6 +194,7 @@ static bool take_back(struct pool_worker *w)
         return false;
     w->next_job = NULL;
     job->worker = NULL;
+    loop_timer_cancel(w->pool->loop, &w->ahead);
     return true;
 }
 
@@ -400,6 +403,7 @@ static void worker_end(struct pool_worker *w, const struct proto_end *end)
         next = NULL;
     }
     w->next_job = NULL;
+    loop_timer_cancel(pool->loop, &w->ahead);
     if (next) {
         w->job = next;
         next->started_ms = now;
@@ -589,6 +593,13 @@ static void worker_start(struct pool_worker *w, struct pool_job *job)
  * Jobs with a body file are not sent ahead (the descriptor goes with the first byte written).
  */
 #define PIPELINE_MAX_MS 2
+/*
+ * A job sent ahead waits at most this long behind its worker's current request: then that
+ * request is not short after all, and the job goes back to the head of the queue for another
+ * worker (taken back from the first that becomes free even sooner, see dispatch()). Without
+ * this, a worker that is never idle (it always has its own job sent ahead) never takes it.
+ */
+#define AHEAD_WAIT_MS 5
 
 static struct pool_worker *worker_to_send_ahead(struct pool *pool, const struct pool_job *job)
 {
@@ -643,6 +654,18 @@ static void dispatch(struct pool *pool)
         queue_remove(pool, job);
         w->next_job = job;
         send_job(w, job);
+        loop_timer_arm(pool->loop, &w->ahead, AHEAD_WAIT_MS);
+    }
+}
+
+static void on_ahead_timeout(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct pool_worker *w = container_of(t, struct pool_worker, ahead);
+    struct pool_job *job = w->next_job;
+    if (job && take_back(w)) {
+        job_requeue(w->pool, job);
+        dispatch(w->pool);
     }
 }
 
@@ -694,6 +717,7 @@ static void worker_down(struct pool_worker *w, const char *why)
     bool quiet = w->state == WORKER_RETIRING;
     w->state = WORKER_DOWN;
     loop_timer_cancel(pool->loop, &w->resume);
+    loop_timer_cancel(pool->loop, &w->ahead);
     loop_remove(pool->loop, &w->io);
     close(w->io.fd);
     proto_decoder_free(&w->in);
@@ -817,6 +841,7 @@ struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zyg
         w->slot = zygote_slot(zygote, i);
         w->respawn.fn = on_respawn;
         w->resume.fn = on_resume;
+        w->ahead.fn = on_ahead_timeout;
         worker_spawn(w);
     }
     return pool;
@@ -836,6 +861,7 @@ void pool_destroy(struct pool *pool)
         struct pool_worker *w = &pool->workers[i];
         loop_timer_cancel(pool->loop, &w->respawn);
         loop_timer_cancel(pool->loop, &w->resume);
+        loop_timer_cancel(pool->loop, &w->ahead);
         w->state = w->state == WORKER_DOWN ? WORKER_DOWN : WORKER_RETIRING; /* no log line */
         if (w->job)
             w->job->owner = NULL;
