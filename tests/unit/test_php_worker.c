@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "php/cgi.h"
+#include "http/cgi.h"
 #include "php/zygote.h"
 #include "pool/proto.h"
 
