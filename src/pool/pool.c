@@ -12,21 +12,21 @@
 #include <unistd.h>
 
 #include "obs/log.h"
-#include "php/zygote.h"
+#include "pool/zygote_ctl.h"
 
 /* A worker that dies within this time of its start without beginning any request is replaced
    only after it: a PHP that cannot start must not turn into a fork loop. A worker that began a
    request (which may have crashed it) is replaced at once. */
 #define RESPAWN_DELAY_MS 1000
 /*
- * The zygote echoes the id given to zygote_spawn() in its reports. Kiln gives it the worker's
+ * The zygote echoes the id given to zygote_ctl_spawn() in its reports. Kiln gives it the worker's
  * slot and the generation of the process in that slot: a slot's old process may be reported on
  * (SPAWNED, EXITED) after its successor was asked for, since the zygote's reports and the
  * worker sockets are read in whatever order epoll returns them, and a forked child can serve a
  * request before its parent has even sent SPAWNED.
  */
-#define SLOT_BITS ZYGOTE_SLOT_BITS
-#define SLOT_MASK ZYGOTE_SLOT_MASK
+#define SLOT_BITS ZYGOTE_CTL_SLOT_BITS
+#define SLOT_MASK ZYGOTE_CTL_SLOT_MASK
 
 /* Times a job goes back to the queue because its worker died before beginning it. */
 #define MAX_REQUEUES 3
@@ -82,7 +82,7 @@ struct pool_job {
 struct pool {
     struct loop *loop;
     const struct config *cfg;
-    struct zygote *zygote;
+    struct zygote_ctl *zygote;
     struct loop_io zygote_io;
     struct pool_worker *workers;
     unsigned worker_count;
@@ -658,7 +658,7 @@ static void worker_spawn(struct pool_worker *w)
 {
     struct pool *pool = w->pool;
     w->generation = (w->generation + 1) & (UINT32_MAX >> SLOT_BITS);
-    int fd = zygote_spawn(pool->zygote, w->id | (w->generation << SLOT_BITS));
+    int fd = zygote_ctl_spawn(pool->zygote, w->id | (w->generation << SLOT_BITS));
     if (fd < 0) {
         log_error("worker %u: the zygote could not start it; retrying in %d ms", w->id,
                   RESPAWN_DELAY_MS);
@@ -753,9 +753,9 @@ static void on_zygote_event(struct loop *loop, struct loop_io *io, uint32_t even
 {
     (void)events;
     struct pool *pool = (struct pool *)((char *)io - offsetof(struct pool, zygote_io));
-    struct zygote_event ev;
+    struct zygote_ctl_event ev;
     int rc;
-    while ((rc = zygote_read_event(pool->zygote, &ev)) == 1) {
+    while ((rc = zygote_ctl_read_event(pool->zygote, &ev)) == 1) {
         unsigned slot = ev.worker_id & SLOT_MASK;
         if (slot >= pool->worker_count)
             continue;
@@ -763,18 +763,18 @@ static void on_zygote_event(struct loop *loop, struct loop_io *io, uint32_t even
         /* about the process now in the slot, not one before it */
         bool current = ev.worker_id >> SLOT_BITS == w->generation && w->state != WORKER_DOWN;
         switch (ev.kind) {
-        case ZYGOTE_SPAWNED:
+        case ZYGOTE_CTL_SPAWNED:
             if (current && w->pid == 0)
                 w->pid = ev.pid;
             break;
-        case ZYGOTE_SPAWN_FAILED:
+        case ZYGOTE_CTL_SPAWN_FAILED:
             log_error("worker %u: fork failed: %s", slot, strerror(ev.status));
             if (current) {
                 w->served = 0; /* respawn after a delay, not at once */
                 worker_down(w, "it could not be forked");
             }
             break;
-        case ZYGOTE_EXITED:
+        case ZYGOTE_CTL_EXITED:
             log_exit(slot, ev.pid, ev.status);
             if (current && w->pid == ev.pid)
                 worker_exited(w);
@@ -791,7 +791,7 @@ static void on_zygote_event(struct loop *loop, struct loop_io *io, uint32_t even
 
 /* ---- pool ------------------------------------------------------------------------------------- */
 
-struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zygote *zygote)
+struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zygote_ctl *zygote)
 {
     struct pool *pool = calloc(1, sizeof(*pool));
     if (!pool)
@@ -805,7 +805,7 @@ struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zyg
         free(pool);
         return NULL;
     }
-    pool->zygote_io.fd = zygote_control_fd(zygote);
+    pool->zygote_io.fd = zygote_ctl_fd(zygote);
     pool->zygote_io.fn = on_zygote_event;
     loop_add(loop, &pool->zygote_io, EPOLLIN);
     for (unsigned i = 0; i < pool->worker_count; i++) {
@@ -814,7 +814,7 @@ struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zyg
         w->id = i;
         w->state = WORKER_DOWN;
         w->send_fd = -1;
-        w->slot = zygote_slot(zygote, i);
+        w->slot = zygote_ctl_slot(zygote, i);
         w->respawn.fn = on_respawn;
         w->resume.fn = on_resume;
         worker_spawn(w);
