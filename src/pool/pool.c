@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "obs/log.h"
 #include "pool/zygote_ctl.h"
 
@@ -222,7 +223,7 @@ static void job_after_worker_death(struct pool_worker *w, struct pool_job *job)
 static void on_deadline(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
-    struct pool_job *job = (struct pool_job *)((char *)t - offsetof(struct pool_job, deadline));
+    struct pool_job *job = container_of(t, struct pool_job, deadline);
     struct pool *pool = job->pool;
     if (job->queued) {
         queue_remove(pool, job);
@@ -360,8 +361,7 @@ void pool_job_cancel(struct pool_job *job)
 static void on_resume(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
-    struct pool_worker *w =
-        (struct pool_worker *)((char *)t - offsetof(struct pool_worker, resume));
+    struct pool_worker *w = container_of(t, struct pool_worker, resume);
     if (w->state == WORKER_DOWN || w->paused)
         return;
     pool_worker_process(w);
@@ -520,7 +520,7 @@ static void pool_worker_read(struct pool_worker *w)
 static void on_worker_io(struct loop *loop, struct loop_io *io, uint32_t events)
 {
     (void)loop;
-    struct pool_worker *w = (struct pool_worker *)((char *)io - offsetof(struct pool_worker, io));
+    struct pool_worker *w = container_of(io, struct pool_worker, io);
     if (events & EPOLLOUT)
         pool_worker_write(w);
     if (w->state != WORKER_DOWN && (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)))
@@ -651,7 +651,7 @@ static void pool_assign(struct pool *pool)
 static void on_respawn(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
-    pool_worker_spawn((struct pool_worker *)((char *)t - offsetof(struct pool_worker, respawn)));
+    pool_worker_spawn(container_of(t, struct pool_worker, respawn));
 }
 
 static void pool_worker_spawn(struct pool_worker *w)
@@ -752,7 +752,7 @@ static void log_exit(unsigned id, pid_t pid, int status)
 static void on_zygote_event(struct loop *loop, struct loop_io *io, uint32_t events)
 {
     (void)events;
-    struct pool *pool = (struct pool *)((char *)io - offsetof(struct pool, zygote_io));
+    struct pool *pool = container_of(io, struct pool, zygote_io);
     struct zygote_ctl_event ev;
     int rc;
     while ((rc = zygote_ctl_read_event(pool->zygote, &ev)) == 1) {
