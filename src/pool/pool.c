@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,7 +65,7 @@ struct pool_worker {
 
 struct pool_job {
     struct pool *pool;
-    struct pool_job *prev, *next; /* queue links */
+    TAILQ_ENTRY(pool_job) link;   /* in the queue while `queued` */
     const struct pool_job_ops *ops;
     void *owner;                  /* NULL once complete, failed or cancelled */
     struct proto_buf frames;      /* kept until the worker shows it has read them */
@@ -87,7 +88,7 @@ struct pool {
     struct loop_io zygote_io;
     struct pool_worker *workers;
     unsigned worker_count;
-    struct pool_job *queue_head, *queue_tail;
+    TAILQ_HEAD(, pool_job) queue; /* FIFO; a job put back goes to the head */
     unsigned queued;
     uint32_t next_seq;
     bool stopping;
@@ -149,28 +150,14 @@ static void job_release_input(struct pool_job *job)
 /* Back to the head of the queue: it was the oldest when it left. */
 static void queue_push_front(struct pool *pool, struct pool_job *job)
 {
-    job->prev = NULL;
-    job->next = pool->queue_head;
-    if (pool->queue_head)
-        pool->queue_head->prev = job;
-    else
-        pool->queue_tail = job;
-    pool->queue_head = job;
+    TAILQ_INSERT_HEAD(&pool->queue, job, link);
     job->queued = true;
     pool->queued++;
 }
 
 static void queue_remove(struct pool *pool, struct pool_job *job)
 {
-    if (job->prev)
-        job->prev->next = job->next;
-    else
-        pool->queue_head = job->next;
-    if (job->next)
-        job->next->prev = job->prev;
-    else
-        pool->queue_tail = job->prev;
-    job->prev = job->next = NULL;
+    TAILQ_REMOVE(&pool->queue, job, link);
     job->queued = false;
     pool->queued--;
 }
@@ -291,12 +278,7 @@ int pool_submit(struct pool_job *job)
     if (pool->cfg->request_timeout_secs > 0)
         loop_timer_arm(pool->loop, &job->deadline, pool->cfg->request_timeout_secs * 1000);
     job->queued = true;
-    job->prev = pool->queue_tail;
-    if (pool->queue_tail)
-        pool->queue_tail->next = job;
-    else
-        pool->queue_head = job;
-    pool->queue_tail = job;
+    TAILQ_INSERT_TAIL(&pool->queue, job, link);
     pool->queued++;
     pool_assign(pool);
     return 0;
@@ -632,14 +614,14 @@ static void pool_assign(struct pool *pool)
     struct pool_worker *w;
     while ((w = idle_worker(pool))) {
         struct pool_job *job = take_back_waiting_job(pool);
-        if (!job && (job = pool->queue_head))
+        if (!job && (job = TAILQ_FIRST(&pool->queue)))
             queue_remove(pool, job);
         if (!job)
             break;
         pool_worker_start(w, job);
     }
-    while (pool->queue_head && (w = pool_worker_to_send_ahead(pool, pool->queue_head))) {
-        struct pool_job *job = pool->queue_head;
+    struct pool_job *job;
+    while ((job = TAILQ_FIRST(&pool->queue)) && (w = pool_worker_to_send_ahead(pool, job))) {
         queue_remove(pool, job);
         w->next_job = job;
         send_job(w, job);
@@ -800,6 +782,7 @@ struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zyg
     pool->cfg = cfg;
     pool->zygote = zygote;
     pool->worker_count = cfg->php_workers;
+    TAILQ_INIT(&pool->queue);
     pool->workers = calloc(pool->worker_count, sizeof(*pool->workers));
     if (!pool->workers) {
         free(pool);
@@ -827,8 +810,8 @@ void pool_destroy(struct pool *pool)
     if (!pool)
         return;
     pool->stopping = true;
-    while (pool->queue_head) {
-        struct pool_job *job = pool->queue_head;
+    struct pool_job *job;
+    while ((job = TAILQ_FIRST(&pool->queue))) {
         queue_remove(pool, job);
         job_free(job);
     }
