@@ -1,6 +1,7 @@
 # Kiln build. `make run` and `make test` are the two commands; everything else is a helper.
 #   make            release build  -> build/release/kiln
 #   make asan       ASan+UBSan     -> build/asan/kiln
+#   make check-layers  the include rules (no PHP header outside src/php/; run first by make test)
 #   make unit       cmocka unit tests (ASan build)
 #   make integration  pytest against build/asan/kiln
 #   make fuzz-smoke short libFuzzer runs of every target (clang)
@@ -19,14 +20,17 @@ LLHTTP_INC  := /usr/share/include/llhttp
 LLHTTP_SRCS := $(wildcard $(LLHTTP_DIR)/*.c)
 
 PHP_CONFIG  ?= php-config8.2
-# PHP's headers are system headers to us: our warnings are not theirs to pass.
+# PHP's headers are system headers to us: our warnings are not theirs to pass. Only objects
+# from src/php/ get them (the pattern-specific CPPFLAGS below): the master never sees PHP.
 PHP_INCLUDES = $(patsubst -I%,-isystem %,$(shell $(PHP_CONFIG) --includes 2>/dev/null))
+PHP_LIBS    := -L/usr/lib -lphp8.2
 
 VERSION   := 0.1.0
 WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS  += -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"' -Isrc -I$(LLHTTP_INC) $(PHP_INCLUDES)
+CPPFLAGS  += -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"' -Isrc -I$(LLHTTP_INC)
 CSTD      := -std=c11
-LDLIBS    := -L/usr/lib -lphp8.2 -lssl -lcrypto -lnghttp2 -lbrotlienc -lbrotlidec -lzstd -lz
+# libphp is not here: only what links php/ (kiln, test_php_worker) adds $(PHP_LIBS).
+LDLIBS    := -lssl -lcrypto -lnghttp2 -lbrotlienc -lbrotlidec -lzstd -lz
 
 SRCS      := $(shell find src -name '*.c' | sort)
 LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
@@ -46,9 +50,17 @@ ASAN_CFLAGS := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address
 FUZZ_CFLAGS := $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 LLHTTP_CFLAGS := -DLLHTTP_STRICT_MODE=1 -w
 
-.PHONY: all asan deps run test unit integration fuzz fuzz-smoke bench clean
+.PHONY: all asan deps run test check-layers unit integration fuzz fuzz-smoke bench clean
 # Objects built through pattern rules are not temporary: keep them for the next build.
 .SECONDARY:
+
+$(REL_DIR)/obj/php/%.o $(ASAN_DIR)/obj/php/%.o $(FUZZ_DIR)/obj/php/%.o: CPPFLAGS += $(PHP_INCLUDES)
+
+# The library objects as an archive: a test or fuzzer links only the members it references,
+# so php/*.o (and libphp) come in only for what calls zygote_main.
+%/libkiln.a:
+	@rm -f $@
+	$(AR) rcs $@ $^
 
 all: $(REL_DIR)/kiln
 
@@ -67,7 +79,7 @@ $(REL_DIR)/llhttp/%.o: $(LLHTTP_DIR)/%.c
 REL_OBJS := $(call objs,$(REL_DIR),$(SRCS)) $(patsubst $(LLHTTP_DIR)/%.c,$(REL_DIR)/llhttp/%.o,$(LLHTTP_SRCS))
 
 $(REL_DIR)/kiln: $(REL_OBJS)
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(PHP_LIBS) $(LDLIBS)
 
 # ---- ASan + UBSan -----------------------------------------------------------
 $(ASAN_DIR)/obj/%.o: src/%.c
@@ -84,14 +96,19 @@ ASAN_LIBOBJS := $(call objs,$(ASAN_DIR),$(LIB_SRCS)) $(ASAN_LLHTTP)
 asan: $(ASAN_DIR)/kiln
 
 $(ASAN_DIR)/kiln: $(ASAN_DIR)/obj/main.o $(ASAN_LIBOBJS)
-	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(PHP_LIBS) $(LDLIBS)
+
+$(ASAN_DIR)/libkiln.a: $(ASAN_LIBOBJS)
 
 # ---- unit tests (cmocka, ASan build) ----------------------------------------
 UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_DIR)/unit/%,$(UNIT_SRCS))
 
-$(ASAN_DIR)/unit/%: tests/unit/%.c $(ASAN_LIBOBJS)
+$(ASAN_DIR)/unit/%: tests/unit/%.c $(ASAN_DIR)/libkiln.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ASAN_CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(ASAN_CFLAGS) -Wno-missing-prototypes -o $@ $^ $(TEST_PHP_LIBS) $(LDLIBS) -lcmocka
+
+# The one unit test that runs PHP (a real zygote and workers).
+$(ASAN_DIR)/unit/test_php_worker: TEST_PHP_LIBS = $(PHP_LIBS)
 
 unit: $(UNIT_BINS)
 	@./scripts/run-unit.sh $(UNIT_BINS)
@@ -112,7 +129,9 @@ $(FUZZ_DIR)/llhttp/%.o: $(LLHTTP_DIR)/%.c
 FUZZ_LIBOBJS := $(call objs,$(FUZZ_DIR),$(LIB_SRCS)) $(patsubst $(LLHTTP_DIR)/%.c,$(FUZZ_DIR)/llhttp/%.o,$(LLHTTP_SRCS))
 FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRCS))
 
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBOBJS)
+$(FUZZ_DIR)/libkiln.a: $(FUZZ_LIBOBJS)
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DIR)/libkiln.a
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -Wno-missing-prototypes -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 fuzz: $(FUZZ_BINS)
@@ -125,7 +144,11 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(REL_DIR)/kiln --listen $(LISTEN) --docroot www
 
+check-layers:
+	@./scripts/check-layers.sh
+
 test: deps
+	@$(MAKE) --no-print-directory check-layers
 	@$(MAKE) --no-print-directory all asan
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration

@@ -18,8 +18,9 @@
 #include "net/tls.h"
 #include "middleware/chain.h"
 #include "obs/log.h"
-#include "php/zygote.h"
+#include "php/zygote.h" /* zygote_main only: the one entry into PHP the master links */
 #include "pool/pool.h"
+#include "pool/zygote_ctl.h"
 #include "server.h"
 
 extern char **environ;
@@ -76,7 +77,7 @@ static void log_configuration(const struct config *cfg, bool tls)
 struct kiln {
     struct config cfg;
     bool cfg_loaded;
-    struct zygote zygote;
+    struct zygote_ctl zygote;
     bool zygote_started;
     struct tls_ctx *tls;
     struct loop *loop;
@@ -92,7 +93,7 @@ static void kiln_release(struct kiln *k)
     }
     pool_destroy(k->pool);
     if (k->zygote_started)
-        zygote_stop(&k->zygote);
+        zygote_ctl_stop(&k->zygote);
     loop_destroy(k->loop);
     tls_ctx_free(k->tls);
     if (k->cfg_loaded)
@@ -122,7 +123,7 @@ static int kiln_start(struct kiln *k, char *err, size_t errlen)
     log_init(cfg->log_level, cfg->service_name);
     signal(SIGPIPE, SIG_IGN);
     if (cfg->executor == CONFIG_EXECUTOR_EXT) {
-        if (zygote_start(&k->zygote, cfg) < 0) {
+        if (zygote_ctl_start(&k->zygote, cfg, zygote_main) < 0) {
             snprintf(err, errlen, "%s", k->zygote.err);
             return -1;
         }

@@ -5,10 +5,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "http/cgi.h"
 #include "http/exchange.h"
 #include "http/response.h"
 #include "http/router.h"
-#include "php/cgi.h"
 #include "pool/pool.h"
 #include "server.h"
 

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,32 +12,12 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "php/sapi.h"
 #include "php/worker.h"
 #include "pool/proto.h"
-
-#define STOP_WAIT_MS 5000
-
-/* Control messages, one per SOCK_SEQPACKET packet. */
-enum msg_kind {
-    MSG_READY = 1,    /* zygote -> master: PHP started; status = OPcache enabled */
-    MSG_START_FAILED, /* zygote -> master: text says why */
-    MSG_SPAWN,        /* master -> zygote, with the worker's socket (SCM_RIGHTS) */
-    MSG_SPAWNED,
-    MSG_EXITED,
-    MSG_SPAWN_FAILED,
-};
-
-struct msg {
-    uint32_t kind;
-    uint32_t worker_id;
-    int32_t pid;
-    int32_t status;
-    char text[200];
-};
+#include "pool/zygote_ctl.h"
 
 struct child {
     pid_t pid;
@@ -51,11 +30,10 @@ struct children {
     size_t cap;
 };
 
-/* ---- zygote process --------------------------------------------------------------------- */
-
-static void send_msg(int sock, enum msg_kind kind, unsigned worker_id, pid_t pid, int status)
+static void send_msg(int sock, enum zygote_ctl_msg_kind kind, unsigned worker_id, pid_t pid,
+                     int status)
 {
-    struct msg m = {.kind = kind, .worker_id = worker_id, .pid = pid, .status = status};
+    struct zygote_ctl_msg m = {.kind = kind, .worker_id = worker_id, .pid = pid, .status = status};
     while (send(sock, &m, sizeof m, MSG_NOSIGNAL) < 0 && errno == EINTR)
         ;
 }
@@ -158,18 +136,18 @@ static void spawn_worker(struct zygote_state *st, unsigned worker_id, int fd)
         sigprocmask(SIG_SETMASK, &st->worker_mask, NULL);
         close(st->sock);
         close(st->sigfd);
-        unsigned slot = worker_id & ZYGOTE_SLOT_MASK;
+        unsigned slot = worker_id & ZYGOTE_CTL_SLOT_MASK;
         worker_main(fd, st->cfg, slot < st->slots ? &st->board[slot] : NULL);
     }
     int err = errno;
     close(fd);
     if (pid < 0) {
-        send_msg(st->sock, MSG_SPAWN_FAILED, worker_id, 0, err);
+        send_msg(st->sock, ZYGOTE_CTL_MSG_SPAWN_FAILED, worker_id, 0, err);
         return;
     }
     setpgid(pid, pid); /* here too: the group exists before the master can kill it */
     children_add(&st->children, pid, worker_id);
-    send_msg(st->sock, MSG_SPAWNED, worker_id, pid, 0);
+    send_msg(st->sock, ZYGOTE_CTL_MSG_SPAWNED, worker_id, pid, 0);
 }
 
 /* The parent of `pid` from /proc/<pid>/stat, or -1. */
@@ -239,7 +217,7 @@ static void reap_children(struct zygote_state *st)
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
         if (worker) {
-            send_msg(st->sock, MSG_EXITED, worker_id, pid, status);
+            send_msg(st->sock, ZYGOTE_CTL_MSG_EXITED, worker_id, pid, status);
             worker_ended = true;
         }
     }
@@ -250,7 +228,7 @@ static void reap_children(struct zygote_state *st)
 /* One control message: false when the master closed the socket. */
 static bool handle_control(struct zygote_state *st)
 {
-    struct msg m = {0};
+    struct zygote_ctl_msg m = {0};
     int fd = -1;
     size_t nfds = 1;
     ssize_t n = proto_recv_fds(st->sock, &m, sizeof m, &fd, &nfds, 0);
@@ -258,12 +236,12 @@ static bool handle_control(struct zygote_state *st)
         return errno == EINTR || errno == EAGAIN;
     if (n == 0)
         return false;
-    if (n == sizeof m && m.kind == MSG_SPAWN && nfds == 1) {
+    if (n == sizeof m && m.kind == ZYGOTE_CTL_MSG_SPAWN && nfds == 1) {
         spawn_worker(st, m.worker_id, fd);
     } else {
         if (nfds == 1)
             close(fd);
-        send_msg(st->sock, MSG_SPAWN_FAILED, m.worker_id, 0, EINVAL);
+        send_msg(st->sock, ZYGOTE_CTL_MSG_SPAWN_FAILED, m.worker_id, 0, EINVAL);
     }
     return true;
 }
@@ -308,173 +286,21 @@ static noreturn void serve(int sock, const struct config *cfg, proto_slot *board
     kiln_sapi_exit(0, true);
 }
 
-static noreturn void zygote_main(int sock, const struct config *cfg, pid_t master,
-                                 proto_slot *board, unsigned slots)
+noreturn void zygote_main(int sock, const struct config *cfg, pid_t master, proto_slot *board,
+                          unsigned slots)
 {
     become_child_of(master, "kiln-zygote");
     setpgid(0, 0);
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     reset_signals();
     sock = isolate_fds(sock);
-    struct msg m = {.kind = MSG_READY};
+    struct zygote_ctl_msg m = {.kind = ZYGOTE_CTL_MSG_READY};
     if (kiln_sapi_startup(cfg, m.text, sizeof m.text) < 0) {
-        m.kind = MSG_START_FAILED;
+        m.kind = ZYGOTE_CTL_MSG_START_FAILED;
         send(sock, &m, sizeof m, MSG_NOSIGNAL);
         _exit(1);
     }
     m.status = kiln_sapi_opcache_enabled();
     send(sock, &m, sizeof m, MSG_NOSIGNAL);
     serve(sock, cfg, board, slots);
-}
-
-/* ---- master side ------------------------------------------------------------------------ */
-
-static ssize_t recv_msg(int fd, struct msg *m, int flags)
-{
-    ssize_t n;
-    do {
-        n = recv(fd, m, sizeof *m, flags);
-    } while (n < 0 && errno == EINTR);
-    return n;
-}
-
-int zygote_start(struct zygote *z, const struct config *cfg)
-{
-    z->pid = -1;
-    z->control_fd = -1;
-    z->opcache_enabled = false;
-    z->err[0] = '\0';
-    z->slots = cfg->php_workers;
-    z->board = proto_board_map(z->slots);
-    if (!z->board) {
-        snprintf(z->err, sizeof z->err, "php-zygote: shared memory for %u workers: %s", z->slots,
-                 strerror(errno));
-        return -1;
-    }
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-        snprintf(z->err, sizeof z->err, "php-zygote: socketpair: %s", strerror(errno));
-        zygote_stop(z);
-        return -1;
-    }
-    pid_t master = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(sv[0]);
-        zygote_main(sv[1], cfg, master, z->board, z->slots);
-    }
-    close(sv[1]);
-    if (pid < 0) {
-        snprintf(z->err, sizeof z->err, "php-zygote: fork: %s", strerror(errno));
-        close(sv[0]);
-        zygote_stop(z);
-        return -1;
-    }
-    z->pid = pid;
-    z->control_fd = sv[0];
-    struct msg m;
-    ssize_t n = recv_msg(sv[0], &m, 0);
-    if (n == sizeof m && m.kind == MSG_READY) {
-        z->opcache_enabled = m.status != 0;
-        fcntl(sv[0], F_SETFL, O_NONBLOCK);
-        return 0;
-    }
-    if (n == sizeof m && m.kind == MSG_START_FAILED) {
-        m.text[sizeof m.text - 1] = '\0';
-        snprintf(z->err, sizeof z->err, "%s", m.text);
-    } else {
-        snprintf(z->err, sizeof z->err,
-                 "php-zygote ended during PHP start-up (see the messages above)");
-    }
-    zygote_stop(z);
-    return -1;
-}
-
-int zygote_spawn(struct zygote *z, unsigned worker_id)
-{
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-        return -1;
-    struct msg m = {.kind = MSG_SPAWN, .worker_id = worker_id};
-    if (proto_send_fd(z->control_fd, &m, sizeof m, sv[1], MSG_DONTWAIT) != (ssize_t)sizeof m) {
-        int err = errno;
-        close(sv[0]);
-        close(sv[1]);
-        errno = err;
-        return -1;
-    }
-    close(sv[1]);
-    if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
-        close(sv[0]);
-        return -1;
-    }
-    return sv[0];
-}
-
-proto_slot *zygote_slot(const struct zygote *z, unsigned slot)
-{
-    return z->board && slot < z->slots ? &z->board[slot] : NULL;
-}
-
-int zygote_control_fd(const struct zygote *z)
-{
-    return z->control_fd;
-}
-
-int zygote_read_event(struct zygote *z, struct zygote_event *ev)
-{
-    struct msg m;
-    ssize_t n = recv_msg(z->control_fd, &m, MSG_DONTWAIT);
-    if (n < 0)
-        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-    if (n != sizeof m)
-        return -1;
-    switch (m.kind) {
-    case MSG_SPAWNED:
-        ev->kind = ZYGOTE_SPAWNED;
-        break;
-    case MSG_EXITED:
-        ev->kind = ZYGOTE_EXITED;
-        break;
-    case MSG_SPAWN_FAILED:
-        ev->kind = ZYGOTE_SPAWN_FAILED;
-        break;
-    default:
-        return -1;
-    }
-    ev->worker_id = m.worker_id;
-    ev->pid = m.pid;
-    ev->status = m.status;
-    return 1;
-}
-
-/* Reaps the zygote if it has ended: true when it is gone. */
-static bool zygote_reaped(pid_t pid)
-{
-    pid_t r = waitpid(pid, NULL, WNOHANG);
-    return r == pid || (r < 0 && errno == ECHILD);
-}
-
-void zygote_stop(struct zygote *z)
-{
-    proto_board_unmap(z->board, z->slots);
-    z->board = NULL;
-    if (z->control_fd >= 0) {
-        close(z->control_fd); /* the zygote kills its workers and exits */
-        z->control_fd = -1;
-    }
-    if (z->pid <= 0)
-        return;
-    struct timespec tick = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
-    for (int waited = 0; waited < STOP_WAIT_MS; waited += 10) {
-        if (zygote_reaped(z->pid)) {
-            z->pid = -1;
-            return;
-        }
-        nanosleep(&tick, NULL);
-    }
-    kill(z->pid, SIGKILL); /* workers follow through PR_SET_PDEATHSIG */
-    while (waitpid(z->pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    z->pid = -1;
 }

@@ -7,27 +7,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base.h"
 #include "obs/log.h"
-#include "php/zygote.h"
+#include "pool/zygote_ctl.h"
 
 /* A worker that dies within this time of its start without beginning any request is replaced
    only after it: a PHP that cannot start must not turn into a fork loop. A worker that began a
    request (which may have crashed it) is replaced at once. */
 #define RESPAWN_DELAY_MS 1000
 /*
- * The zygote echoes the id given to zygote_spawn() in its reports. Kiln gives it the worker's
+ * The zygote echoes the id given to zygote_ctl_spawn() in its reports. Kiln gives it the worker's
  * slot and the generation of the process in that slot: a slot's old process may be reported on
  * (SPAWNED, EXITED) after its successor was asked for, since the zygote's reports and the
  * worker sockets are read in whatever order epoll returns them, and a forked child can serve a
  * request before its parent has even sent SPAWNED.
  */
-#define SLOT_BITS ZYGOTE_SLOT_BITS
-#define SLOT_MASK ZYGOTE_SLOT_MASK
+#define SLOT_BITS ZYGOTE_CTL_SLOT_BITS
+#define SLOT_MASK ZYGOTE_CTL_SLOT_MASK
 
 /* Times a job goes back to the queue because its worker died before beginning it. */
 #define MAX_REQUEUES 3
@@ -52,7 +53,7 @@ struct pool_worker {
     struct proto_buf out;
     int send_fd;           /* body file to attach to the first byte of `out`, or -1 */
     struct pool_job *job;
-    struct pool_job *next_job; /* sent ahead, runs when `job` ends (see dispatch()) */
+    struct pool_job *next_job; /* sent ahead, runs when `job` ends (see pool_assign()) */
     uint64_t avg_ms8;      /* recent time per request, milliseconds x 8 (moving average) */
     bool paused;
     uint64_t started_ms;
@@ -65,7 +66,7 @@ struct pool_worker {
 
 struct pool_job {
     struct pool *pool;
-    struct pool_job *prev, *next; /* queue links */
+    TAILQ_ENTRY(pool_job) link;   /* in the queue while `queued` */
     const struct pool_job_ops *ops;
     void *owner;                  /* NULL once complete, failed or cancelled */
     struct proto_buf frames;      /* kept until the worker shows it has read them */
@@ -84,24 +85,24 @@ struct pool_job {
 struct pool {
     struct loop *loop;
     const struct config *cfg;
-    struct zygote *zygote;
+    struct zygote_ctl *zygote;
     struct loop_io zygote_io;
     struct pool_worker *workers;
     unsigned worker_count;
-    struct pool_job *queue_head, *queue_tail;
+    TAILQ_HEAD(, pool_job) queue; /* FIFO; a job put back goes to the head */
     unsigned queued;
     uint32_t next_seq;
     bool stopping;
 };
 
-static void worker_spawn(struct pool_worker *w);
-static void worker_down(struct pool_worker *w, const char *why);
-static void worker_process(struct pool_worker *w);
-static void worker_read(struct pool_worker *w);
-static void dispatch(struct pool *pool);
+static void pool_worker_spawn(struct pool_worker *w);
+static void pool_worker_down(struct pool_worker *w, const char *why);
+static void pool_worker_process(struct pool_worker *w);
+static void pool_worker_read(struct pool_worker *w);
+static void pool_assign(struct pool *pool);
 
 /* SIGKILL, unless the process is already gone (its pid may belong to another by now). */
-static void worker_kill(struct pool_worker *w)
+static void pool_worker_kill(struct pool_worker *w)
 {
     if (w->pid > 0 && !w->exited)
         kill(-w->pid, SIGKILL); /* its process group (the zygote makes one per worker) */
@@ -150,28 +151,14 @@ static void job_release_input(struct pool_job *job)
 /* Back to the head of the queue: it was the oldest when it left. */
 static void queue_push_front(struct pool *pool, struct pool_job *job)
 {
-    job->prev = NULL;
-    job->next = pool->queue_head;
-    if (pool->queue_head)
-        pool->queue_head->prev = job;
-    else
-        pool->queue_tail = job;
-    pool->queue_head = job;
+    TAILQ_INSERT_HEAD(&pool->queue, job, link);
     job->queued = true;
     pool->queued++;
 }
 
 static void queue_remove(struct pool *pool, struct pool_job *job)
 {
-    if (job->prev)
-        job->prev->next = job->next;
-    else
-        pool->queue_head = job->next;
-    if (job->next)
-        job->next->prev = job->prev;
-    else
-        pool->queue_tail = job->prev;
-    job->prev = job->next = NULL;
+    TAILQ_REMOVE(&pool->queue, job, link);
     job->queued = false;
     pool->queued--;
 }
@@ -225,7 +212,7 @@ static void job_after_worker_death(struct pool_worker *w, struct pool_job *job)
 static void on_deadline(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
-    struct pool_job *job = (struct pool_job *)((char *)t - offsetof(struct pool_job, deadline));
+    struct pool_job *job = container_of(t, struct pool_job, deadline);
     struct pool *pool = job->pool;
     if (job->queued) {
         queue_remove(pool, job);
@@ -239,14 +226,14 @@ static void on_deadline(struct loop *loop, struct loop_timer *t)
         if (take_back(w)) /* it will never run */
             job_free(job);
         /* else it has begun, unseen yet: it runs with nobody listening, under a fresh deadline
-           (worker_end) */
+           (pool_worker_end) */
         return;
     }
     log_warn("worker %u: request passed REQUEST_TIMEOUT (%llus); killing pid %d", w->id,
              (unsigned long long)pool->cfg->request_timeout_secs, (int)w->pid);
     job_fail(job, 504);
-    worker_kill(w);
-    worker_down(w, "killed at its deadline");
+    pool_worker_kill(w);
+    pool_worker_down(w, "killed at its deadline");
 }
 
 struct pool_job *pool_job_create(struct pool *pool, const struct pool_job_ops *ops, void *owner)
@@ -293,20 +280,15 @@ int pool_submit(struct pool_job *job)
     if (pool->cfg->request_timeout_secs > 0)
         loop_timer_arm(pool->loop, &job->deadline, pool->cfg->request_timeout_secs * 1000);
     job->queued = true;
-    job->prev = pool->queue_tail;
-    if (pool->queue_tail)
-        pool->queue_tail->next = job;
-    else
-        pool->queue_head = job;
-    pool->queue_tail = job;
+    TAILQ_INSERT_TAIL(&pool->queue, job, link);
     pool->queued++;
-    dispatch(pool);
+    pool_assign(pool);
     return 0;
 }
 
 /* ---- worker I/O ------------------------------------------------------------------------------- */
 
-static void worker_write(struct pool_worker *w)
+static void pool_worker_write(struct pool_worker *w)
 {
     while (w->out.len > 0) {
         ssize_t n;
@@ -326,7 +308,7 @@ static void worker_write(struct pool_worker *w)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
-        worker_down(w, "its socket failed");
+        pool_worker_down(w, "its socket failed");
         return;
     }
 }
@@ -357,18 +339,17 @@ void pool_job_cancel(struct pool_job *job)
         loop_timer_arm(job->pool->loop, &w->resume, 0);
     }
     if (proto_put_abort(&w->out, job->seq) == 0)
-        worker_write(w);
+        pool_worker_write(w);
 }
 
 static void on_resume(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
-    struct pool_worker *w =
-        (struct pool_worker *)((char *)t - offsetof(struct pool_worker, resume));
+    struct pool_worker *w = container_of(t, struct pool_worker, resume);
     if (w->state == WORKER_DOWN || w->paused)
         return;
-    worker_process(w);
-    worker_read(w);
+    pool_worker_process(w);
+    pool_worker_read(w);
 }
 
 static enum config_log_level log_level_of(enum proto_log_level level)
@@ -383,7 +364,7 @@ static enum config_log_level log_level_of(enum proto_log_level level)
 }
 
 /* The worker finished a request and is idle again (or about to retire). */
-static void worker_end(struct pool_worker *w, const struct proto_end *end)
+static void pool_worker_end(struct pool_worker *w, const struct proto_end *end)
 {
     struct pool *pool = w->pool;
     struct pool_job *job = w->job;
@@ -397,7 +378,7 @@ static void worker_end(struct pool_worker *w, const struct proto_end *end)
     bool retiring = (end->flags & PROTO_END_RETIRING) || w->exited;
     struct pool_job *next = w->next_job;
     /* A retiring worker does not begin the job sent ahead: it goes back to the queue, unless
-       it has begun after all (then it runs here, and worker_down decides its fate). */
+       it has begun after all (then it runs here, and pool_worker_down decides its fate). */
     if (next && retiring && take_back(w)) {
         job_requeue(pool, next);
         next = NULL;
@@ -409,14 +390,14 @@ static void worker_end(struct pool_worker *w, const struct proto_end *end)
         next->started_ms = now;
         if (!loop_timer_armed(&next->deadline) && pool->cfg->request_timeout_secs > 0)
             loop_timer_arm(pool->loop, &next->deadline, pool->cfg->request_timeout_secs * 1000);
-        dispatch(pool);
+        pool_assign(pool);
         return;
     }
     w->state = retiring ? WORKER_RETIRING : WORKER_IDLE;
-    dispatch(pool);
+    pool_assign(pool);
 }
 
-static void worker_heartbeat(struct pool_worker *w, uint32_t secs)
+static void pool_worker_heartbeat(struct pool_worker *w, uint32_t secs)
 {
     uint64_t limit = w->pool->cfg->request_timeout_secs;
     if (limit > 0 && secs > 0 && secs <= limit)
@@ -424,7 +405,7 @@ static void worker_heartbeat(struct pool_worker *w, uint32_t secs)
 }
 
 /* Returns false when the worker has to go (protocol violation). */
-static bool worker_frame(struct pool_worker *w, const struct proto_frame *f)
+static bool pool_worker_frame(struct pool_worker *w, const struct proto_frame *f)
 {
     struct pool_job *job = w->job;
     if (job) /* anything from the worker means it read the request: its script has started */
@@ -460,14 +441,14 @@ static bool worker_frame(struct pool_worker *w, const struct proto_frame *f)
         uint32_t secs;
         if (proto_parse_heartbeat(f, &secs) < 0)
             return false;
-        worker_heartbeat(w, secs);
+        pool_worker_heartbeat(w, secs);
         return true;
     }
     case PROTO_END: {
         struct proto_end end;
         if (proto_parse_end(f, &end) < 0 || end.seq != job->seq)
             return false;
-        worker_end(w, &end);
+        pool_worker_end(w, &end);
         return true;
     }
     default:
@@ -476,22 +457,22 @@ static bool worker_frame(struct pool_worker *w, const struct proto_frame *f)
 }
 
 /* Handles the complete frames already received, unless the owner asked to pause. */
-static void worker_process(struct pool_worker *w)
+static void pool_worker_process(struct pool_worker *w)
 {
     struct proto_frame f;
     int rc;
     while (!w->paused && w->state != WORKER_DOWN && (rc = proto_decoder_next(&w->in, &f)) != 0) {
-        if (rc < 0 || !worker_frame(w, &f)) {
+        if (rc < 0 || !pool_worker_frame(w, &f)) {
             log_error("worker %u: protocol error (%s); replacing it", w->id,
                       rc < 0 ? proto_strerror(rc) : proto_type_name(f.type));
-            worker_kill(w);
-            worker_down(w, "protocol error");
+            pool_worker_kill(w);
+            pool_worker_down(w, "protocol error");
             return;
         }
     }
 }
 
-static void worker_read(struct pool_worker *w)
+static void pool_worker_read(struct pool_worker *w)
 {
     while (!w->paused && w->state != WORKER_DOWN) {
         size_t avail;
@@ -501,22 +482,22 @@ static void worker_read(struct pool_worker *w)
         ssize_t n = read(w->io.fd, space, avail);
         if (n > 0) {
             proto_decoder_commit(&w->in, (size_t)n);
-            worker_process(w);
+            pool_worker_process(w);
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             if (w->exited) /* all it wrote is read; a child it left may hold the socket open */
-                worker_down(w, "its process exited");
+                pool_worker_down(w, "its process exited");
             return;
         }
         if (n < 0 && errno == ECONNRESET) {
             /* AF_UNIX: its end was closed with bytes we sent still unread */
-            worker_down(w, "it ended without reading all its input");
+            pool_worker_down(w, "it ended without reading all its input");
             return;
         }
-        worker_down(w, n == 0 ? "it closed its socket" : "its socket failed");
+        pool_worker_down(w, n == 0 ? "it closed its socket" : "its socket failed");
         return;
     }
 }
@@ -524,11 +505,11 @@ static void worker_read(struct pool_worker *w)
 static void on_worker_io(struct loop *loop, struct loop_io *io, uint32_t events)
 {
     (void)loop;
-    struct pool_worker *w = (struct pool_worker *)((char *)io - offsetof(struct pool_worker, io));
+    struct pool_worker *w = container_of(io, struct pool_worker, io);
     if (events & EPOLLOUT)
-        worker_write(w);
+        pool_worker_write(w);
     if (w->state != WORKER_DOWN && (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)))
-        worker_read(w);
+        pool_worker_read(w);
 }
 
 void pool_job_pause(struct pool_job *job, bool paused)
@@ -538,12 +519,12 @@ void pool_job_pause(struct pool_job *job, bool paused)
         return;
     w->paused = paused;
     if (!paused) {
-        worker_process(w);
-        worker_read(w);
+        pool_worker_process(w);
+        pool_worker_read(w);
     }
 }
 
-/* ---- dispatch --------------------------------------------------------------------------------- */
+/* ---- assigning jobs --------------------------------------------------------------------------- */
 
 static struct pool_worker *idle_worker(struct pool *pool)
 {
@@ -561,7 +542,7 @@ static void send_job(struct pool_worker *w, struct pool_job *job)
     memcpy(w->out.data + w->out.len, job->frames.data, job->frames.len);
     w->out.len += job->frames.len;
     /* The job keeps its input until the worker answers: should the worker die before reading
-       it, the job goes to another worker (worker_down). */
+       it, the job goes to another worker (pool_worker_down). */
     job->input_kept = true;
     w->send_fd = -1;
     if (job->body_fd >= 0) {
@@ -574,10 +555,10 @@ static void send_job(struct pool_worker *w, struct pool_job *job)
     }
     job->worker = w;
     job->position = proto_position_next(&w->sent);
-    worker_write(w);
+    pool_worker_write(w);
 }
 
-static void worker_start(struct pool_worker *w, struct pool_job *job)
+static void pool_worker_start(struct pool_worker *w, struct pool_job *job)
 {
     w->job = job;
     w->state = WORKER_BUSY;
@@ -596,12 +577,12 @@ static void worker_start(struct pool_worker *w, struct pool_job *job)
 /*
  * A job sent ahead waits at most this long behind its worker's current request: then that
  * request is not short after all, and the job goes back to the head of the queue for another
- * worker (taken back from the first that becomes free even sooner, see dispatch()). Without
+ * worker (taken back from the first that becomes free even sooner, see pool_assign()). Without
  * this, a worker that is never idle (it always has its own job sent ahead) never takes it.
  */
 #define AHEAD_WAIT_MS 5
 
-static struct pool_worker *worker_to_send_ahead(struct pool *pool, const struct pool_job *job)
+static struct pool_worker *pool_worker_to_send_ahead(struct pool *pool, const struct pool_job *job)
 {
     if (job->body_fd >= 0)
         return NULL;
@@ -638,19 +619,19 @@ static struct pool_job *take_back_waiting_job(struct pool *pool)
     return take_back(best) ? job : NULL;
 }
 
-static void dispatch(struct pool *pool)
+static void pool_assign(struct pool *pool)
 {
     struct pool_worker *w;
     while ((w = idle_worker(pool))) {
         struct pool_job *job = take_back_waiting_job(pool);
-        if (!job && (job = pool->queue_head))
+        if (!job && (job = TAILQ_FIRST(&pool->queue)))
             queue_remove(pool, job);
         if (!job)
             break;
-        worker_start(w, job);
+        pool_worker_start(w, job);
     }
-    while (pool->queue_head && (w = worker_to_send_ahead(pool, pool->queue_head))) {
-        struct pool_job *job = pool->queue_head;
+    struct pool_job *job;
+    while ((job = TAILQ_FIRST(&pool->queue)) && (w = pool_worker_to_send_ahead(pool, job))) {
         queue_remove(pool, job);
         w->next_job = job;
         send_job(w, job);
@@ -665,7 +646,7 @@ static void on_ahead_timeout(struct loop *loop, struct loop_timer *t)
     struct pool_job *job = w->next_job;
     if (job && take_back(w)) {
         job_requeue(w->pool, job);
-        dispatch(w->pool);
+        pool_assign(w->pool);
     }
 }
 
@@ -674,14 +655,14 @@ static void on_ahead_timeout(struct loop *loop, struct loop_timer *t)
 static void on_respawn(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
-    worker_spawn((struct pool_worker *)((char *)t - offsetof(struct pool_worker, respawn)));
+    pool_worker_spawn(container_of(t, struct pool_worker, respawn));
 }
 
-static void worker_spawn(struct pool_worker *w)
+static void pool_worker_spawn(struct pool_worker *w)
 {
     struct pool *pool = w->pool;
     w->generation = (w->generation + 1) & (UINT32_MAX >> SLOT_BITS);
-    int fd = zygote_spawn(pool->zygote, w->id | (w->generation << SLOT_BITS));
+    int fd = zygote_ctl_spawn(pool->zygote, w->id | (w->generation << SLOT_BITS));
     if (fd < 0) {
         log_error("worker %u: the zygote could not start it; retrying in %d ms", w->id,
                   RESPAWN_DELAY_MS);
@@ -706,10 +687,10 @@ static void worker_spawn(struct pool_worker *w)
         return;
     }
     w->state = WORKER_IDLE;
-    dispatch(pool);
+    pool_assign(pool);
 }
 
-static void worker_down(struct pool_worker *w, const char *why)
+static void pool_worker_down(struct pool_worker *w, const char *why)
 {
     if (w->state == WORKER_DOWN)
         return;
@@ -742,24 +723,24 @@ static void worker_down(struct pool_worker *w, const char *why)
                  "replacing it in %d ms", w->id, (int)w->pid, (unsigned long long)age,
                  RESPAWN_DELAY_MS);
         loop_timer_arm(pool->loop, &w->respawn, RESPAWN_DELAY_MS);
-        dispatch(pool); /* a job sent back to the queue may have another worker */
+        pool_assign(pool); /* a job sent back to the queue may have another worker */
     } else {
         log_debug("worker %u (pid %d): replacing it at once", w->id, (int)w->pid);
-        worker_spawn(w);
+        pool_worker_spawn(w);
     }
 }
 
 /*
  * The worker's process is gone, but what it wrote before (the rest of a response, its END) may
  * still wait in the socket, unread because the client is slow (paused) or because this report
- * came first. Read it all before letting the worker go: worker_read() ends it at EOF, or when
+ * came first. Read it all before letting the worker go: pool_worker_read() ends it at EOF, or when
  * nothing is left to read.
  */
-static void worker_exited(struct pool_worker *w)
+static void pool_worker_exited(struct pool_worker *w)
 {
     w->exited = true;
     if (!w->paused)
-        worker_read(w);
+        pool_worker_read(w);
 }
 
 static void log_exit(unsigned id, pid_t pid, int status)
@@ -776,10 +757,10 @@ static void log_exit(unsigned id, pid_t pid, int status)
 static void on_zygote_event(struct loop *loop, struct loop_io *io, uint32_t events)
 {
     (void)events;
-    struct pool *pool = (struct pool *)((char *)io - offsetof(struct pool, zygote_io));
-    struct zygote_event ev;
+    struct pool *pool = container_of(io, struct pool, zygote_io);
+    struct zygote_ctl_event ev;
     int rc;
-    while ((rc = zygote_read_event(pool->zygote, &ev)) == 1) {
+    while ((rc = zygote_ctl_read_event(pool->zygote, &ev)) == 1) {
         unsigned slot = ev.worker_id & SLOT_MASK;
         if (slot >= pool->worker_count)
             continue;
@@ -787,21 +768,21 @@ static void on_zygote_event(struct loop *loop, struct loop_io *io, uint32_t even
         /* about the process now in the slot, not one before it */
         bool current = ev.worker_id >> SLOT_BITS == w->generation && w->state != WORKER_DOWN;
         switch (ev.kind) {
-        case ZYGOTE_SPAWNED:
+        case ZYGOTE_CTL_SPAWNED:
             if (current && w->pid == 0)
                 w->pid = ev.pid;
             break;
-        case ZYGOTE_SPAWN_FAILED:
+        case ZYGOTE_CTL_SPAWN_FAILED:
             log_error("worker %u: fork failed: %s", slot, strerror(ev.status));
             if (current) {
                 w->served = 0; /* respawn after a delay, not at once */
-                worker_down(w, "it could not be forked");
+                pool_worker_down(w, "it could not be forked");
             }
             break;
-        case ZYGOTE_EXITED:
+        case ZYGOTE_CTL_EXITED:
             log_exit(slot, ev.pid, ev.status);
             if (current && w->pid == ev.pid)
-                worker_exited(w);
+                pool_worker_exited(w);
             break;
         }
     }
@@ -815,7 +796,7 @@ static void on_zygote_event(struct loop *loop, struct loop_io *io, uint32_t even
 
 /* ---- pool ------------------------------------------------------------------------------------- */
 
-struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zygote *zygote)
+struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zygote_ctl *zygote)
 {
     struct pool *pool = calloc(1, sizeof(*pool));
     if (!pool)
@@ -824,12 +805,13 @@ struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zyg
     pool->cfg = cfg;
     pool->zygote = zygote;
     pool->worker_count = cfg->php_workers;
+    TAILQ_INIT(&pool->queue);
     pool->workers = calloc(pool->worker_count, sizeof(*pool->workers));
     if (!pool->workers) {
         free(pool);
         return NULL;
     }
-    pool->zygote_io.fd = zygote_control_fd(zygote);
+    pool->zygote_io.fd = zygote_ctl_fd(zygote);
     pool->zygote_io.fn = on_zygote_event;
     loop_add(loop, &pool->zygote_io, EPOLLIN);
     for (unsigned i = 0; i < pool->worker_count; i++) {
@@ -838,11 +820,11 @@ struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zyg
         w->id = i;
         w->state = WORKER_DOWN;
         w->send_fd = -1;
-        w->slot = zygote_slot(zygote, i);
+        w->slot = zygote_ctl_slot(zygote, i);
         w->respawn.fn = on_respawn;
         w->resume.fn = on_resume;
         w->ahead.fn = on_ahead_timeout;
-        worker_spawn(w);
+        pool_worker_spawn(w);
     }
     return pool;
 }
@@ -852,8 +834,8 @@ void pool_destroy(struct pool *pool)
     if (!pool)
         return;
     pool->stopping = true;
-    while (pool->queue_head) {
-        struct pool_job *job = pool->queue_head;
+    struct pool_job *job;
+    while ((job = TAILQ_FIRST(&pool->queue))) {
         queue_remove(pool, job);
         job_free(job);
     }
@@ -865,7 +847,7 @@ void pool_destroy(struct pool *pool)
         w->state = w->state == WORKER_DOWN ? WORKER_DOWN : WORKER_RETIRING; /* no log line */
         if (w->job)
             w->job->owner = NULL;
-        worker_down(w, "shutdown");
+        pool_worker_down(w, "shutdown");
     }
     loop_remove(pool->loop, &pool->zygote_io);
     free(pool->workers);

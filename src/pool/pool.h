@@ -24,7 +24,7 @@
 
 struct pool;
 struct pool_job;
-struct zygote;
+struct zygote_ctl;
 
 struct pool_job_ops {
     /* The worker's HEADERS frame (status and header pairs, checked). */
@@ -42,7 +42,7 @@ struct pool_job_ops {
  * Creates the pool and asks the zygote for its workers. `zygote` is already started; the pool
  * watches its control socket for spawn and exit reports.
  */
-struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zygote *zygote);
+struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zygote_ctl *zygote);
 /* Kills the workers (through the zygote) and frees everything; pending owners hear nothing. */
 void pool_destroy(struct pool *pool);
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "php/cgi.h"
+#include "http/cgi.h"
 
 struct decoded {
     struct proto_buf buf;

@@ -23,9 +23,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "php/cgi.h"
+#include "http/cgi.h"
 #include "php/zygote.h"
 #include "pool/proto.h"
+#include "pool/zygote_ctl.h"
 
 #define TIMEOUT_MS 30000 /* generous: ASan and a cold OPcache are slow */
 
@@ -41,7 +42,7 @@ struct conn {
 struct fixture {
     char root[64];
     struct config cfg;
-    struct zygote z;
+    struct zygote_ctl z;
     struct conn main; /* the worker most tests use */
     uint32_t seq;
 };
@@ -148,28 +149,28 @@ static void init_config(struct config *cfg, unsigned max_requests)
 }
 
 /* Waits for the next zygote event. */
-static void wait_event(struct zygote *z, struct zygote_event *ev)
+static void wait_event(struct zygote_ctl *z, struct zygote_ctl_event *ev)
 {
     for (;;) {
-        int rc = zygote_read_event(z, ev);
+        int rc = zygote_ctl_read_event(z, ev);
         assert_int_not_equal(rc, -1);
         if (rc == 1)
             return;
-        struct pollfd p = {.fd = zygote_control_fd(z), .events = POLLIN};
+        struct pollfd p = {.fd = zygote_ctl_fd(z), .events = POLLIN};
         assert_int_equal(poll(&p, 1, TIMEOUT_MS), 1);
     }
 }
 
-static void spawn(struct zygote *z, unsigned worker_id, struct conn *c)
+static void spawn(struct zygote_ctl *z, unsigned worker_id, struct conn *c)
 {
     c->worker_id = worker_id;
-    c->sock = zygote_spawn(z, worker_id);
+    c->sock = zygote_ctl_spawn(z, worker_id);
     assert_true(c->sock >= 0);
     assert_true(fcntl(c->sock, F_GETFL) & O_NONBLOCK);
     assert_true(fcntl(c->sock, F_GETFD) & FD_CLOEXEC);
-    struct zygote_event ev;
+    struct zygote_ctl_event ev;
     wait_event(z, &ev);
-    assert_int_equal(ev.kind, ZYGOTE_SPAWNED);
+    assert_int_equal(ev.kind, ZYGOTE_CTL_SPAWNED);
     assert_int_equal(ev.worker_id, worker_id);
     assert_true(ev.pid > 0);
     c->pid = ev.pid;
@@ -191,8 +192,8 @@ static int setup(void **state)
         return -1;
     write_scripts(fx.root);
     init_config(&fx.cfg, 0);
-    if (zygote_start(&fx.z, &fx.cfg) < 0) {
-        fprintf(stderr, "zygote_start: %s\n", fx.z.err);
+    if (zygote_ctl_start(&fx.z, &fx.cfg, zygote_main) < 0) {
+        fprintf(stderr, "zygote_ctl_start: %s\n", fx.z.err);
         return -1;
     }
     spawn(&fx.z, 1, &fx.main);
@@ -203,7 +204,7 @@ static int teardown(void **state)
 {
     (void)state;
     conn_close(&fx.main);
-    zygote_stop(&fx.z);
+    zygote_ctl_stop(&fx.z);
     remove_scripts(fx.root);
     return 0;
 }
@@ -619,9 +620,9 @@ static void test_opcache_is_shared_by_workers(void **state)
     assert_body(&r, "true"); /* seen in the shared memory the zygote set up */
     response_free(&r);
     conn_close(&c);
-    struct zygote_event ev;
+    struct zygote_ctl_event ev;
     wait_event(&fx.z, &ev);
-    assert_int_equal(ev.kind, ZYGOTE_EXITED);
+    assert_int_equal(ev.kind, ZYGOTE_CTL_EXITED);
     assert_int_equal(ev.worker_id, 4);
 }
 
@@ -841,9 +842,9 @@ static void test_crashing_worker_is_reported(void **state)
     read_until(&c, &r, PROTO_END);
     assert_true(r.eof);
     assert_false(r.ended);
-    struct zygote_event ev;
+    struct zygote_ctl_event ev;
     wait_event(&fx.z, &ev);
-    assert_int_equal(ev.kind, ZYGOTE_EXITED);
+    assert_int_equal(ev.kind, ZYGOTE_CTL_EXITED);
     assert_int_equal(ev.worker_id, 2);
     assert_int_equal(ev.pid, c.pid);
     /* SIGSEGV, or ASan's report and exit(1) when the worker is built with ASan */
@@ -863,9 +864,9 @@ static void test_killed_worker_is_reported(void **state)
     read_until(&c, &r, PROTO_BODY); /* the script is running */
     assert_body(&r, "working");
     assert_int_equal(kill(c.pid, SIGKILL), 0); /* what the master does past a deadline */
-    struct zygote_event ev;
+    struct zygote_ctl_event ev;
     wait_event(&fx.z, &ev);
-    assert_int_equal(ev.kind, ZYGOTE_EXITED);
+    assert_int_equal(ev.kind, ZYGOTE_CTL_EXITED);
     assert_int_equal(ev.worker_id, 5);
     assert_true(WIFSIGNALED(ev.status));
     assert_int_equal(WTERMSIG(ev.status), SIGKILL);
@@ -880,8 +881,8 @@ static void test_max_requests_recycles_the_worker(void **state)
     (void)state;
     struct config cfg;
     init_config(&cfg, 2);
-    struct zygote z;
-    assert_int_equal(zygote_start(&z, &cfg), 0);
+    struct zygote_ctl z;
+    assert_int_equal(zygote_ctl_start(&z, &cfg, zygote_main), 0);
     struct conn c;
     spawn(&z, 7, &c);
     struct request rq = {.target = "/hello.php", .script = "/hello.php"};
@@ -897,9 +898,9 @@ static void test_max_requests_recycles_the_worker(void **state)
     struct response r = {0};
     read_until(&c, &r, PROTO_END);
     assert_true(r.eof);
-    struct zygote_event ev;
+    struct zygote_ctl_event ev;
     wait_event(&z, &ev);
-    assert_int_equal(ev.kind, ZYGOTE_EXITED);
+    assert_int_equal(ev.kind, ZYGOTE_CTL_EXITED);
     assert_int_equal(ev.worker_id, 7);
     assert_true(WIFEXITED(ev.status));
     assert_int_equal(WEXITSTATUS(ev.status), 0); /* clean, and no leak reported under ASan */
@@ -911,7 +912,7 @@ static void test_max_requests_recycles_the_worker(void **state)
     assert_body(&r, "Hello, world!");
     response_free(&r);
     conn_close(&c);
-    zygote_stop(&z);
+    zygote_ctl_stop(&z);
 }
 
 static void test_closing_the_socket_stops_an_idle_worker(void **state)
@@ -920,9 +921,9 @@ static void test_closing_the_socket_stops_an_idle_worker(void **state)
     struct conn c;
     spawn(&fx.z, 3, &c);
     conn_close(&c);
-    struct zygote_event ev;
+    struct zygote_ctl_event ev;
     wait_event(&fx.z, &ev);
-    assert_int_equal(ev.kind, ZYGOTE_EXITED);
+    assert_int_equal(ev.kind, ZYGOTE_CTL_EXITED);
     assert_int_equal(ev.worker_id, 3);
     assert_true(WIFEXITED(ev.status));
     assert_int_equal(WEXITSTATUS(ev.status), 0);
@@ -934,8 +935,8 @@ static void test_bad_php_ini_is_reported(void **state)
     struct config cfg;
     init_config(&cfg, 0);
     snprintf(cfg.php_ini, sizeof cfg.php_ini, "%s/missing.ini", fx.root);
-    struct zygote z;
-    assert_int_equal(zygote_start(&z, &cfg), -1);
+    struct zygote_ctl z;
+    assert_int_equal(zygote_ctl_start(&z, &cfg, zygote_main), -1);
     assert_non_null(strstr(z.err, "PHP_INI"));
     assert_int_equal(z.pid, -1);
 }

@@ -6,8 +6,8 @@
  *
  * Runs in the master; pure (no I/O, no globals). Strings in `struct cgi_input` are borrowed.
  */
-#ifndef KILN_PHP_CGI_H
-#define KILN_PHP_CGI_H
+#ifndef KILN_HTTP_CGI_H
+#define KILN_HTTP_CGI_H
 
 #include <stdbool.h>
 #include <stddef.h>

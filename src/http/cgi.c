@@ -1,4 +1,4 @@
-#include "php/cgi.h"
+#include "http/cgi.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
