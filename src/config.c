@@ -10,7 +10,7 @@
 #include "http/path.h"
 #include "middleware/compress.h"
 #include "middleware/encoding.h"
-#include "middleware/ratelimit.h"
+#include "net/addr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -84,8 +84,8 @@ static bool valid_compression_types(const char *value)
 
 static bool valid_trusted_proxies(const char *value)
 {
-    struct ratelimit_proxies proxies;
-    return ratelimit_parse_proxies(value, &proxies) == 0;
+    struct addr_cidr_list proxies;
+    return addr_parse_cidr_list(value, &proxies) == 0;
 }
 
 #define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
