@@ -7,9 +7,9 @@
  */
 #include "config.h"
 
+#include "http/encoding.h"
 #include "http/path.h"
 #include "middleware/compress.h"
-#include "middleware/encoding.h"
 #include "net/addr.h"
 
 #include <arpa/inet.h>
