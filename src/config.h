@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "net/addr.h"
+
 #define CONFIG_ERR_MAX 512
 #define CONFIG_MAX_PHP_INI_SETS 64
 
@@ -95,7 +97,7 @@ struct config {
     uint64_t compression_min_size; /* COMPRESSION_MIN_SIZE; default 256 */
     char compression_types[1024]; /* COMPRESSION_TYPES, extra media types; default none */
     uint64_t static_compress_cache_size; /* STATIC_COMPRESS_CACHE_SIZE; default 64M; 0 = off */
-    char trusted_proxies[2048];  /* TRUSTED_PROXIES, CIDR list; default none */
+    struct addr_cidr_list trusted_proxies; /* TRUSTED_PROXIES, parsed; default none */
 
     /* TLS */
     char tls_cert[PATH_MAX];    /* TLS_CERT; both or neither */

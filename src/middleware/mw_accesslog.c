@@ -22,7 +22,7 @@ static int writer_fd = -1;
 static struct loop *writer_loop;
 static struct loop_io writer_io;
 static bool writer_watched;
-static struct addr_cidr_list proxies;
+static const struct addr_cidr_list *proxies; /* TRUSTED_PROXIES */
 
 static void write_queue(void)
 {
@@ -51,7 +51,7 @@ static bool accesslog_mw_setup(struct server *srv, char *err, size_t errlen)
         snprintf(err, errlen, "ACCESS_LOG: cannot write to standard output: %s", strerror(errno));
         return false;
     }
-    addr_parse_cidr_list(srv->cfg->trusted_proxies, &proxies); /* checked by config_load() */
+    proxies = &srv->cfg->trusted_proxies;
     writer_loop = srv->loop;
     writer_io.fd = writer_fd;
     writer_io.fn = on_writable;
@@ -100,7 +100,7 @@ static void accesslog_mw_done(struct exchange *x)
     char ip[ADDR_IP_TEXT_SIZE] = "";
     if (addr_ip_from_sockaddr(x->peer, &peer)) {
         struct accesslog_str xff = header(x, "X-Forwarded-For");
-        addr_client_ip(&proxies, &peer, xff.ptr, xff.len, &client);
+        addr_client_ip(proxies, &peer, xff.ptr, xff.len, &client);
         addr_ip_format(&client, ip);
     }
     e.ip = (struct accesslog_str){ip, strlen(ip)};

@@ -716,6 +716,26 @@ static void test_log_levels(void **state)
     }
 }
 
+/* TRUSTED_PROXIES is stored parsed (net/addr), so its users never parse it again. */
+static void test_trusted_proxies_parsed(void **state)
+{
+    struct config cfg;
+    char err[CONFIG_ERR_MAX];
+
+    (void)state;
+    assert_int_equal(load_env1(&cfg, "TRUSTED_PROXIES=10.0.0.0/8, ::1", err), CONFIG_OK);
+    assert_int_equal(cfg.trusted_proxies.count, 2);
+    assert_int_equal(cfg.trusted_proxies.cidr[0].prefix, 96 + 8);
+    assert_int_equal(cfg.trusted_proxies.cidr[1].prefix, 128);
+    config_free(&cfg);
+    assert_int_equal(load_env1(&cfg, "TRUSTED_PROXIES=", err), CONFIG_OK);
+    assert_int_equal(cfg.trusted_proxies.count, 0);
+    config_free(&cfg);
+    assert_int_equal(load_env1(&cfg, "TRUSTED_PROXIES=10.0.0.0/33", err), CONFIG_ERROR);
+    assert_string_equal(err, "invalid TRUSTED_PROXIES \"10.0.0.0/33\": expected addresses or "
+                             "CIDR blocks such as 10.0.0.0/8,::1/128");
+}
+
 static void test_pool_size_resolution(void **state)
 {
     struct config cfg;
@@ -1297,6 +1317,7 @@ int main(void)
         cmocka_unit_test(test_executor_values),
         cmocka_unit_test(test_routing_values),
         cmocka_unit_test(test_log_levels),
+        cmocka_unit_test(test_trusted_proxies_parsed),
         cmocka_unit_test(test_pool_size_resolution),
         cmocka_unit_test(test_exact_error_lines),
         cmocka_unit_test(test_bad_values_name_the_env_var),
