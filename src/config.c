@@ -242,11 +242,11 @@ static const struct choice routing_choices[] = {
 };
 
 static const struct choice log_level_choices[] = {
-    {"trace", CONFIG_LOG_DEBUG},
-    {"debug", CONFIG_LOG_DEBUG},
-    {"info", CONFIG_LOG_INFO},
-    {"warn", CONFIG_LOG_WARN},
-    {"error", CONFIG_LOG_ERROR},
+    {"trace", LOG_LEVEL_DEBUG},
+    {"debug", LOG_LEVEL_DEBUG},
+    {"info", LOG_LEVEL_INFO},
+    {"warn", LOG_LEVEL_WARN},
+    {"error", LOG_LEVEL_ERROR},
     {NULL, 0},
 };
 
@@ -743,7 +743,7 @@ static int apply_choice(struct config *cfg, const struct setting *s, const char 
         fail_value(err, errlen, source, value, "expected trace, debug, info, warn or error");
         return -1;
     }
-    cfg->log_level = (enum config_log_level)v;
+    cfg->log_level = (enum log_level)v;
     return 0;
 }
 

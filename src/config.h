@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "net/addr.h"
+#include "obs/log.h"
 
 #define CONFIG_ERR_MAX 512
 #define CONFIG_MAX_PHP_INI_SETS 64
@@ -30,13 +31,6 @@ enum config_executor {
 enum config_routing {
     CONFIG_ROUTING_AUTO,      /* mode from INDEX_FILE: traditional, framework or SPA (default) */
     CONFIG_ROUTING_TRY_FILES, /* files, then dir/index.php, then the INDEX_FILE front controller */
-};
-
-enum config_log_level {
-    CONFIG_LOG_DEBUG,
-    CONFIG_LOG_INFO,
-    CONFIG_LOG_WARN,
-    CONFIG_LOG_ERROR,
 };
 
 struct config_addr {
@@ -105,7 +99,7 @@ struct config {
     unsigned h2_max_streams;    /* H2_MAX_CONCURRENT_STREAMS; default 100 */
 
     /* Logging */
-    enum config_log_level log_level; /* LOG_LEVEL: debug|info|warn|error (trace = debug) */
+    enum log_level log_level; /* LOG_LEVEL: debug|info|warn|error (trace = debug) */
     char service_name[64];           /* SERVICE_NAME; default "kiln" */
 };
 
