@@ -48,8 +48,7 @@ static uint64_t load_le64(const uint8_t *p)
     return v;
 }
 
-/* SipHash-2-4 (Aumasson and Bernstein) of exactly 16 bytes. */
-static uint64_t siphash16(const uint64_t key[2], const uint8_t m[16])
+uint64_t ratelimit_siphash16(const uint64_t key[2], const uint8_t m[16])
 {
     uint64_t v[4] = {key[0] ^ 0x736f6d6570736575u, key[1] ^ 0x646f72616e646f6du,
                      key[0] ^ 0x6c7967656e657261u, key[1] ^ 0x7465646279746573u};
@@ -107,7 +106,7 @@ static bool window_over(const struct ratelimit *rl, const struct slot *s, uint64
  */
 static struct slot *find_slot(struct ratelimit *rl, const struct addr_ip *key)
 {
-    size_t home = (size_t)siphash16(rl->hash_key, key->b);
+    size_t home = (size_t)ratelimit_siphash16(rl->hash_key, key->b);
     struct slot *victim = NULL;
     for (size_t i = 0; i < PROBE; i++) {
         struct slot *s = &rl->slots[(home + i) & rl->mask];

@@ -51,4 +51,8 @@ void ratelimit_check(struct ratelimit *rl, const struct addr_ip *client, uint64_
 
 void ratelimit_destroy(struct ratelimit *rl);
 
+/* SipHash-2-4 (Aumasson and Bernstein) of exactly 16 bytes, the table's hash; exported for its
+   known-answer test. */
+uint64_t ratelimit_siphash16(const uint64_t key[2], const uint8_t m[16]);
+
 #endif

@@ -164,6 +164,23 @@ static void test_create_arguments(void **state)
     ratelimit_destroy(rl);
 }
 
+/* ---- the hash ----------------------------------------------------------------------------- */
+
+/* Known answers: the SipHash paper's reference key 00..0f with the 16-byte message 00..0f (entry
+   16 of the reference implementation's vectors_sip64), and an IPv4 client as the table hashes it
+   (value from OpenSSL's independent SIPHASH). */
+static void test_siphash_known_answers(void **state)
+{
+    (void)state;
+    const uint64_t key[2] = {0x0706050403020100u, 0x0f0e0d0c0b0a0908u};
+    uint8_t m[16];
+    for (unsigned i = 0; i < 16; i++)
+        m[i] = (uint8_t)i;
+    assert_true(ratelimit_siphash16(key, m) == 0x3f2acc7f57c29bdbu);
+    struct addr_ip client = ip("192.0.2.1");
+    assert_true(ratelimit_siphash16(key, client.b) == 0x5d3ac230565f3a66u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_expired_slots_reused_first),
         cmocka_unit_test(test_flood_of_addresses),
         cmocka_unit_test(test_create_arguments),
+        cmocka_unit_test(test_siphash_known_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
