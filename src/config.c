@@ -7,10 +7,10 @@
  */
 #include "config.h"
 
+#include "http/encoding.h"
 #include "http/path.h"
 #include "middleware/compress.h"
-#include "middleware/encoding.h"
-#include "middleware/ratelimit.h"
+#include "net/addr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,6 +43,7 @@ enum setting_kind {
     KIND_OPTIONAL_ADDR, /* empty = off (len 0) */
     KIND_PATH,          /* text into a char array; empty allowed when the default is empty */
     KIND_LIST,          /* like KIND_PATH, checked by the setting's own parser (`valid`) */
+    KIND_PARSED,        /* text of at most `max` bytes, stored by the owner module's `parse` */
     KIND_NAME,          /* short identifier (SERVICE_NAME) */
     KIND_EXECUTOR,
     KIND_ROUTING,
@@ -67,7 +68,8 @@ struct setting {
     uint64_t min, max;   /* numeric kinds */
     const char *help;
     bool (*valid)(const char *value); /* KIND_LIST: the owner module's parser */
-    const char *expected;             /* KIND_LIST: what is accepted, for the error line */
+    bool (*parse)(const char *value, void *field); /* KIND_PARSED: the owner module's parser */
+    const char *expected; /* KIND_LIST, KIND_PARSED: what is accepted, for the error line */
 };
 
 static bool valid_compression_levels(const char *value)
@@ -82,10 +84,10 @@ static bool valid_compression_types(const char *value)
     return encoding_parse_types(value, &types) == 0;
 }
 
-static bool valid_trusted_proxies(const char *value)
+/* TRUSTED_PROXIES is stored parsed: its users never parse it again. */
+static bool parse_trusted_proxies(const char *value, void *field)
 {
-    struct ratelimit_proxies proxies;
-    return ratelimit_parse_proxies(value, &proxies) == 0;
+    return addr_parse_cidr_list(value, field) == 0;
 }
 
 #define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
@@ -188,8 +190,8 @@ static const struct setting settings[] = {
      FIELD(static_compress_cache_size), .min = 0, .max = 64 * GIB,
      .help = "Memory for compressed static files (least recently used out first); 0 = none."},
     {.env = "TRUSTED_PROXIES", .flag = "--trusted-proxies", .metavar = "LIST",
-     .default_value = "", .kind = KIND_LIST, FIELD(trusted_proxies),
-     .valid = valid_trusted_proxies,
+     .default_value = "", .kind = KIND_PARSED, FIELD(trusted_proxies), .max = 2047,
+     .parse = parse_trusted_proxies,
      .expected = "expected addresses or CIDR blocks such as 10.0.0.0/8,::1/128",
      .help = "Peers whose X-Forwarded-For names the client (rate limiting, logs)."},
     {.env = "TLS_CERT", .flag = "--tls-cert", .metavar = "FILE", .default_value = "",
@@ -240,11 +242,11 @@ static const struct choice routing_choices[] = {
 };
 
 static const struct choice log_level_choices[] = {
-    {"trace", CONFIG_LOG_DEBUG},
-    {"debug", CONFIG_LOG_DEBUG},
-    {"info", CONFIG_LOG_INFO},
-    {"warn", CONFIG_LOG_WARN},
-    {"error", CONFIG_LOG_ERROR},
+    {"trace", LOG_LEVEL_DEBUG},
+    {"debug", LOG_LEVEL_DEBUG},
+    {"info", LOG_LEVEL_INFO},
+    {"warn", LOG_LEVEL_WARN},
+    {"error", LOG_LEVEL_ERROR},
     {NULL, 0},
 };
 
@@ -645,6 +647,16 @@ static int apply_list(struct config *cfg, const struct setting *s, const char *v
     return 0;
 }
 
+static int apply_parsed(struct config *cfg, const struct setting *s, const char *value,
+                        const char *source, char *err, size_t errlen)
+{
+    if (strlen(value) > s->max || !s->parse(value, field_of(cfg, s))) {
+        fail_value(err, errlen, source, value, s->expected);
+        return -1;
+    }
+    return 0;
+}
+
 static bool is_name_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -731,7 +743,7 @@ static int apply_choice(struct config *cfg, const struct setting *s, const char 
         fail_value(err, errlen, source, value, "expected trace, debug, info, warn or error");
         return -1;
     }
-    cfg->log_level = (enum config_log_level)v;
+    cfg->log_level = (enum log_level)v;
     return 0;
 }
 
@@ -823,6 +835,7 @@ static int apply_value(struct config *cfg, const struct setting *s, const char *
     case KIND_OPTIONAL_ADDR: return apply_addr(cfg, s, value, source, err, errlen);
     case KIND_PATH: return apply_path(cfg, s, value, source, err, errlen);
     case KIND_LIST: return apply_list(cfg, s, value, source, err, errlen);
+    case KIND_PARSED: return apply_parsed(cfg, s, value, source, err, errlen);
     case KIND_NAME: return apply_name(cfg, s, value, source, err, errlen);
     case KIND_EXECUTOR:
     case KIND_ROUTING:

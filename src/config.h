@@ -17,6 +17,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "net/addr.h"
+#include "obs/log.h"
+
 #define CONFIG_ERR_MAX 512
 #define CONFIG_MAX_PHP_INI_SETS 64
 
@@ -28,13 +31,6 @@ enum config_executor {
 enum config_routing {
     CONFIG_ROUTING_AUTO,      /* mode from INDEX_FILE: traditional, framework or SPA (default) */
     CONFIG_ROUTING_TRY_FILES, /* files, then dir/index.php, then the INDEX_FILE front controller */
-};
-
-enum config_log_level {
-    CONFIG_LOG_DEBUG,
-    CONFIG_LOG_INFO,
-    CONFIG_LOG_WARN,
-    CONFIG_LOG_ERROR,
 };
 
 struct config_addr {
@@ -95,7 +91,7 @@ struct config {
     uint64_t compression_min_size; /* COMPRESSION_MIN_SIZE; default 256 */
     char compression_types[1024]; /* COMPRESSION_TYPES, extra media types; default none */
     uint64_t static_compress_cache_size; /* STATIC_COMPRESS_CACHE_SIZE; default 64M; 0 = off */
-    char trusted_proxies[2048];  /* TRUSTED_PROXIES, CIDR list; default none */
+    struct addr_cidr_list trusted_proxies; /* TRUSTED_PROXIES, parsed; default none */
 
     /* TLS */
     char tls_cert[PATH_MAX];    /* TLS_CERT; both or neither */
@@ -103,7 +99,7 @@ struct config {
     unsigned h2_max_streams;    /* H2_MAX_CONCURRENT_STREAMS; default 100 */
 
     /* Logging */
-    enum config_log_level log_level; /* LOG_LEVEL: debug|info|warn|error (trace = debug) */
+    enum log_level log_level; /* LOG_LEVEL: debug|info|warn|error (trace = debug) */
     char service_name[64];           /* SERVICE_NAME; default "kiln" */
 };
 

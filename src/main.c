@@ -103,12 +103,14 @@ static void kiln_release(struct kiln *k)
 static int open_listener(const struct config_addr *addr, const char *setting, bool redirect,
                          char *err, size_t errlen)
 {
-    int fd = listener_open(addr, setting, err, errlen);
+    char label[sizeof(addr->text) + 32];
+    snprintf(label, sizeof(label), "%s %s", setting, addr->text);
+    int fd = listener_open((const struct sockaddr *)&addr->sa, addr->len, label, err, errlen);
     if (fd < 0)
         return -1;
     if (server_listen(&the_server, fd, redirect) < 0) {
         close(fd);
-        snprintf(err, errlen, "%s %s: epoll: %s", setting, addr->text, strerror(errno));
+        snprintf(err, errlen, "%s: epoll: %s", label, strerror(errno));
         return -1;
     }
     return 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "http/dispatch.h"
+#include "http/encoding.h"
 #include "http/exchange.h"
 #include "http/mime.h"
 #include "http/path.h"
@@ -17,7 +18,6 @@
 #include "http/router.h"
 #include "http/static_file.h"
 #include "middleware/chain.h"
-#include "middleware/encoding.h"
 #include "server.h"
 
 #define STUB_BODY "<!DOCTYPE html><title>Kiln</title><p>Hello from the Kiln stub executor.</p>\n"

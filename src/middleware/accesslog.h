@@ -42,7 +42,7 @@ struct accesslog_entry {
     unsigned status;
     uint64_t bytes;                /* body bytes sent */
     uint64_t duration_us;          /* written as milliseconds with 3 decimals */
-    struct accesslog_str ip;       /* the client address (see ratelimit_client_ip()) */
+    struct accesslog_str ip;       /* the client address (see addr_client_ip()) */
     struct accesslog_str ua, referer, xff; /* optional: the request headers */
     struct accesslog_str tls;      /* optional: protocol version, e.g. "TLSv1.3" */
     struct accesslog_str protocol; /* the wire protocol, ALPN style: "http/1.1", "h2", "h2c" */

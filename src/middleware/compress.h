@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "middleware/encoding.h"
+#include "http/encoding.h"
 
 enum compress_flush {
     COMPRESS_NO_FLUSH, /* the encoder may hold the bytes back for a better ratio */

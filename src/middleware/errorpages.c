@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "middleware/encoding.h"
+#include "http/encoding.h"
 
 #define FIRST_STATUS 400
 #define LAST_STATUS 599

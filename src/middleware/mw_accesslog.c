@@ -13,7 +13,7 @@
 #include "http/exchange.h"
 #include "middleware/accesslog.h"
 #include "middleware/chain.h"
-#include "middleware/ratelimit.h"
+#include "net/addr.h"
 #include "net/loop.h"
 #include "server.h"
 
@@ -22,7 +22,7 @@ static int writer_fd = -1;
 static struct loop *writer_loop;
 static struct loop_io writer_io;
 static bool writer_watched;
-static struct ratelimit_proxies proxies;
+static const struct addr_cidr_list *proxies; /* TRUSTED_PROXIES */
 
 static void write_queue(void)
 {
@@ -51,7 +51,7 @@ static bool accesslog_mw_setup(struct server *srv, char *err, size_t errlen)
         snprintf(err, errlen, "ACCESS_LOG: cannot write to standard output: %s", strerror(errno));
         return false;
     }
-    ratelimit_parse_proxies(srv->cfg->trusted_proxies, &proxies); /* checked by config_load() */
+    proxies = &srv->cfg->trusted_proxies;
     writer_loop = srv->loop;
     writer_io.fd = writer_fd;
     writer_io.fn = on_writable;
@@ -96,12 +96,12 @@ static void accesslog_mw_done(struct exchange *x)
     e.status = (unsigned)x->status;
     e.bytes = x->bytes_sent;
     e.duration_us = (loop_now_ms(x->srv->loop) - x->start_ms) * 1000;
-    struct ratelimit_ip peer, client;
-    char ip[RATELIMIT_IP_TEXT_SIZE] = "";
-    if (ratelimit_ip_from_sockaddr(x->peer, &peer)) {
+    struct addr_ip peer, client;
+    char ip[ADDR_IP_TEXT_SIZE] = "";
+    if (addr_ip_from_sockaddr(x->peer, &peer)) {
         struct accesslog_str xff = header(x, "X-Forwarded-For");
-        ratelimit_client_ip(&proxies, &peer, xff.ptr, xff.len, &client);
-        ratelimit_ip_format(&client, ip);
+        addr_client_ip(proxies, &peer, xff.ptr, xff.len, &client);
+        addr_ip_format(&client, ip);
     }
     e.ip = (struct accesslog_str){ip, strlen(ip)};
     e.ua = header(x, "User-Agent");

@@ -13,11 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http/encoding.h"
 #include "http/exchange.h"
 #include "http/response.h"
 #include "middleware/chain.h"
 #include "middleware/compress.h"
-#include "middleware/encoding.h"
 #include "middleware/zcache.h"
 #include "server.h"
 

@@ -17,14 +17,14 @@
 #define RATELIMIT_CLIENTS 65536
 
 static struct ratelimit *limiter;
-static struct ratelimit_proxies proxies;
+static const struct addr_cidr_list *proxies; /* TRUSTED_PROXIES */
 
 static bool ratelimit_mw_setup(struct server *srv, char *err, size_t errlen)
 {
     const struct config *cfg = srv->cfg;
     if (cfg->rate_limit == 0)
         return true;
-    ratelimit_parse_proxies(cfg->trusted_proxies, &proxies); /* checked by config_load() */
+    proxies = &cfg->trusted_proxies;
     limiter = ratelimit_create(cfg->rate_limit, cfg->rate_window_secs, RATELIMIT_CLIENTS);
     if (!limiter) {
         snprintf(err, errlen, "RATE_LIMIT: cannot allocate the table of clients");
@@ -41,12 +41,12 @@ static void ratelimit_mw_teardown(void)
 
 static bool ratelimit_mw_request(struct exchange *x)
 {
-    struct ratelimit_ip peer, client;
-    if (!limiter || !ratelimit_ip_from_sockaddr(x->peer, &peer))
+    struct addr_ip peer, client;
+    if (!limiter || !addr_ip_from_sockaddr(x->peer, &peer))
         return false;
     size_t xff_len;
     const char *xff = exchange_header(x, "X-Forwarded-For", &xff_len);
-    ratelimit_client_ip(&proxies, &peer, xff, xff_len, &client);
+    addr_client_ip(proxies, &peer, xff, xff_len, &client);
     struct ratelimit_result r;
     ratelimit_check(limiter, &client, loop_now_ms(x->srv->loop), &r);
     /* The head only grows from here on, so these lines reach whatever response follows. */

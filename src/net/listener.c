@@ -11,20 +11,20 @@
 
 #define LISTENER_BACKLOG 4096
 
-int listener_open(const struct config_addr *addr, const char *setting, char *err, size_t errlen)
+int listener_open(const struct sockaddr *sa, socklen_t len, const char *label, char *err,
+                  size_t errlen)
 {
-    int fd = socket(addr->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        snprintf(err, errlen, "%s %s: socket: %s", setting, addr->text, strerror(errno));
+        snprintf(err, errlen, "%s: socket: %s", label, strerror(errno));
         return -1;
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (addr->sa.ss_family == AF_INET6)
+    if (sa->sa_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    if (bind(fd, (const struct sockaddr *)&addr->sa, addr->len) < 0 ||
-        listen(fd, LISTENER_BACKLOG) < 0) {
-        snprintf(err, errlen, "%s %s: cannot listen: %s", setting, addr->text, strerror(errno));
+    if (bind(fd, sa, len) < 0 || listen(fd, LISTENER_BACKLOG) < 0) {
+        snprintf(err, errlen, "%s: cannot listen: %s", label, strerror(errno));
         close(fd);
         return -1;
     }

@@ -9,17 +9,17 @@
 #include "buf.h"
 #include "obs/json.h"
 
-static enum config_log_level log_min_level = CONFIG_LOG_INFO;
+static enum log_level log_min_level = LOG_LEVEL_INFO;
 static char log_service[64] = "kiln";
 
 static const char *const level_names[] = {
-    [CONFIG_LOG_DEBUG] = "debug",
-    [CONFIG_LOG_INFO] = "info",
-    [CONFIG_LOG_WARN] = "warn",
-    [CONFIG_LOG_ERROR] = "error",
+    [LOG_LEVEL_DEBUG] = "debug",
+    [LOG_LEVEL_INFO] = "info",
+    [LOG_LEVEL_WARN] = "warn",
+    [LOG_LEVEL_ERROR] = "error",
 };
 
-void log_init(enum config_log_level min_level, const char *service)
+void log_init(enum log_level min_level, const char *service)
 {
     log_min_level = min_level;
     snprintf(log_service, sizeof(log_service), "%s", service);
@@ -45,7 +45,7 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
-void log_msg(enum config_log_level level, const char *fmt, ...)
+void log_msg(enum log_level level, const char *fmt, ...)
 {
     if (level < log_min_level)
         return;
@@ -65,7 +65,7 @@ void log_msg(enum config_log_level level, const char *fmt, ...)
 
     struct buf line = {0};
     buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"type\":\"%s\",\"msg\":", ts,
-               level_names[level], level == CONFIG_LOG_ERROR ? "error" : "app");
+               level_names[level], level == LOG_LEVEL_ERROR ? "error" : "app");
     json_append_string(&line, msg, msg_len);
     buf_append_str(&line, ",\"ctx\":{\"service\":");
     json_append_string(&line, log_service, strlen(log_service));

@@ -8,15 +8,21 @@
 
 #include <time.h>
 
-#include "config.h"
+/* LOG_LEVEL; config.c parses it into this enum (obs/ is below config and never includes it). */
+enum log_level {
+    LOG_LEVEL_DEBUG,
+    LOG_LEVEL_INFO,
+    LOG_LEVEL_WARN,
+    LOG_LEVEL_ERROR,
+};
 
-void log_init(enum config_log_level min_level, const char *service);
-void log_msg(enum config_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_init(enum log_level min_level, const char *service);
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define log_debug(...) log_msg(CONFIG_LOG_DEBUG, __VA_ARGS__)
-#define log_info(...) log_msg(CONFIG_LOG_INFO, __VA_ARGS__)
-#define log_warn(...) log_msg(CONFIG_LOG_WARN, __VA_ARGS__)
-#define log_error(...) log_msg(CONFIG_LOG_ERROR, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
 
 /* Room for "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 characters) whatever the year. */
 #define LOG_ISO_TIME_SIZE 48

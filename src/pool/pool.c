@@ -352,15 +352,15 @@ static void on_resume(struct loop *loop, struct loop_timer *t)
     pool_worker_read(w);
 }
 
-static enum config_log_level log_level_of(enum proto_log_level level)
+static enum log_level log_level_of(enum proto_log_level level)
 {
     switch (level) {
-    case PROTO_LOG_DEBUG: return CONFIG_LOG_DEBUG;
-    case PROTO_LOG_INFO: return CONFIG_LOG_INFO;
-    case PROTO_LOG_WARN: return CONFIG_LOG_WARN;
-    case PROTO_LOG_ERROR: return CONFIG_LOG_ERROR;
+    case PROTO_LOG_DEBUG: return LOG_LEVEL_DEBUG;
+    case PROTO_LOG_INFO: return LOG_LEVEL_INFO;
+    case PROTO_LOG_WARN: return LOG_LEVEL_WARN;
+    case PROTO_LOG_ERROR: return LOG_LEVEL_ERROR;
     }
-    return CONFIG_LOG_ERROR;
+    return LOG_LEVEL_ERROR;
 }
 
 /* The worker finished a request and is idle again (or about to retire). */

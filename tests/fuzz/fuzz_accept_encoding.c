@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/encoding.h"
 #include "middleware/compress.h"
-#include "middleware/encoding.h"
 #include "middleware/errorpages.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "middleware/ratelimit.h"
+#include "net/addr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,59 +26,59 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                                      \
     } while (0)
 
-static bool same(const struct ratelimit_ip *a, const struct ratelimit_ip *b)
+static bool same(const struct addr_ip *a, const struct addr_ip *b)
 {
     return memcmp(a, b, sizeof(*a)) == 0;
 }
 
-static void check_round_trip(const struct ratelimit_ip *ip)
+static void check_round_trip(const struct addr_ip *ip)
 {
-    char text[RATELIMIT_IP_TEXT_SIZE];
-    ratelimit_ip_format(ip, text);
-    struct ratelimit_ip again;
-    CHECK(ratelimit_ip_parse(text, strlen(text), &again));
+    char text[ADDR_IP_TEXT_SIZE];
+    addr_ip_format(ip, text);
+    struct addr_ip again;
+    CHECK(addr_ip_parse(text, strlen(text), &again));
     CHECK(same(ip, &again));
 }
 
-static void check_proxies(const struct ratelimit_proxies *p)
+static void check_proxies(const struct addr_cidr_list *p)
 {
-    CHECK(p->count <= RATELIMIT_MAX_PROXIES);
+    CHECK(p->count <= ADDR_MAX_CIDRS);
     for (unsigned i = 0; i < p->count; i++) {
-        const struct ratelimit_cidr *c = &p->cidr[i];
+        const struct addr_cidr *c = &p->cidr[i];
         CHECK(c->prefix <= 128);
         for (unsigned bit = c->prefix; bit < 128; bit++)
             CHECK(!(c->net.b[bit / 8] & (0x80 >> (bit % 8))));
-        CHECK(ratelimit_proxies_contain(p, &c->net));
+        CHECK(addr_cidr_list_contains(p, &c->net));
         check_round_trip(&c->net);
     }
 }
 
 /* Whether `ip` is written somewhere in xff (formatted the way the walk would have read it). */
-static bool hop_in_header(const struct ratelimit_ip *ip, const char *xff, size_t len)
+static bool hop_in_header(const struct addr_ip *ip, const char *xff, size_t len)
 {
     for (size_t start = 0; start < len; start++)
-        for (size_t n = 1; start + n <= len && n < RATELIMIT_IP_TEXT_SIZE; n++) {
-            struct ratelimit_ip hop;
-            if (ratelimit_ip_parse(xff + start, n, &hop) && same(&hop, ip))
+        for (size_t n = 1; start + n <= len && n < ADDR_IP_TEXT_SIZE; n++) {
+            struct addr_ip hop;
+            if (addr_ip_parse(xff + start, n, &hop) && same(&hop, ip))
                 return true;
         }
     return false;
 }
 
-static void check_client(const struct ratelimit_proxies *p, const char *xff, size_t len)
+static void check_client(const struct addr_cidr_list *p, const char *xff, size_t len)
 {
     static const char *const peers[] = {"10.0.0.1", "::1", "203.0.113.9"};
-    struct ratelimit_ip found; /* a client already seen in the header: the scan is slow */
+    struct addr_ip found; /* a client already seen in the header: the scan is slow */
     bool have_found = false;
     for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]) + p->count; i++) {
-        struct ratelimit_ip peer;
+        struct addr_ip peer;
         if (i < sizeof(peers) / sizeof(peers[0]))
-            CHECK(ratelimit_ip_parse(peers[i], strlen(peers[i]), &peer));
+            CHECK(addr_ip_parse(peers[i], strlen(peers[i]), &peer));
         else
             peer = p->cidr[i - sizeof(peers) / sizeof(peers[0])].net;
-        struct ratelimit_ip client;
-        ratelimit_client_ip(p, &peer, xff, len, &client);
-        if (!ratelimit_proxies_contain(p, &peer))
+        struct addr_ip client;
+        addr_client_ip(p, &peer, xff, len, &client);
+        if (!addr_cidr_list_contains(p, &peer))
             CHECK(same(&client, &peer));
         else if (!same(&client, &peer) && !(have_found && same(&client, &found))) {
             CHECK(hop_in_header(&client, xff, len));
@@ -87,7 +88,7 @@ static void check_client(const struct ratelimit_proxies *p, const char *xff, siz
     }
 }
 
-static void check_limiter(const struct ratelimit_ip *ip)
+static void check_limiter(const struct addr_ip *ip)
 {
     static struct ratelimit *rl;
     static uint64_t now;
@@ -117,15 +118,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (nl)
         text[nl - text] = '\0';
 
-    struct ratelimit_proxies p;
-    if (ratelimit_parse_proxies(text, &p) == 0)
+    struct addr_cidr_list p;
+    if (addr_parse_cidr_list(text, &p) == 0)
         check_proxies(&p);
     else
         p.count = 0;
     check_client(&p, xff, xff_len);
 
-    struct ratelimit_ip ip;
-    if (ratelimit_ip_parse(xff, xff_len, &ip)) {
+    struct addr_ip ip;
+    if (addr_ip_parse(xff, xff_len, &ip)) {
         check_round_trip(&ip);
         check_limiter(&ip);
     }

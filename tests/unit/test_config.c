@@ -421,7 +421,7 @@ static void assert_full_config(const struct config *cfg)
     assert_int_equal(cfg->rate_window_secs, 10);
     assert_string_equal(cfg->tls_cert, "/etc/kiln/cert.pem");
     assert_string_equal(cfg->tls_key, "/etc/kiln/key.pem");
-    assert_int_equal(cfg->log_level, CONFIG_LOG_WARN);
+    assert_int_equal(cfg->log_level, LOG_LEVEL_WARN);
     assert_string_equal(cfg->service_name, "shop-api");
 }
 
@@ -463,7 +463,7 @@ static void test_load_defaults(void **state)
     assert_int_equal(cfg.rate_window_secs, 60);
     assert_string_equal(cfg.tls_cert, "");
     assert_string_equal(cfg.tls_key, "");
-    assert_int_equal(cfg.log_level, CONFIG_LOG_INFO);
+    assert_int_equal(cfg.log_level, LOG_LEVEL_INFO);
     assert_string_equal(cfg.service_name, "kiln");
     config_free(&cfg);
 }
@@ -549,7 +549,7 @@ static void test_flag_beats_env(void **state)
     assert_string_equal(cfg.listen.text, "[::]:8443");
     assert_string_equal(cfg.index_file, ""); /* an empty flag turns an optional setting off */
     assert_false(cfg.access_log);
-    assert_int_equal(cfg.log_level, CONFIG_LOG_DEBUG);
+    assert_int_equal(cfg.log_level, LOG_LEVEL_DEBUG);
     assert_false(config_addr_is_set(&cfg.internal));
     config_free(&cfg);
 }
@@ -695,9 +695,9 @@ static void test_routing_values(void **state)
 static void test_log_levels(void **state)
 {
     static const struct choice_case cases[] = {
-        {"trace", CONFIG_OK, CONFIG_LOG_DEBUG}, {"debug", CONFIG_OK, CONFIG_LOG_DEBUG},
-        {"info", CONFIG_OK, CONFIG_LOG_INFO},   {"WARN", CONFIG_OK, CONFIG_LOG_WARN},
-        {"Error", CONFIG_OK, CONFIG_LOG_ERROR}, {"warning", CONFIG_ERROR, 0},
+        {"trace", CONFIG_OK, LOG_LEVEL_DEBUG}, {"debug", CONFIG_OK, LOG_LEVEL_DEBUG},
+        {"info", CONFIG_OK, LOG_LEVEL_INFO},   {"WARN", CONFIG_OK, LOG_LEVEL_WARN},
+        {"Error", CONFIG_OK, LOG_LEVEL_ERROR}, {"warning", CONFIG_ERROR, 0},
         {"verbose", CONFIG_ERROR, 0},           {"3", CONFIG_ERROR, 0},
     };
 
@@ -714,6 +714,26 @@ static void test_log_levels(void **state)
             assert_int_equal(cfg.log_level, cases[i].want);
         config_free(&cfg);
     }
+}
+
+/* TRUSTED_PROXIES is stored parsed (net/addr), so its users never parse it again. */
+static void test_trusted_proxies_parsed(void **state)
+{
+    struct config cfg;
+    char err[CONFIG_ERR_MAX];
+
+    (void)state;
+    assert_int_equal(load_env1(&cfg, "TRUSTED_PROXIES=10.0.0.0/8, ::1", err), CONFIG_OK);
+    assert_int_equal(cfg.trusted_proxies.count, 2);
+    assert_int_equal(cfg.trusted_proxies.cidr[0].prefix, 96 + 8);
+    assert_int_equal(cfg.trusted_proxies.cidr[1].prefix, 128);
+    config_free(&cfg);
+    assert_int_equal(load_env1(&cfg, "TRUSTED_PROXIES=", err), CONFIG_OK);
+    assert_int_equal(cfg.trusted_proxies.count, 0);
+    config_free(&cfg);
+    assert_int_equal(load_env1(&cfg, "TRUSTED_PROXIES=10.0.0.0/33", err), CONFIG_ERROR);
+    assert_string_equal(err, "invalid TRUSTED_PROXIES \"10.0.0.0/33\": expected addresses or "
+                             "CIDR blocks such as 10.0.0.0/8,::1/128");
 }
 
 static void test_pool_size_resolution(void **state)
@@ -1297,6 +1317,7 @@ int main(void)
         cmocka_unit_test(test_executor_values),
         cmocka_unit_test(test_routing_values),
         cmocka_unit_test(test_log_levels),
+        cmocka_unit_test(test_trusted_proxies_parsed),
         cmocka_unit_test(test_pool_size_resolution),
         cmocka_unit_test(test_exact_error_lines),
         cmocka_unit_test(test_bad_values_name_the_env_var),

@@ -1,5 +1,5 @@
 /*
- * Unit tests for middleware/encoding: the weighted-list parser, Accept-Encoding negotiation
+ * Unit tests for http/encoding: the weighted-list parser, Accept-Encoding negotiation
  * (RFC 9110 12.5.3), compressible types and COMPRESSION_TYPES, already-encoded responses.
  */
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "middleware/encoding.h"
+#include "http/encoding.h"
 
 #define BR ENCODING_BIT(ENCODING_BR)
 #define ZSTD ENCODING_BIT(ENCODING_ZSTD)

@@ -1,4 +1,4 @@
-#include "middleware/encoding.h"
+#include "http/encoding.h"
 
 #include <string.h>
 #include <strings.h>

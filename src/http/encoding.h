@@ -6,8 +6,8 @@
  * The weighted-list iterator behind Accept-Encoding is exported because Accept (error pages)
  * has the same grammar: "a;q=0.5, b;p=\"x,y\", *;q=0".
  */
-#ifndef KILN_MIDDLEWARE_ENCODING_H
-#define KILN_MIDDLEWARE_ENCODING_H
+#ifndef KILN_HTTP_ENCODING_H
+#define KILN_HTTP_ENCODING_H
 
 #include <stdbool.h>
 #include <stddef.h>
