@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "http/field.h"
 #include "http/h2.h"
 #include "http/response.h"
@@ -30,16 +31,6 @@
 /* Draining: how long an idle keep-alive connection is still read, for a request the client may
    have sent before it could know, before it is shut down. */
 #define CONN_DRAIN_IDLE_GRACE_MS 1000
-
-static struct conn *conn_of_io(struct loop_io *io)
-{
-    return (struct conn *)((char *)io - offsetof(struct conn, io));
-}
-
-static struct conn *conn_of_timer(struct loop_timer *t)
-{
-    return (struct conn *)((char *)t - offsetof(struct conn, timer));
-}
 
 static uint64_t secs_to_ms(unsigned secs)
 {
@@ -74,10 +65,11 @@ void conn_close(struct conn *c)
         close(c->file_fd);
         c->file_fd = -1;
     }
+    loop_defer(c->srv->loop, &c->defer); /* freed there: later events of the batch may name c */
     server_conn_closed(c->srv, c);
 }
 
-void conn_free(struct conn *c)
+static void conn_free(struct conn *c)
 {
     if (c->tls)
         tls_conn_free(c->tls);
@@ -123,12 +115,13 @@ static void conn_drain_linger(struct conn *c)
 
 static struct conn *conn_of_exchange(const struct exchange *x)
 {
-    return (struct conn *)((char *)x - offsetof(struct conn, x));
+    return container_of(x, struct conn, x);
 }
 
-static void conn_schedule(struct conn *c)
+void conn_schedule(struct conn *c)
 {
-    server_schedule(c->srv, c);
+    if (!c->closed)
+        loop_defer(c->srv->loop, &c->defer);
 }
 
 void conn_set_idle(struct conn *c, bool idle)
@@ -139,14 +132,12 @@ void conn_set_idle(struct conn *c, bool idle)
         conn_arm(c, CONN_TIMER_IDLE, secs_to_ms(c->srv->cfg->idle_timeout_secs));
 }
 
-bool conn_is_idle(const struct conn *c)
+void conn_drain(struct conn *c)
 {
-    return c->state == CONN_READING && c->timer_kind == CONN_TIMER_IDLE;
-}
-
-void conn_drain_idle(struct conn *c)
-{
-    conn_arm(c, CONN_TIMER_IDLE, CONN_DRAIN_IDLE_GRACE_MS);
+    if (c->h2)
+        h2_goaway(c);
+    else if (c->state == CONN_READING && c->timer_kind == CONN_TIMER_IDLE)
+        conn_arm(c, CONN_TIMER_IDLE, CONN_DRAIN_IDLE_GRACE_MS);
 }
 
 static bool conn_keeps_alive(struct conn *c)
@@ -641,7 +632,7 @@ void conn_run(struct conn *c)
 static void conn_on_io(struct loop *loop, struct loop_io *io, uint32_t events)
 {
     (void)loop;
-    struct conn *c = conn_of_io(io);
+    struct conn *c = container_of(io, struct conn, io);
     if (c->closed)
         return;
     /* A client that goes away while PHP works on its request: stop, and let the script see
@@ -664,7 +655,7 @@ static void conn_on_body(void *ctx, const char *data, size_t len)
 static void conn_on_timer(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
-    struct conn *c = conn_of_timer(t);
+    struct conn *c = container_of(t, struct conn, timer);
     enum conn_timer_kind kind = c->timer_kind;
     c->timer_kind = CONN_TIMER_NONE;
     if (c->state == CONN_HANDSHAKE || c->h2) {
@@ -693,6 +684,17 @@ static void conn_on_timer(struct loop *loop, struct loop_timer *t)
     }
 }
 
+/* After the event batch: a closed connection is freed, an open one runs. */
+static void conn_on_deferred(struct loop *loop, struct loop_defer *d)
+{
+    (void)loop;
+    struct conn *c = container_of(d, struct conn, defer);
+    if (c->closed)
+        conn_free(c);
+    else
+        conn_run(c);
+}
+
 void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peer_len,
                  bool redirect)
 {
@@ -715,6 +717,7 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
     c->io.fd = fd;
     c->io.fn = conn_on_io;
     c->timer.fn = conn_on_timer;
+    c->defer.fn = conn_on_deferred;
     c->file_fd = -1;
     c->redirect = redirect;
     c->first_request = true;

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -52,11 +53,9 @@ struct conn {
     struct loop_io io;
     struct loop_timer timer;
     enum conn_timer_kind timer_kind;
+    struct loop_defer defer;   /* after the event batch: run (conn_run), or free once closed */
     struct server *srv;
-    struct conn *prev, *next;  /* server's list of open connections */
-    struct conn *reap_next;    /* server's list of closed connections to free */
-    struct conn *run_next;     /* server's list of connections to run after this event */
-    bool scheduled;            /* on that list */
+    LIST_ENTRY(conn) link;     /* server's list of open connections */
 
     enum conn_state state;
     struct tls_conn *tls;      /* NULL on plain connections */
@@ -97,18 +96,20 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
 /* Drives the connection as far as it can go without blocking. */
 void conn_run(struct conn *c);
 
+/* Runs the connection (conn_run) after the current event batch: output queued from anywhere is
+   written then, and nobody is called back while still on the stack. */
+void conn_schedule(struct conn *c);
+
 /* Closes now (idempotent); the memory is released after the current event batch. */
 void conn_close(struct conn *c);
 
-/* Frees a closed connection (called by the server after the event batch). */
-void conn_free(struct conn *c);
-
-/* True when the connection has no request in progress (used by the drain on shutdown). */
-bool conn_is_idle(const struct conn *c);
-
-/* Draining: an idle HTTP/1 connection is still read for a short grace (a request that arrives is
-   answered with Connection: close), then shut down with a lingering close. */
-void conn_drain_idle(struct conn *c);
+/*
+ * The server drains (shutdown): HTTP/2 gets GOAWAY (open streams finish). An idle HTTP/1
+ * keep-alive connection is still read for a short grace (a request may be on its way; it is
+ * answered with Connection: close), then shut down with a lingering close. A busy HTTP/1
+ * connection closes after its response (keep-alive sees the server draining).
+ */
+void conn_drain(struct conn *c);
 
 /* --- for http/h2.c, which runs HTTP/2 on the connection's transport ---------------------- */
 

@@ -70,7 +70,7 @@ static struct h2_stream *stream_of(const struct exchange *x)
 
 static void schedule(struct h2_session *s)
 {
-    server_schedule(s->c->srv, s->c);
+    conn_schedule(s->c);
 }
 
 /* ---- the exchange operations -------------------------------------------------------------- */
