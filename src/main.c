@@ -13,14 +13,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "http/server.h"
+#include "middleware/chain.h"
 #include "net/listener.h"
 #include "net/loop.h"
 #include "net/tls.h"
-#include "middleware/chain.h"
 #include "obs/log.h"
 #include "php/zygote.h"
 #include "pool/pool.h"
-#include "server.h"
 
 extern char **environ;
 

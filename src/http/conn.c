@@ -18,9 +18,9 @@
 #include "http/h2.h"
 #include "http/response.h"
 #include "http/serve.h"
+#include "http/server.h"
 #include "net/tls.h"
 #include "obs/log.h"
-#include "server.h"
 
 #define CONN_READ_CHUNK 16384
 #define CONN_LINGER_MS 2000

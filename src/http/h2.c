@@ -19,7 +19,7 @@
 #include "http/httpdate.h"
 #include "http/response.h"
 #include "http/serve.h"
-#include "server.h"
+#include "http/server.h"
 
 #define H2_OUT_HIGH (256u * 1024)      /* bytes of frames queued on the socket before we stop */
 #define H2_WINDOW (1u << 20)           /* initial stream window we offer: uploads go fast */

@@ -18,8 +18,8 @@
 
 #include "config.h"
 #include "http/conn.h"
+#include "http/server.h"
 #include "net/loop.h"
-#include "server.h"
 
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 

@@ -1,4 +1,4 @@
-#include "server.h"
+#include "http/server.h"
 
 #include <errno.h>
 #include <fcntl.h>

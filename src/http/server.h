@@ -3,8 +3,8 @@
  * (pausing, never spinning, when the connection limit or the fd limit is reached), the document
  * root and its router, and the drain on shutdown.
  */
-#ifndef KILN_SERVER_H
-#define KILN_SERVER_H
+#ifndef KILN_HTTP_SERVER_H
+#define KILN_HTTP_SERVER_H
 
 #include <stdbool.h>
 #include <sys/queue.h>
