@@ -170,7 +170,7 @@ static void conn_write_blocked(struct conn *c)
  * A write that moved nothing: true to try again at once (EINTR); otherwise false, after waiting
  * for EPOLLOUT (EAGAIN) or closing (an error, or a file that shrank).
  */
-static bool conn_write_failed(struct conn *c, ssize_t n)
+static bool conn_retry_write(struct conn *c, ssize_t n)
 {
     if (n < 0 && errno == EINTR)
         return true;
@@ -204,7 +204,7 @@ static bool conn_sendfile(struct conn *c)
             c->file_left -= n;
             continue;
         }
-        if (conn_write_failed(c, n)) /* n == 0: the file shrank under us */
+        if (conn_retry_write(c, n)) /* n == 0: the file shrank under us */
             continue;
         return false;
     }
@@ -222,7 +222,7 @@ static bool conn_write_out(struct conn *c)
                 c->out_pos += (size_t)n;
                 continue;
             }
-            if (conn_write_failed(c, n))
+            if (conn_retry_write(c, n))
                 continue;
             return false;
         }
