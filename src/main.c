@@ -13,15 +13,15 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "http/server.h"
+#include "middleware/chain.h"
 #include "net/listener.h"
 #include "net/loop.h"
 #include "net/tls.h"
-#include "middleware/chain.h"
 #include "obs/log.h"
 #include "php/zygote.h" /* zygote_main only: the one entry into PHP the master links */
 #include "pool/pool.h"
 #include "pool/zygote_ctl.h"
-#include "server.h"
 
 extern char **environ;
 

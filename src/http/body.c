@@ -62,9 +62,3 @@ void body_reset(struct body *b)
         close(b->fd);
     body_init(b);
 }
-
-void body_move(struct body *to, struct body *from)
-{
-    *to = *from;
-    body_init(from);
-}

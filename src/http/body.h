@@ -25,7 +25,5 @@ void body_init(struct body *b);
 void body_append(struct body *b, const char *data, size_t len);
 /* Releases memory and closes the file. */
 void body_reset(struct body *b);
-/* Moves the body into `to` (which must be empty) and leaves `from` empty. */
-void body_move(struct body *to, struct body *from);
 
 #endif

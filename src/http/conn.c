@@ -1,11 +1,8 @@
 #include "http/conn.h"
 
 #include <errno.h>
-#include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <netinet/in.h>
@@ -13,13 +10,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "http/field.h"
+#include "base.h"
+#include "http/h1.h"
 #include "http/h2.h"
-#include "http/response.h"
-#include "http/serve.h"
+#include "http/server.h"
 #include "net/tls.h"
-#include "obs/log.h"
-#include "server.h"
 
 #define CONN_READ_CHUNK 16384
 #define CONN_LINGER_MS 2000
@@ -31,28 +26,37 @@
    have sent before it could know, before it is shut down. */
 #define CONN_DRAIN_IDLE_GRACE_MS 1000
 
-static struct conn *conn_of_io(struct loop_io *io)
-{
-    return (struct conn *)((char *)io - offsetof(struct conn, io));
-}
-
-static struct conn *conn_of_timer(struct loop_timer *t)
-{
-    return (struct conn *)((char *)t - offsetof(struct conn, timer));
-}
-
 static uint64_t secs_to_ms(unsigned secs)
 {
     return (uint64_t)secs * 1000;
 }
 
-static void conn_arm(struct conn *c, enum conn_timer_kind kind, uint64_t ms)
+static void conn_arm_ms(struct conn *c, enum conn_timer_kind kind, uint64_t ms)
 {
     c->timer_kind = kind;
     loop_timer_arm(c->srv->loop, &c->timer, ms);
 }
 
-static void conn_disarm(struct conn *c)
+void conn_arm(struct conn *c, enum conn_timer_kind kind)
+{
+    const struct config *cfg = c->srv->cfg;
+    switch (kind) {
+    case CONN_TIMER_HEADER:
+        conn_arm_ms(c, kind, secs_to_ms(cfg->header_timeout_secs));
+        return;
+    case CONN_TIMER_LINGER:
+        conn_arm_ms(c, kind, CONN_LINGER_MS);
+        return;
+    case CONN_TIMER_NONE:
+    case CONN_TIMER_IDLE:
+    case CONN_TIMER_BODY:
+    case CONN_TIMER_WRITE:
+        conn_arm_ms(c, kind, secs_to_ms(cfg->idle_timeout_secs));
+        return;
+    }
+}
+
+void conn_disarm(struct conn *c)
 {
     c->timer_kind = CONN_TIMER_NONE;
     loop_timer_cancel(c->srv->loop, &c->timer);
@@ -65,7 +69,7 @@ void conn_close(struct conn *c)
     if (c->closed)
         return;
     c->closed = true;
-    dispatch_cancel(&c->x);
+    h1_close(c);
     h2_close_streams(c);
     loop_timer_cancel(c->srv->loop, &c->timer);
     loop_remove(c->srv->loop, &c->io);
@@ -74,30 +78,29 @@ void conn_close(struct conn *c)
         close(c->file_fd);
         c->file_fd = -1;
     }
+    loop_defer(c->srv->loop, &c->defer); /* freed there: later events of the batch may name c */
     server_conn_closed(c->srv, c);
 }
 
-void conn_free(struct conn *c)
+static void conn_free(struct conn *c)
 {
     if (c->tls)
         tls_conn_free(c->tls);
     h2_free(c);
-    http1_free(&c->http);
-    exchange_free(&c->x);
-    free(c->fields);
+    h1_free(c);
     buf_free(&c->in);
     buf_free(&c->out);
     free(c);
 }
 
-static void conn_start_linger(struct conn *c)
+void conn_linger(struct conn *c)
 {
     if (c->tls)
         tls_shutdown(c->tls);
     shutdown(c->io.fd, SHUT_WR);
     c->state = CONN_LINGER;
     c->read_pending = true;
-    conn_arm(c, CONN_TIMER_LINGER, CONN_LINGER_MS);
+    conn_arm(c, CONN_TIMER_LINGER);
 }
 
 /* Reads and drops input until EOF; the connection closes then, or when the linger timer fires. */
@@ -119,16 +122,11 @@ static void conn_drain_linger(struct conn *c)
     }
 }
 
-/* ---- HTTP/1 responses: the exchange operations ---------------------------------------------- */
 
-static struct conn *conn_of_exchange(const struct exchange *x)
+void conn_schedule(struct conn *c)
 {
-    return (struct conn *)((char *)x - offsetof(struct conn, x));
-}
-
-static void conn_schedule(struct conn *c)
-{
-    server_schedule(c->srv, c);
+    if (!c->closed)
+        loop_defer(c->srv->loop, &c->defer);
 }
 
 void conn_set_idle(struct conn *c, bool idle)
@@ -136,114 +134,17 @@ void conn_set_idle(struct conn *c, bool idle)
     if (!idle)
         conn_disarm(c);
     else if (c->timer_kind != CONN_TIMER_IDLE)
-        conn_arm(c, CONN_TIMER_IDLE, secs_to_ms(c->srv->cfg->idle_timeout_secs));
+        conn_arm(c, CONN_TIMER_IDLE);
 }
 
-bool conn_is_idle(const struct conn *c)
+void conn_drain(struct conn *c)
 {
-    return c->state == CONN_READING && c->timer_kind == CONN_TIMER_IDLE;
+    if (c->h2)
+        h2_goaway(c);
+    else if (c->state == CONN_READING && c->timer_kind == CONN_TIMER_IDLE)
+        conn_arm_ms(c, CONN_TIMER_IDLE, CONN_DRAIN_IDLE_GRACE_MS);
 }
 
-void conn_drain_idle(struct conn *c)
-{
-    conn_arm(c, CONN_TIMER_IDLE, CONN_DRAIN_IDLE_GRACE_MS);
-}
-
-static bool conn_keeps_alive(struct conn *c)
-{
-    if (c->x.close || c->srv->draining || c->http.state != HTTP1_MESSAGE_DONE ||
-        !http1_keep_alive(&c->http))
-        c->close_after = true;
-    return !c->close_after;
-}
-
-static bool response_has_body(const struct conn *c)
-{
-    return response_status_has_body(c->x.status) && !exchange_is_head(&c->x);
-}
-
-static void h1_send_head(struct exchange *x, long long length)
-{
-    struct conn *c = conn_of_exchange(x);
-    response_begin(&c->out, x->status, loop_wall_time(c->srv->loop));
-    buf_append(&c->out, x->head.data, x->head.len);
-    buf_clear(&x->head);
-    if (response_status_has_body(x->status) && length >= 0) {
-        response_header_uint(&c->out, "Content-Length", (unsigned long long)length);
-    } else if (response_has_body(c)) {
-        if (c->version_minor >= 1) {
-            buf_append_str(&c->out, "Transfer-Encoding: chunked\r\n");
-            c->chunked = true;
-        } else {
-            c->close_after = true; /* HTTP/1.0: the end of the body is the end of the connection */
-        }
-    }
-    bool keep = conn_keeps_alive(c);
-    response_end_head(&c->out, !keep, keep && c->version_minor == 0);
-    conn_schedule(c);
-}
-
-static void h1_send_data(struct exchange *x, const void *data, size_t len)
-{
-    struct conn *c = conn_of_exchange(x);
-    if (!response_has_body(c) || len == 0)
-        return;
-    if (c->chunked)
-        buf_printf(&c->out, "%zx\r\n", len);
-    buf_append(&c->out, data, len);
-    if (c->chunked)
-        buf_append(&c->out, "\r\n", 2);
-    conn_schedule(c);
-}
-
-static void h1_send_file(struct exchange *x, int fd, off_t off, off_t len)
-{
-    struct conn *c = conn_of_exchange(x);
-    c->file_fd = fd;
-    c->file_off = off;
-    c->file_left = len;
-    conn_schedule(c);
-}
-
-static void h1_finish(struct exchange *x)
-{
-    struct conn *c = conn_of_exchange(x);
-    if (c->chunked)
-        buf_append_str(&c->out, "0\r\n\r\n");
-    c->response_complete = true;
-    conn_schedule(c);
-}
-
-static void h1_abort(struct exchange *x)
-{
-    conn_close(conn_of_exchange(x));
-}
-
-static size_t h1_queued(const struct exchange *x)
-{
-    const struct conn *c = conn_of_exchange(x);
-    return c->out.len - c->out_pos + (size_t)c->file_left;
-}
-
-static const struct exchange_ops h1_ops = {
-    .send_head = h1_send_head,
-    .send_data = h1_send_data,
-    .send_file = h1_send_file,
-    .finish = h1_finish,
-    .abort = h1_abort,
-    .queued = h1_queued,
-};
-
-/* Answers a request that cannot be parsed or is refused before it was read; always closes. */
-static void conn_fail(struct conn *c, int status)
-{
-    c->state = CONN_RESPONDING;
-    conn_disarm(c);
-    exchange_reset(&c->x);
-    c->x.method = HTTP_GET; /* whatever the request was, the error has a body */
-    c->x.close = true;
-    exchange_reply_status(&c->x, status, NULL);
-}
 
 static ssize_t conn_send(struct conn *c, const void *data, size_t len, bool more)
 {
@@ -262,14 +163,14 @@ static ssize_t conn_recv(struct conn *c, void *data, size_t len)
 /* The client does not take our bytes now: wait for EPOLLOUT, but not for ever. */
 static void conn_write_blocked(struct conn *c)
 {
-    conn_arm(c, CONN_TIMER_WRITE, secs_to_ms(c->srv->cfg->idle_timeout_secs));
+    conn_arm(c, CONN_TIMER_WRITE);
 }
 
 /*
  * A write that moved nothing: true to try again at once (EINTR); otherwise false, after waiting
  * for EPOLLOUT (EAGAIN) or closing (an error, or a file that shrank).
  */
-static bool conn_write_failed(struct conn *c, ssize_t n)
+static bool conn_retry_write(struct conn *c, ssize_t n)
 {
     if (n < 0 && errno == EINTR)
         return true;
@@ -303,7 +204,7 @@ static bool conn_sendfile(struct conn *c)
             c->file_left -= n;
             continue;
         }
-        if (conn_write_failed(c, n)) /* n == 0: the file shrank under us */
+        if (conn_retry_write(c, n)) /* n == 0: the file shrank under us */
             continue;
         return false;
     }
@@ -321,7 +222,7 @@ static bool conn_write_out(struct conn *c)
                 c->out_pos += (size_t)n;
                 continue;
             }
-            if (conn_write_failed(c, n))
+            if (conn_retry_write(c, n))
                 continue;
             return false;
         }
@@ -374,7 +275,7 @@ bool conn_fill(struct conn *c)
             else
                 c->in.len += (size_t)n;
             if (c->timer_kind == CONN_TIMER_BODY)
-                conn_arm(c, CONN_TIMER_BODY, secs_to_ms(c->srv->cfg->idle_timeout_secs));
+                conn_arm(c, CONN_TIMER_BODY);
             return true;
         }
         if (n < 0 && errno == EINTR)
@@ -388,171 +289,11 @@ bool conn_fill(struct conn *c)
     }
 }
 
-/* Keeps the buffer bounded while a body streams through: decoded body bytes are dropped. */
-static void conn_drop_parsed_body(struct conn *c)
-{
-    size_t rest = c->in.len - c->parsed;
-    memmove(c->in.data + c->head_end, c->in.data + c->parsed, rest);
-    c->in.len = c->head_end + rest;
-    c->parsed = c->head_end;
-}
-
-/* Expect: 100-continue gets its interim response; any other expectation is refused (417). */
-static int conn_expect(struct conn *c)
-{
-    const struct http1_header *h = http1_find_header(&c->http, c->in.data, "Expect");
-    if (!h)
-        return 0;
-    if (h->value.len != 12 || strncasecmp(c->in.data + h->value.off, "100-continue", 12) != 0)
-        return 417;
-    if (http1_version_minor(&c->http) >= 1) {
-        buf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
-        c->read_pending = true;
-    }
-    return 0;
-}
-
-/*
- * HTTP/1.1 requests carry exactly one Host header, HTTP/1.0 ones at most one (RFC 9112 section
- * 3.2), and its value is a valid authority: everything after this (SERVER_NAME, redirects) may
- * rely on that.
- */
-static bool host_is_valid(const struct conn *c)
-{
-    unsigned count = 0;
-    for (uint32_t i = 0; i < c->http.header_count; i++) {
-        const struct http1_header *h = &c->http.headers[i];
-        if (h->name.len != 4 || strncasecmp(c->in.data + h->name.off, "Host", 4) != 0)
-            continue;
-        if (!http_field_host_valid(c->in.data + h->value.off, h->value.len))
-            return false;
-        count++;
-    }
-    return count == 1 || (count == 0 && c->version_minor == 0);
-}
-
-/* Points the exchange at the parsed request; `in` does not move until the response is done. */
-static void conn_fill_exchange(struct conn *c)
-{
-    struct exchange *x = &c->x;
-    if (c->http.header_count > c->fields_cap) {
-        free(c->fields);
-        c->fields_cap = c->http.header_count;
-        c->fields = malloc(c->fields_cap * sizeof(*c->fields));
-        if (!c->fields)
-            abort();
-    }
-    for (uint32_t i = 0; i < c->http.header_count; i++) {
-        const struct http1_header *h = &c->http.headers[i];
-        c->fields[i] = (struct http_field){c->in.data + h->name.off, h->name.len,
-                                           c->in.data + h->value.off, h->value.len};
-    }
-    x->method = http1_method(&c->http);
-    x->method_name = http1_method_name(&c->http);
-    x->target = c->in.data + c->http.target.off;
-    x->target_len = c->http.target.len;
-    x->protocol = c->version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
-    x->headers = c->fields;
-    x->header_count = c->http.header_count;
-    x->has_body = http1_has_body(&c->http);
-}
-
-static void conn_start_exchange(struct conn *c)
-{
-    c->version_minor = http1_version_minor(&c->http);
-    c->first_request = false;
-    conn_fill_exchange(c);
-    if (!host_is_valid(c)) {
-        c->x.close = true;
-        exchange_reply_status(&c->x, 400, NULL);
-        return;
-    }
-    if (c->redirect)
-        serve_https_redirect(&c->x, config_addr_port(&c->srv->cfg->listen));
-    else
-        serve_request(&c->x);
-}
-
-/* Parses what is buffered. Returns true when a request is complete or refused (RESPONDING). */
-static bool conn_parse(struct conn *c)
-{
-    for (;;) {
-        c->parsed = http1_feed(&c->http, c->in.data, c->parsed, c->in.len);
-        switch (c->http.state) {
-        case HTTP1_HEAD:
-            if (c->in.len > c->http.head_start && c->timer_kind == CONN_TIMER_IDLE)
-                conn_arm(c, CONN_TIMER_HEADER, secs_to_ms(c->srv->cfg->header_timeout_secs));
-            return false;
-        case HTTP1_HEAD_DONE: {
-            c->head_end = (uint32_t)c->parsed;
-            int refuse = conn_expect(c);
-            if (refuse) {
-                conn_fail(c, refuse);
-                return true;
-            }
-            http1_resume(&c->http);
-            conn_arm(c, CONN_TIMER_BODY, secs_to_ms(c->srv->cfg->idle_timeout_secs));
-            continue;
-        }
-        case HTTP1_BODY:
-            conn_drop_parsed_body(c);
-            return false;
-        case HTTP1_MESSAGE_DONE:
-            conn_disarm(c);
-            c->state = CONN_RESPONDING;
-            conn_start_exchange(c);
-            return true;
-        case HTTP1_ERROR:
-            log_debug("bad request: %s", c->http.error_reason ? c->http.error_reason : "?");
-            conn_fail(c, c->http.error_status);
-            return true;
-        }
-    }
-}
-
-/* Idle between requests: only the struct stays (10,000 idle keep-alive connections are many). */
-static void conn_release_buffers(struct conn *c)
-{
-    buf_free(&c->in);
-    buf_free(&c->out);
-    c->out_pos = 0;
-    buf_free(&c->x.head);
-    http1_free(&c->http);
-    free(c->fields);
-    c->fields = NULL;
-    c->fields_cap = 0;
-}
-
-/* The response is written: close, or get ready for the next request (maybe already buffered). */
-static void conn_finish_response(struct conn *c)
-{
-    c->response_complete = false;
-    c->chunked = false;
-    exchange_reset(&c->x);
-    c->version_minor = 1;
-    if (c->close_after) {
-        conn_start_linger(c);
-        return;
-    }
-    size_t rest = c->in.len - c->parsed;
-    memmove(c->in.data, c->in.data + c->parsed, rest);
-    c->in.len = rest;
-    c->parsed = 0;
-    http1_next(&c->http, 0);
-    c->state = CONN_READING;
-    if (rest == 0) {
-        conn_release_buffers(c);
-        conn_arm(c, CONN_TIMER_IDLE, secs_to_ms(c->srv->cfg->idle_timeout_secs));
-    } else {
-        conn_arm(c, CONN_TIMER_HEADER, secs_to_ms(c->srv->cfg->header_timeout_secs));
-    }
-}
-
 /* The TLS handshake is done: HTTP/2 if ALPN chose it, else HTTP/1.x. */
 static void conn_handshake_done(struct conn *c)
 {
     c->state = CONN_READING;
-    conn_arm(c, CONN_TIMER_IDLE, secs_to_ms(c->srv->cfg->idle_timeout_secs));
+    conn_arm(c, CONN_TIMER_IDLE);
     c->x.tls = true;
     if (tls_alpn_h2(c->tls) && h2_start(c) < 0)
         conn_close(c);
@@ -605,17 +346,12 @@ static void conn_step(struct conn *c)
                     return;
                 break;
             }
-            if (conn_parse(c))
-                break;
-            if (c->out_pos < c->out.len && !conn_flush(c))
-                return; /* an interim "100 Continue" still on its way */
-            if (!c->read_pending || !conn_fill(c))
+            if (!h1_step(c))
                 return;
             break;
         case CONN_RESPONDING:
-            if (!conn_flush(c) || !c->response_complete)
+            if (!h1_step(c))
                 return;
-            conn_finish_response(c);
             break;
         case CONN_LINGER:
             if (c->read_pending)
@@ -641,7 +377,7 @@ void conn_run(struct conn *c)
 static void conn_on_io(struct loop *loop, struct loop_io *io, uint32_t events)
 {
     (void)loop;
-    struct conn *c = conn_of_io(io);
+    struct conn *c = container_of(io, struct conn, io);
     if (c->closed)
         return;
     /* A client that goes away while PHP works on its request: stop, and let the script see
@@ -655,16 +391,10 @@ static void conn_on_io(struct loop *loop, struct loop_io *io, uint32_t events)
     conn_run(c);
 }
 
-static void conn_on_body(void *ctx, const char *data, size_t len)
-{
-    struct conn *c = ctx;
-    body_append(&c->x.body, data, len);
-}
-
 static void conn_on_timer(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
-    struct conn *c = conn_of_timer(t);
+    struct conn *c = container_of(t, struct conn, timer);
     enum conn_timer_kind kind = c->timer_kind;
     c->timer_kind = CONN_TIMER_NONE;
     if (c->state == CONN_HANDSHAKE || c->h2) {
@@ -674,13 +404,13 @@ static void conn_on_timer(struct loop *loop, struct loop_timer *t)
     switch (kind) {
     case CONN_TIMER_HEADER:
     case CONN_TIMER_BODY:
-        conn_fail(c, 408);
+        h1_fail(c, 408);
         conn_run(c);
         return;
     case CONN_TIMER_IDLE:
         /* Draining: a lingering close, so that a request crossing our FIN is not met by a RST. */
         if (c->srv->draining) {
-            conn_start_linger(c);
+            conn_linger(c);
             return;
         }
         conn_close(c);
@@ -691,6 +421,17 @@ static void conn_on_timer(struct loop *loop, struct loop_timer *t)
         conn_close(c);
         return;
     }
+}
+
+/* After the event batch: a closed connection is freed, an open one runs. */
+static void conn_on_deferred(struct loop *loop, struct loop_defer *d)
+{
+    (void)loop;
+    struct conn *c = container_of(d, struct conn, defer);
+    if (c->closed)
+        conn_free(c);
+    else
+        conn_run(c);
 }
 
 void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peer_len,
@@ -715,21 +456,14 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
     c->io.fd = fd;
     c->io.fn = conn_on_io;
     c->timer.fn = conn_on_timer;
+    c->defer.fn = conn_on_deferred;
     c->file_fd = -1;
     c->redirect = redirect;
-    c->first_request = true;
     c->peer_len = peer_len <= sizeof(c->peer) ? peer_len : sizeof(c->peer);
     memcpy(&c->peer, peer, c->peer_len);
     socklen_t local_len = sizeof(c->local);
     getsockname(fd, (struct sockaddr *)&c->local, &local_len);
-    c->version_minor = 1;
-    c->x.ops = &h1_ops;
-    c->x.srv = srv;
-    c->x.peer = (const struct sockaddr *)&c->peer;
-    c->x.local = (const struct sockaddr *)&c->local;
-    body_init(&c->x.body);
-    c->x.worker_id = -1;
-    http1_init(&c->http, &srv->limits, conn_on_body, c);
+    h1_init(c);
     if (loop_add(srv->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
         close(fd);
         conn_free(c);
@@ -743,10 +477,10 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
             return;
         }
         c->state = CONN_HANDSHAKE;
-        conn_arm(c, CONN_TIMER_HEADER, secs_to_ms(srv->cfg->header_timeout_secs));
+        conn_arm(c, CONN_TIMER_HEADER);
     } else {
         c->state = CONN_READING;
-        conn_arm(c, CONN_TIMER_IDLE, secs_to_ms(srv->cfg->idle_timeout_secs));
+        conn_arm(c, CONN_TIMER_IDLE);
     }
     c->read_pending = true; /* data may have arrived with the handshake */
     conn_run(c);

@@ -1,12 +1,13 @@
 /*
- * One client connection: reading and writing the socket, timeouts, closing; and HTTP/1.x on it
- * (parsing with http1, one exchange at a time, responses in order, keep-alive).
+ * One client connection, the transport: reading and writing the socket (plain or TLS, sendfile
+ * for file bodies), timeouts, closing. The protocol on it is HTTP/1.x (http/h1.c) or HTTP/2
+ * (http/h2.c): TLS ALPN or the h2c preface decides.
  *
- * The connection is a small state machine driven by conn_run(): READING (parse what arrived,
- * read more), RESPONDING (a response is being produced or written; nothing more is parsed, so
- * pipelined responses leave in request order), LINGER (response sent on a connection that must
- * close: our side is shut down and the rest of the input drained briefly, so that the kernel does
- * not reset the connection and destroy the response in flight).
+ * The connection is a small state machine driven by conn_run(): HANDSHAKE (TLS), READING (parse
+ * what arrived, read more), RESPONDING (HTTP/1: a response is being produced or written; nothing
+ * more is parsed, so pipelined responses leave in request order), LINGER (response sent on a
+ * connection that must close: our side is shut down and the rest of the input drained briefly,
+ * so that the kernel does not reset the connection and destroy the response in flight).
  *
  * Timers, one per connection: IDLE (no byte of a request yet; IDLE_TIMEOUT_SECS, silent close;
  * while draining 1 s, then a lingering close),
@@ -19,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -52,23 +54,28 @@ struct conn {
     struct loop_io io;
     struct loop_timer timer;
     enum conn_timer_kind timer_kind;
+    struct loop_defer defer;   /* after the event batch: run (conn_run), or free once closed */
     struct server *srv;
-    struct conn *prev, *next;  /* server's list of open connections */
-    struct conn *reap_next;    /* server's list of closed connections to free */
-    struct conn *run_next;     /* server's list of connections to run after this event */
-    bool scheduled;            /* on that list */
+    LIST_ENTRY(conn) link;     /* server's list of open connections */
 
     enum conn_state state;
     struct tls_conn *tls;      /* NULL on plain connections */
     struct h2_session *h2;     /* the connection speaks HTTP/2; NULL for HTTP/1.x */
     bool redirect;             /* HTTP_REDIRECT_ADDR connection: everything gets a 301 */
-    bool first_request;        /* nothing answered yet (h2c preface detection) */
     bool closed;
     bool running;       /* conn_run() is on the stack */
     bool read_pending;  /* the socket may hold unread bytes (edge-triggered epoll) */
-    bool close_after;   /* close once the current response is written */
 
     struct buf in;      /* bytes read; the current request's head starts at http.head_start */
+    struct buf out;     /* response bytes not yet written, from out_pos */
+    size_t out_pos;
+    int file_fd;        /* body sent with sendfile after `out`, or -1 */
+    off_t file_off;
+    off_t file_left;
+
+    /* HTTP/1.x (http/h1.c) */
+    bool first_request; /* nothing answered yet (h2c preface detection) */
+    bool close_after;   /* close once the current response is written */
     size_t parsed;      /* parse position in `in` */
     uint32_t head_end;  /* end of the current head in `in` (body bytes after it are dropped) */
     struct http1_parser http;
@@ -77,12 +84,6 @@ struct conn {
     struct exchange x;  /* the current request */
     unsigned version_minor; /* of the current request: 0 for HTTP/1.0 */
     bool chunked;       /* the current response uses chunked transfer coding */
-
-    struct buf out;     /* response bytes not yet written, from out_pos */
-    size_t out_pos;
-    int file_fd;        /* body sent with sendfile after `out`, or -1 */
-    off_t file_off;
-    off_t file_left;
     bool response_complete; /* nothing more will be added to this response */
 
     struct sockaddr_storage peer;
@@ -97,20 +98,22 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
 /* Drives the connection as far as it can go without blocking. */
 void conn_run(struct conn *c);
 
+/* Runs the connection (conn_run) after the current event batch: output queued from anywhere is
+   written then, and nobody is called back while still on the stack. */
+void conn_schedule(struct conn *c);
+
 /* Closes now (idempotent); the memory is released after the current event batch. */
 void conn_close(struct conn *c);
 
-/* Frees a closed connection (called by the server after the event batch). */
-void conn_free(struct conn *c);
+/*
+ * The server drains (shutdown): HTTP/2 gets GOAWAY (open streams finish). An idle HTTP/1
+ * keep-alive connection is still read for a short grace (a request may be on its way; it is
+ * answered with Connection: close), then shut down with a lingering close. A busy HTTP/1
+ * connection closes after its response (keep-alive sees the server draining).
+ */
+void conn_drain(struct conn *c);
 
-/* True when the connection has no request in progress (used by the drain on shutdown). */
-bool conn_is_idle(const struct conn *c);
-
-/* Draining: an idle HTTP/1 connection is still read for a short grace (a request that arrives is
-   answered with Connection: close), then shut down with a lingering close. */
-void conn_drain_idle(struct conn *c);
-
-/* --- for http/h2.c, which runs HTTP/2 on the connection's transport ---------------------- */
+/* --- for the protocols (http/h1.c, http/h2.c) on the connection's transport ------------- */
 
 /* Reads one chunk into `in`. True if something arrived; false on EAGAIN or close. */
 bool conn_fill(struct conn *c);
@@ -118,5 +121,11 @@ bool conn_fill(struct conn *c);
 bool conn_flush(struct conn *c);
 /* Arms the connection's timer: idle (no stream open) or off. */
 void conn_set_idle(struct conn *c, bool idle);
+/* Arms the connection's one timer for `kind`, with its configured duration (header: HEADER_
+   TIMEOUT_SECS; idle, body, write: IDLE_TIMEOUT_SECS; linger: 2 s), or stops it. */
+void conn_arm(struct conn *c, enum conn_timer_kind kind);
+void conn_disarm(struct conn *c);
+/* Shuts our side down and drains the input briefly, then closes (a lingering close). */
+void conn_linger(struct conn *c);
 
 #endif

@@ -9,8 +9,8 @@
 #include "http/exchange.h"
 #include "http/response.h"
 #include "http/router.h"
+#include "http/server.h"
 #include "pool/pool.h"
-#include "server.h"
 
 #define STREAM_THRESHOLD (64u * 1024)  /* output held back before the response streams */
 #define PAUSE_THRESHOLD (1024u * 1024) /* unsent output at which the worker is paused */

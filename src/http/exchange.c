@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "http/response.h"
+#include "http/server.h"
 #include "middleware/chain.h"
 #include "middleware/compress.h"
-#include "server.h"
 
 static void exchange_end_middleware(struct exchange *x);
 

@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
 
+#include "base.h"
 #include "http/conn.h"
 #include "http/dispatch.h"
 #include "http/exchange.h"
@@ -19,7 +21,7 @@
 #include "http/httpdate.h"
 #include "http/response.h"
 #include "http/serve.h"
-#include "server.h"
+#include "http/server.h"
 
 #define H2_OUT_HIGH (256u * 1024)      /* bytes of frames queued on the socket before we stop */
 #define H2_WINDOW (1u << 20)           /* initial stream window we offer: uploads go fast */
@@ -36,7 +38,7 @@ struct h2_field_ref {
 struct h2_stream {
     struct exchange x;
     struct h2_session *s;
-    struct h2_stream *prev, *next; /* the session's open streams */
+    LIST_ENTRY(h2_stream) link; /* the session's open streams */
     int32_t id;
     struct buf store;              /* request header names and values */
     struct h2_field_ref *refs;
@@ -58,19 +60,19 @@ struct h2_stream {
 struct h2_session {
     nghttp2_session *ng;
     struct conn *c;
-    struct h2_stream *streams;
+    LIST_HEAD(, h2_stream) streams;
     unsigned open_streams;
     bool goaway;
 };
 
 static struct h2_stream *stream_of(const struct exchange *x)
 {
-    return (struct h2_stream *)((char *)x - offsetof(struct h2_stream, x));
+    return container_of(x, struct h2_stream, x);
 }
 
 static void schedule(struct h2_session *s)
 {
-    server_schedule(s->c->srv, s->c);
+    conn_schedule(s->c);
 }
 
 /* ---- the exchange operations -------------------------------------------------------------- */
@@ -256,10 +258,7 @@ static struct h2_stream *stream_new(struct h2_session *s, int32_t id)
     st->x.method = -1;
     st->x.worker_id = -1;
     body_init(&st->x.body);
-    st->next = s->streams;
-    if (s->streams)
-        s->streams->prev = st;
-    s->streams = st;
+    LIST_INSERT_HEAD(&s->streams, st, link);
     s->open_streams++;
     return st;
 }
@@ -274,12 +273,7 @@ static void stream_free(struct h2_stream *st)
     free(st->refs);
     free(st->fields);
     struct h2_session *s = st->s;
-    if (st->prev)
-        st->prev->next = st->next;
-    else
-        s->streams = st->next;
-    if (st->next)
-        st->next->prev = st->prev;
+    LIST_REMOVE(st, link);
     s->open_streams--;
     nghttp2_session_set_stream_user_data(s->ng, st->id, NULL);
     free(st);
@@ -526,8 +520,8 @@ void h2_close_streams(struct conn *c)
 {
     if (!c->h2)
         return;
-    while (c->h2->streams)
-        stream_free(c->h2->streams);
+    while (!LIST_EMPTY(&c->h2->streams))
+        stream_free(LIST_FIRST(&c->h2->streams));
 }
 
 void h2_free(struct conn *c)

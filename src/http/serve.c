@@ -16,9 +16,9 @@
 #include "http/path.h"
 #include "http/response.h"
 #include "http/router.h"
+#include "http/server.h"
 #include "http/static_file.h"
 #include "middleware/chain.h"
-#include "server.h"
 
 #define STUB_BODY "<!DOCTYPE html><title>Kiln</title><p>Hello from the Kiln stub executor.</p>\n"
 

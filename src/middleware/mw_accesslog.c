@@ -15,7 +15,7 @@
 #include "middleware/chain.h"
 #include "net/addr.h"
 #include "net/loop.h"
-#include "server.h"
+#include "http/server.h"
 
 static struct accesslog *writer;
 static int writer_fd = -1;

@@ -19,7 +19,7 @@
 #include "middleware/chain.h"
 #include "middleware/compress.h"
 #include "middleware/zcache.h"
-#include "server.h"
+#include "http/server.h"
 
 /* Static files are compressed in the event loop: above this they go out as they are. */
 #define STATIC_COMPRESS_MAX (3u * 1024 * 1024)

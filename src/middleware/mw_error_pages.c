@@ -10,7 +10,7 @@
 #include "middleware/chain.h"
 #include "middleware/errorpages.h"
 #include "obs/log.h"
-#include "server.h"
+#include "http/server.h"
 
 static struct errorpages *pages;
 static const char *pages_dir;

@@ -11,7 +11,7 @@
 #include "http/exchange.h"
 #include "middleware/chain.h"
 #include "middleware/ratelimit.h"
-#include "server.h"
+#include "http/server.h"
 
 /* Clients tracked at once (32 bytes each); beyond it the oldest windows are forgotten first. */
 #define RATELIMIT_CLIENTS 65536

@@ -10,7 +10,7 @@
 #include "http/httpdate.h"
 #include "http/response.h"
 #include "middleware/chain.h"
-#include "server.h"
+#include "http/server.h"
 
 static void static_cache_response(struct exchange *x, long long *length)
 {

@@ -17,6 +17,8 @@ struct loop {
     struct loop_timer **heap;
     size_t heap_len;
     size_t heap_cap;
+    struct loop_defer *defer_head; /* FIFO of deferred items */
+    struct loop_defer *defer_tail;
     struct loop_io signal_io;
     loop_signal_fn signal_fn;
 };
@@ -55,20 +57,10 @@ void loop_destroy(struct loop *loop)
     free(loop);
 }
 
-static int loop_ctl(struct loop *loop, int op, struct loop_io *io, uint32_t events)
-{
-    struct epoll_event ev = {.events = events | EPOLLET, .data.ptr = io};
-    return epoll_ctl(loop->epfd, op, io->fd, &ev);
-}
-
 int loop_add(struct loop *loop, struct loop_io *io, uint32_t events)
 {
-    return loop_ctl(loop, EPOLL_CTL_ADD, io, events);
-}
-
-int loop_modify(struct loop *loop, struct loop_io *io, uint32_t events)
-{
-    return loop_ctl(loop, EPOLL_CTL_MOD, io, events);
+    struct epoll_event ev = {.events = events | EPOLLET, .data.ptr = io};
+    return epoll_ctl(loop->epfd, EPOLL_CTL_ADD, io->fd, &ev);
 }
 
 void loop_remove(struct loop *loop, struct loop_io *io)
@@ -165,6 +157,33 @@ static int loop_next_timeout(const struct loop *loop)
     return wait > 60000 ? 60000 : (int)wait;
 }
 
+/* ---- deferred items --------------------------------------------------------------------------- */
+
+void loop_defer(struct loop *loop, struct loop_defer *d)
+{
+    if (d->queued)
+        return;
+    d->queued = true;
+    d->next = NULL;
+    if (loop->defer_tail)
+        loop->defer_tail->next = d;
+    else
+        loop->defer_head = d;
+    loop->defer_tail = d;
+}
+
+void loop_run_deferred(struct loop *loop)
+{
+    while (loop->defer_head) {
+        struct loop_defer *d = loop->defer_head;
+        loop->defer_head = d->next;
+        if (!loop->defer_head)
+            loop->defer_tail = NULL;
+        d->queued = false; /* before the call: the item may queue itself again, or be freed */
+        d->fn(loop, d);
+    }
+}
+
 /* ---- signals ---------------------------------------------------------------------------------- */
 
 static void loop_on_signalfd(struct loop *loop, struct loop_io *io, uint32_t events)
@@ -208,7 +227,7 @@ void loop_stop(struct loop *loop)
 int loop_run_once(struct loop *loop, int max_wait_ms)
 {
     struct epoll_event events[LOOP_MAX_EVENTS];
-    int wait = loop_next_timeout(loop);
+    int wait = loop->defer_head ? 0 : loop_next_timeout(loop);
     if (wait < 0 || wait > max_wait_ms)
         wait = max_wait_ms;
     int n = epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS, wait);
@@ -220,6 +239,7 @@ int loop_run_once(struct loop *loop, int max_wait_ms)
         io->fn(loop, io, events[i].events);
     }
     loop_fire_timers(loop);
+    loop_run_deferred(loop);
     return 0;
 }
 

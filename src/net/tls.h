@@ -32,7 +32,5 @@ void tls_shutdown(struct tls_conn *t);
 
 /* The protocol chosen by ALPN is "h2". */
 bool tls_alpn_h2(const struct tls_conn *t);
-/* "TLSv1.3", "TLSv1.2". */
-const char *tls_version(const struct tls_conn *t);
 
 #endif

@@ -18,8 +18,8 @@
 
 #include "config.h"
 #include "http/conn.h"
+#include "http/server.h"
 #include "net/loop.h"
-#include "server.h"
 
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -100,8 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The server sees the close and frees the connection within a few batches. */
     for (int round = 0; round < 16 && srv.conn_count > 0; round++)
         loop_run_once(loop, 0);
-    while (srv.conns)
-        conn_close(srv.conns);
+    while (!LIST_EMPTY(&srv.conns))
+        conn_close(LIST_FIRST(&srv.conns));
     loop_run_once(loop, 0);
     assert(srv.conn_count == 0);
     return 0;

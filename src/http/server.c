@@ -1,4 +1,4 @@
-#include "server.h"
+#include "http/server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,14 +11,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "http/conn.h"
-#include "http/h2.h"
 #include "obs/log.h"
 
 /* After EMFILE/ENFILE (or at the connection limit) accepting pauses this long, instead of spinning
    on a listener whose queue cannot be drained. */
 #define ACCEPT_RETRY_MS 100
-/* After this many connections are freed, free heap pages go back to the system: a burst of
+/* After this many connections are closed (and freed), free heap pages go back to the system: a burst of
    idle connections must not leave the master large once they are gone. */
 #define TRIM_AFTER_FREES 1024
 
@@ -51,7 +51,7 @@ static void server_resume_accept(struct server *srv)
 static void server_on_accept_retry(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
-    server_resume_accept((struct server *)((char *)t - offsetof(struct server, accept_retry)));
+    server_resume_accept(container_of(t, struct server, accept_retry));
 }
 
 static void server_on_accept(struct loop *loop, struct loop_io *io, uint32_t events)
@@ -93,72 +93,28 @@ static void server_on_accept(struct loop *loop, struct loop_io *io, uint32_t eve
     }
 }
 
-/*
- * After each event batch (a zero-delay timer): first the connections that queued output run,
- * then the connections closed meanwhile are freed. Freeing waits until here because a later
- * event of the same batch, or a scheduled run, may still point at them.
- */
-static void server_after_batch(struct server *srv)
-{
-    while (srv->run_list) {
-        struct conn *c = srv->run_list;
-        srv->run_list = c->run_next;
-        c->scheduled = false;
-        if (!c->closed)
-            conn_run(c);
-    }
-    while (srv->reap_list) {
-        struct conn *c = srv->reap_list;
-        srv->reap_list = c->reap_next;
-        conn_free(c);
-        srv->freed_since_trim++;
-    }
-    if (srv->freed_since_trim >= TRIM_AFTER_FREES) {
-        srv->freed_since_trim = 0;
-        malloc_trim(0);
-    }
-}
-
-static void server_on_post(struct loop *loop, struct loop_timer *t)
+/* Queued after the connections' own deferred items, so it runs once they are freed. */
+static void server_on_trim(struct loop *loop, struct loop_defer *d)
 {
     (void)loop;
-    server_after_batch((struct server *)((char *)t - offsetof(struct server, post_timer)));
-}
-
-void server_schedule(struct server *srv, struct conn *c)
-{
-    if (c->scheduled || c->closed)
-        return;
-    c->scheduled = true;
-    c->run_next = srv->run_list;
-    srv->run_list = c;
-    if (!loop_timer_armed(&srv->post_timer))
-        loop_timer_arm(srv->loop, &srv->post_timer, 0);
+    (void)d;
+    malloc_trim(0);
 }
 
 void server_conn_opened(struct server *srv, struct conn *c)
 {
-    c->prev = NULL;
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
+    LIST_INSERT_HEAD(&srv->conns, c, link);
     srv->conn_count++;
 }
 
 void server_conn_closed(struct server *srv, struct conn *c)
 {
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    LIST_REMOVE(c, link);
     srv->conn_count--;
-    c->reap_next = srv->reap_list;
-    srv->reap_list = c;
-    if (!loop_timer_armed(&srv->post_timer))
-        loop_timer_arm(srv->loop, &srv->post_timer, 0);
+    if (++srv->closed_since_trim >= TRIM_AFTER_FREES) {
+        srv->closed_since_trim = 0;
+        loop_defer(srv->loop, &srv->trim);
+    }
     if (srv->draining && srv->conn_count == 0)
         loop_stop(srv->loop);
     else if (srv->accept_paused && !loop_timer_armed(&srv->accept_retry))
@@ -167,7 +123,7 @@ void server_conn_closed(struct server *srv, struct conn *c)
 
 static void server_on_drain_timeout(struct loop *loop, struct loop_timer *t)
 {
-    struct server *srv = (struct server *)((char *)t - offsetof(struct server, drain_timer));
+    struct server *srv = container_of(t, struct server, drain_timer);
     log_warn("drain timeout reached with %u connections open; shutting down", srv->conn_count);
     loop_stop(loop);
 }
@@ -183,14 +139,9 @@ void server_drain(struct server *srv)
         close(srv->listeners[i].io.fd);
         srv->listeners[i].io.fd = -1;
     }
-    /* HTTP/2 gets GOAWAY. An idle HTTP/1 keep-alive connection is not closed at once: a request
-       may be on its way, and it is still answered (with Connection: close). Busy connections
-       close after their response (conn_keeps_alive sees `draining`). */
-    for (struct conn *c = srv->conns; c; c = c->next) {
-        if (c->h2)
-            h2_goaway(c);
-        else if (conn_is_idle(c))
-            conn_drain_idle(c);
+    for (struct conn *c = LIST_FIRST(&srv->conns), *next; c; c = next) {
+        next = LIST_NEXT(c, link);
+        conn_drain(c);
     }
     if (srv->conn_count == 0) {
         loop_stop(srv->loop);
@@ -246,7 +197,8 @@ int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
         .max_body = cfg->max_body_size,
     };
     srv->accept_retry.fn = server_on_accept_retry;
-    srv->post_timer.fn = server_on_post;
+    LIST_INIT(&srv->conns);
+    srv->trim.fn = server_on_trim;
     srv->drain_timer.fn = server_on_drain_timeout;
     return 0;
 }
@@ -266,9 +218,9 @@ int server_listen(struct server *srv, int fd, bool redirect)
 
 void server_free(struct server *srv)
 {
-    while (srv->conns)
-        conn_close(srv->conns);
-    server_after_batch(srv);
+    while (!LIST_EMPTY(&srv->conns))
+        conn_close(LIST_FIRST(&srv->conns));
+    loop_run_deferred(srv->loop); /* frees them */
     for (unsigned i = 0; i < srv->listener_count; i++)
         if (srv->listeners[i].io.fd >= 0)
             close(srv->listeners[i].io.fd);

@@ -3,10 +3,11 @@
  * (pausing, never spinning, when the connection limit or the fd limit is reached), the document
  * root and its router, and the drain on shutdown.
  */
-#ifndef KILN_SERVER_H
-#define KILN_SERVER_H
+#ifndef KILN_HTTP_SERVER_H
+#define KILN_HTTP_SERVER_H
 
 #include <stdbool.h>
+#include <sys/queue.h>
 
 #include "config.h"
 #include "http/http1.h"
@@ -41,11 +42,9 @@ struct server {
     struct loop_timer accept_retry;
 
     unsigned conn_count;
-    struct conn *conns;       /* every open connection (for the drain) */
-    struct conn *run_list;    /* to run after the current event batch */
-    struct conn *reap_list;   /* closed, freed after the current event batch */
-    unsigned freed_since_trim; /* connections freed since malloc_trim() last ran */
-    struct loop_timer post_timer; /* zero-delay: fires right after the event batch */
+    LIST_HEAD(, conn) conns;  /* every open connection (for the drain) */
+    unsigned closed_since_trim; /* connections closed since malloc_trim() last ran */
+    struct loop_defer trim;   /* malloc_trim() after the batch, once they are freed */
 
     bool draining;
     struct loop_timer drain_timer;
@@ -65,8 +64,5 @@ void server_drain(struct server *srv);
 /* Called by the connection code. */
 void server_conn_opened(struct server *srv, struct conn *c);
 void server_conn_closed(struct server *srv, struct conn *c);
-/* Runs the connection (conn_run) after the current event batch: output queued from anywhere is
-   written then, and nobody is called back while still on the stack. */
-void server_schedule(struct server *srv, struct conn *c);
 
 #endif
