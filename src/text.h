@@ -5,6 +5,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* RFC 9110 5.6.2 token characters. */
+bool text_is_tchar(char c);
+
+/* Past the token characters starting at p, up to end. */
+const char *text_skip_token(const char *p, const char *end);
+
+/* Whether s[0..len) ends with `suffix`, ASCII case ignored. */
+bool text_ends_with_nocase(const char *s, size_t len, const char *suffix);
+
 /* Trims spaces and tabs around s[0..*len): returns the new start and shortens *len. */
 const char *text_trim(const char *s, size_t *len);
 
