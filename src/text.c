@@ -43,3 +43,13 @@ bool text_list_next(const char **pos, const char *end, const char **entry, size_
     *pos = comma ? comma + 1 : NULL;
     return true;
 }
+
+uint64_t text_hash(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}

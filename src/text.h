@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* RFC 9110 5.6.2 token characters. */
 bool text_is_tchar(char c);
@@ -23,5 +24,8 @@ const char *text_trim(const char *s, size_t *len);
  * so that the caller can refuse them. Returns false when the list is done.
  */
 bool text_list_next(const char **pos, const char *end, const char **entry, size_t *len);
+
+/* FNV-1a, 64 bit, of s[0..len): the hash of the caches' keys (stat cache, compressed files). */
+uint64_t text_hash(const char *s, size_t len);
 
 #endif
