@@ -8,8 +8,7 @@
 #      (zygote_main, the one entry point the master links). Hard.
 #   3. src/config.*, src/net/ and src/obs/ include nothing above them: http/, middleware/,
 #      pool/, php/, server.h, and for net/ and obs/ config.h as well (design.md section 8).
-#      Report-only for now (a warning): it becomes a failure once issue 9 part B (config's
-#      middleware includes, obs/net's config.h) lands.
+#      Hard.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
@@ -38,14 +37,14 @@ if [ -n "$hits" ]; then
   fail=1
 fi
 
-# Report-only until issue 9 part B lands; then `fail=1` here as well.
 lower=$(find src/config.c src/config.h src/net src/obs -name '*.[ch]' | sort)
 # shellcheck disable=SC2086
 hits=$( (includes $lower | grep -E '"(http/|middleware/|pool/|php/|server\.h)'
   includes $lower | grep -E '^src/(net|obs)/[^:]*:[0-9]*:#include "config\.h"') | sort)
 if [ -n "$hits" ]; then
-  printf '%s\n' "$hits" | sed 's/^/check-layers: warning: config\/net\/obs include a layer above them: /'
+  printf '%s\n' "$hits" | sed 's/^/check-layers: FAIL: config\/net\/obs include a layer above them: /'
+  fail=1
 fi
 
-[ "$fail" = 0 ] && echo "check-layers: PHP boundary kept"
+[ "$fail" = 0 ] && echo "check-layers: PHP boundary and bottom layer kept"
 exit "$fail"

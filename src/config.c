@@ -7,10 +7,9 @@
  */
 #include "config.h"
 
-#include "http/encoding.h"
-#include "http/path.h"
-#include "middleware/compress.h"
+#include "coding.h"
 #include "net/addr.h"
+#include "text.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,7 +41,6 @@ enum setting_kind {
     KIND_ADDR,
     KIND_OPTIONAL_ADDR, /* empty = off (len 0) */
     KIND_PATH,          /* text into a char array; empty allowed when the default is empty */
-    KIND_LIST,          /* like KIND_PATH, checked by the setting's own parser (`valid`) */
     KIND_PARSED,        /* text of at most `max` bytes, stored by the owner module's `parse` */
     KIND_NAME,          /* short identifier (SERVICE_NAME) */
     KIND_EXECUTOR,
@@ -67,24 +65,21 @@ struct setting {
     size_t size;         /* of that field */
     uint64_t min, max;   /* numeric kinds */
     const char *help;
-    bool (*valid)(const char *value); /* KIND_LIST: the owner module's parser */
     bool (*parse)(const char *value, void *field); /* KIND_PARSED: the owner module's parser */
-    const char *expected; /* KIND_LIST, KIND_PARSED: what is accepted, for the error line */
+    const char *expected; /* KIND_PARSED: what is accepted, for the error line */
 };
 
-static bool valid_compression_levels(const char *value)
+/* These three are stored parsed: their users never parse them again. */
+static bool parse_compression_levels(const char *value, void *field)
 {
-    struct compress_levels levels;
-    return compress_parse_levels(value, &levels) == 0;
+    return coding_parse_levels(value, field) == 0;
 }
 
-static bool valid_compression_types(const char *value)
+static bool parse_compression_types(const char *value, void *field)
 {
-    struct encoding_types types;
-    return encoding_parse_types(value, &types) == 0;
+    return coding_parse_types(value, field) == 0;
 }
 
-/* TRUSTED_PROXIES is stored parsed: its users never parse it again. */
 static bool parse_trusted_proxies(const char *value, void *field)
 {
     return addr_parse_cidr_list(value, field) == 0;
@@ -173,16 +168,16 @@ static const struct setting settings[] = {
     {.env = "COMPRESSION", .flag = "--compression", .default_value = "on", .kind = KIND_BOOL,
      FIELD(compression), .help = "Compress responses (br, zstd, gzip) for clients that accept it."},
     {.env = "COMPRESSION_LEVEL", .flag = "--compression-level", .metavar = "LIST",
-     .default_value = "", .kind = KIND_LIST, FIELD(compression_level),
-     .valid = valid_compression_levels,
+     .default_value = "", .kind = KIND_PARSED, FIELD(compression_level), .max = 127,
+     .parse = parse_compression_levels,
      .expected = "expected coding=level pairs such as br=4,zstd=3,gzip=6 (br 0-11, zstd 1-19, gzip 1-9)",
      .help = "Levels, e.g. br=4,zstd=3,gzip=6; codings not named keep these defaults."},
     {.env = "COMPRESSION_MIN_SIZE", .flag = "--compression-min-size", .metavar = "SIZE",
      .default_value = "256", .kind = KIND_SIZE, FIELD(compression_min_size), .min = 0,
      .max = 1024 * GIB, .help = "Smaller responses of known length are sent uncompressed."},
     {.env = "COMPRESSION_TYPES", .flag = "--compression-types", .metavar = "LIST",
-     .default_value = "", .kind = KIND_LIST, FIELD(compression_types),
-     .valid = valid_compression_types,
+     .default_value = "", .kind = KIND_PARSED, FIELD(compression_types), .max = 1023,
+     .parse = parse_compression_types,
      .expected = "expected media types such as application/wasm,image/x-icon or type/*",
      .help = "Media types compressed in addition to the built-in text types."},
     {.env = "STATIC_COMPRESS_CACHE_SIZE", .flag = "--static-compress-cache-size",
@@ -636,17 +631,6 @@ static int apply_path(struct config *cfg, const struct setting *s, const char *v
     return 0;
 }
 
-static int apply_list(struct config *cfg, const struct setting *s, const char *value,
-                      const char *source, char *err, size_t errlen)
-{
-    if (strlen(value) >= s->size || !s->valid(value)) {
-        fail_value(err, errlen, source, value, s->expected);
-        return -1;
-    }
-    memcpy(field_of(cfg, s), value, strlen(value) + 1);
-    return 0;
-}
-
 static int apply_parsed(struct config *cfg, const struct setting *s, const char *value,
                         const char *source, char *err, size_t errlen)
 {
@@ -834,7 +818,6 @@ static int apply_value(struct config *cfg, const struct setting *s, const char *
     case KIND_ADDR:
     case KIND_OPTIONAL_ADDR: return apply_addr(cfg, s, value, source, err, errlen);
     case KIND_PATH: return apply_path(cfg, s, value, source, err, errlen);
-    case KIND_LIST: return apply_list(cfg, s, value, source, err, errlen);
     case KIND_PARSED: return apply_parsed(cfg, s, value, source, err, errlen);
     case KIND_NAME: return apply_name(cfg, s, value, source, err, errlen);
     case KIND_EXECUTOR:
@@ -1047,11 +1030,11 @@ static int check_tls_pair(const struct config *cfg, char *err, size_t errlen)
     return 0;
 }
 
-/* Try-files falls back to a PHP front controller, so it needs one. */
+/* Try-files falls back to a PHP front controller, so it needs one (path_has_php_ext's rule). */
 static int check_routing(const struct config *cfg, char *err, size_t errlen)
 {
     if (cfg->routing == CONFIG_ROUTING_TRY_FILES &&
-        !path_has_php_ext(cfg->index_file, strlen(cfg->index_file))) {
+        !text_ends_with_nocase(cfg->index_file, strlen(cfg->index_file), ".php")) {
         set_err(err, errlen, "ROUTING (--routing) try-files needs INDEX_FILE (--index-file) to "
                              "name a PHP front controller such as index.php");
         return -1;

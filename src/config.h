@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "coding.h"
 #include "net/addr.h"
 #include "obs/log.h"
 
@@ -87,9 +88,9 @@ struct config {
     unsigned rate_window_secs;  /* RATE_WINDOW; default 60 */
 
     bool compression;           /* COMPRESSION; default on */
-    char compression_level[128]; /* COMPRESSION_LEVEL, "br=4,zstd=3,gzip=6"; "" = defaults */
+    struct coding_levels compression_level; /* COMPRESSION_LEVEL, parsed; default br=4,zstd=3,gzip=6 */
     uint64_t compression_min_size; /* COMPRESSION_MIN_SIZE; default 256 */
-    char compression_types[1024]; /* COMPRESSION_TYPES, extra media types; default none */
+    struct coding_types compression_types; /* COMPRESSION_TYPES, parsed; default none */
     uint64_t static_compress_cache_size; /* STATIC_COMPRESS_CACHE_SIZE; default 64M; 0 = off */
     struct addr_cidr_list trusted_proxies; /* TRUSTED_PROXIES, parsed; default none */
 

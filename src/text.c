@@ -1,6 +1,27 @@
 #include "text.h"
 
 #include <string.h>
+#include <strings.h>
+
+bool text_is_tchar(char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+const char *text_skip_token(const char *p, const char *end)
+{
+    while (p < end && text_is_tchar(*p))
+        p++;
+    return p;
+}
+
+bool text_ends_with_nocase(const char *s, size_t len, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return len >= n && strncasecmp(s + len - n, suffix, n) == 0;
+}
 
 const char *text_trim(const char *s, size_t *len)
 {
@@ -21,4 +42,14 @@ bool text_list_next(const char **pos, const char *end, const char **entry, size_
     *entry = text_trim(s, len);
     *pos = comma ? comma + 1 : NULL;
     return true;
+}
+
+uint64_t text_hash(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
 }

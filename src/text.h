@@ -4,6 +4,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/* RFC 9110 5.6.2 token characters. */
+bool text_is_tchar(char c);
+
+/* Past the token characters starting at p, up to end. */
+const char *text_skip_token(const char *p, const char *end);
+
+/* Whether s[0..len) ends with `suffix`, ASCII case ignored. */
+bool text_ends_with_nocase(const char *s, size_t len, const char *suffix);
 
 /* Trims spaces and tabs around s[0..*len): returns the new start and shortens *len. */
 const char *text_trim(const char *s, size_t *len);
@@ -14,5 +24,8 @@ const char *text_trim(const char *s, size_t *len);
  * so that the caller can refuse them. Returns false when the list is done.
  */
 bool text_list_next(const char **pos, const char *end, const char **entry, size_t *len);
+
+/* FNV-1a, 64 bit, of s[0..len): the hash of the caches' keys (stat cache, compressed files). */
+uint64_t text_hash(const char *s, size_t len);
 
 #endif

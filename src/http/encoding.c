@@ -12,24 +12,9 @@ static bool is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
-/* RFC 9110 5.6.2 token characters. */
-static bool is_tchar(char c)
-{
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 static const char *skip_ows(const char *p, const char *end)
 {
     while (p < end && is_ows(*p))
-        p++;
-    return p;
-}
-
-static const char *skip_token(const char *p, const char *end)
-{
-    while (p < end && is_tchar(*p))
         p++;
     return p;
 }
@@ -88,13 +73,13 @@ static const char *parse_param(const char *p, const char *end, unsigned *q)
 {
     p = skip_ows(p, end);
     const char *name = p;
-    p = skip_token(p, end);
+    p = text_skip_token(p, end);
     size_t name_len = (size_t)(p - name);
     if (name_len == 0 || p == end || *p != '=')
         return NULL;
     p++;
     const char *value = p;
-    p = (p < end && *p == '"') ? skip_quoted(p, end) : skip_token(p, end);
+    p = (p < end && *p == '"') ? skip_quoted(p, end) : text_skip_token(p, end);
     if (!p || p == value)
         return NULL;
     if (name_len == 1 && (name[0] == 'q' || name[0] == 'Q') &&
@@ -107,7 +92,7 @@ static const char *parse_param(const char *p, const char *end, unsigned *q)
 static const char *parse_entry(const char *p, const char *end, struct encoding_item *item)
 {
     const char *name = p;
-    while (p < end && (is_tchar(*p) || *p == '/'))
+    while (p < end && (text_is_tchar(*p) || *p == '/'))
         p++;
     item->name = name;
     item->name_len = (size_t)(p - name);
@@ -213,8 +198,7 @@ enum encoding_coding encoding_negotiate(const char *value, size_t len, unsigned 
 
 const char *encoding_name(enum encoding_coding c)
 {
-    static const char *const names[ENCODING_COUNT] = {NULL, "br", "zstd", "gzip"};
-    return (unsigned)c < ENCODING_COUNT ? names[c] : NULL;
+    return coding_name(c);
 }
 
 const char *encoding_file_suffix(enum encoding_coding c)
@@ -224,56 +208,6 @@ const char *encoding_file_suffix(enum encoding_coding c)
 }
 
 /* ---- compressible types -------------------------------------------------------------------- */
-
-/* Copies s[0..len) lowercased into out (ENCODING_TYPE_MAX bytes); false if it does not fit. */
-static bool lower_copy(const char *s, size_t len, char out[ENCODING_TYPE_MAX])
-{
-    if (len >= ENCODING_TYPE_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
-    out[len] = '\0';
-    return true;
-}
-
-/* "type/subtype" or, when wildcard_ok, "type/\*": tokens on both sides of one slash. */
-static bool is_media_type(const char *s, size_t len, bool wildcard_ok)
-{
-    const char *end = s + len;
-    const char *slash = skip_token(s, end);
-    if (slash == s || slash == end || *slash != '/')
-        return false;
-    const char *sub = slash + 1;
-    if (wildcard_ok && end - sub == 1 && *sub == '*')
-        return true;
-    return sub < end && skip_token(sub, end) == end;
-}
-
-/* A COMPRESSION_TYPES entry: "type/subtype" or "type/\*", and no other '*' anywhere. */
-static bool is_type_entry(const char *s, size_t len)
-{
-    bool wildcard = len >= 2 && s[len - 2] == '/' && s[len - 1] == '*';
-    return !memchr(s, '*', wildcard ? len - 1 : len) && is_media_type(s, len, wildcard);
-}
-
-int encoding_parse_types(const char *s, struct encoding_types *out)
-{
-    out->count = 0;
-    size_t len = strlen(s);
-    const char *end = s + len;
-    text_trim(s, &len);
-    if (len == 0)
-        return 0;
-    const char *entry;
-    size_t entry_len;
-    while (text_list_next(&s, end, &entry, &entry_len)) {
-        if (out->count == ENCODING_MAX_TYPES || !is_type_entry(entry, entry_len) ||
-            !lower_copy(entry, entry_len, out->type[out->count]))
-            return -1;
-        out->count++;
-    }
-    return 0;
-}
 
 static bool ends_with(const char *s, size_t len, const char *suffix)
 {
@@ -298,7 +232,7 @@ static bool builtin_compressible(const char *type, size_t len)
     return false;
 }
 
-static bool extra_compressible(const char *type, size_t len, const struct encoding_types *extra)
+static bool extra_compressible(const char *type, size_t len, const struct coding_types *extra)
 {
     for (unsigned i = 0; extra && i < extra->count; i++) {
         const char *t = extra->type[i];
@@ -309,7 +243,7 @@ static bool extra_compressible(const char *type, size_t len, const struct encodi
     return false;
 }
 
-bool encoding_type_compressible(const char *type, size_t len, const struct encoding_types *extra)
+bool encoding_type_compressible(const char *type, size_t len, const struct coding_types *extra)
 {
     if (!type)
         return false;
@@ -317,8 +251,8 @@ bool encoding_type_compressible(const char *type, size_t len, const struct encod
     if (semi)
         len = (size_t)(semi - type);
     type = text_trim(type, &len);
-    char lower[ENCODING_TYPE_MAX];
-    if (!is_media_type(type, len, false) || !lower_copy(type, len, lower))
+    char lower[CODING_TYPE_MAX];
+    if (!coding_media_type(type, len, false, lower))
         return false;
     return builtin_compressible(lower, len) || extra_compressible(lower, len, extra);
 }

@@ -12,19 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Codings Kiln can produce, in the server's order of preference. */
-enum encoding_coding {
-    ENCODING_NONE, /* identity: send the representation as it is */
-    ENCODING_BR,
-    ENCODING_ZSTD,
-    ENCODING_GZIP,
-};
-#define ENCODING_COUNT 4
-
-/* Bit of a coding in an "offered" set: ENCODING_BIT(ENCODING_BR) | ENCODING_BIT(ENCODING_GZIP). */
-#define ENCODING_BIT(c) (1u << (c))
-#define ENCODING_ALL                                                                           \
-    (ENCODING_BIT(ENCODING_BR) | ENCODING_BIT(ENCODING_ZSTD) | ENCODING_BIT(ENCODING_GZIP))
+#include "coding.h"
 
 /* q-values are kept in thousandths: "q=0.5" is 500, no q is 1000. */
 #define ENCODING_Q_MAX 1000u
@@ -55,27 +43,11 @@ bool encoding_list_next(const char **pos, const char *end, struct encoding_item 
  */
 enum encoding_coding encoding_negotiate(const char *value, size_t len, unsigned offered);
 
-/* Content-Encoding token of a coding ("br", "zstd", "gzip"); NULL for ENCODING_NONE. */
+/* Content-Encoding token of a coding: coding_name(), under the name http/serve.c calls. */
 const char *encoding_name(enum encoding_coding c);
 
 /* File-name suffix of a precompressed sibling (".br", ".zst", ".gz"); NULL for ENCODING_NONE. */
 const char *encoding_file_suffix(enum encoding_coding c);
-
-/* Extra compressible types from the COMPRESSION_TYPES setting. */
-#define ENCODING_MAX_TYPES 32
-#define ENCODING_TYPE_MAX 128 /* bytes of one entry, with its NUL */
-
-struct encoding_types {
-    unsigned count;
-    char type[ENCODING_MAX_TYPES][ENCODING_TYPE_MAX]; /* lowercase "type/subtype" or "type/\*" */
-};
-
-/*
- * Parses COMPRESSION_TYPES: a comma-separated list of "type/subtype" or "type/\*" (spaces
- * around entries allowed, case-insensitive, at most ENCODING_MAX_TYPES). Empty = no extra
- * types. Returns 0, or -1 (and `out` unspecified) when the text is not accepted.
- */
-int encoding_parse_types(const char *s, struct encoding_types *out);
 
 /*
  * Whether a response with Content-Type `type[0..len)` (parameters allowed) is worth compressing:
@@ -83,7 +55,7 @@ int encoding_parse_types(const char *s, struct encoding_types *out);
  * uncompressed fonts (ttf, otf, eot), plus the `extra` types (NULL = none). Images, audio,
  * video, archives, woff/woff2 and wasm are not on the list.
  */
-bool encoding_type_compressible(const char *type, size_t len, const struct encoding_types *extra);
+bool encoding_type_compressible(const char *type, size_t len, const struct coding_types *extra);
 
 /* Whether a response carrying Content-Encoding `value[0..len)` (NULL = absent) is already
    encoded, so that it must not be compressed again. "identity" and an empty value are not. */

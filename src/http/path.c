@@ -1,7 +1,8 @@
 #include "http/path.h"
 
 #include <string.h>
-#include <strings.h>
+
+#include "text.h"
 
 /*
  * One pass over the input: each byte is decoded and appended to `out`, and whenever a segment
@@ -136,5 +137,5 @@ bool path_is_hidden(const char *norm)
 
 bool path_has_php_ext(const char *name, size_t len)
 {
-    return len >= 4 && strncasecmp(name + len - 4, ".php", 4) == 0;
+    return text_ends_with_nocase(name, len, ".php");
 }

@@ -12,6 +12,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "text.h"
+
 /* Paths this long or longer are looked up every time instead of being cached. */
 #define STATCACHE_PATH_MAX 256
 
@@ -127,17 +129,6 @@ static bool probe(const struct statcache *c, const char *rel, struct statcache_i
     return true;
 }
 
-/* FNV-1a, 64 bit. */
-static uint64_t hash_path(const char *s, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 static bool is_fresh(const struct statcache_entry *e, const char *rel, size_t len,
                      uint64_t now_ms)
 {
@@ -185,7 +176,7 @@ void statcache_lookup(struct statcache *c, const char *rel, uint64_t now_ms,
             c->failures++;
         return;
     }
-    struct statcache_entry *e = &c->slots[hash_path(rel, len) & (STATCACHE_SLOTS - 1)];
+    struct statcache_entry *e = &c->slots[text_hash(rel, len) & (STATCACHE_SLOTS - 1)];
     if (is_fresh(e, rel, len, now_ms)) {
         *out = e->info;
         return;

@@ -3,12 +3,9 @@
 #include <brotli/encode.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #define ZLIB_CONST
 #include <zlib.h>
 #include <zstd.h>
-
-#include "text.h"
 
 #define WINDOW_LOG 20          /* 1 MiB windows for Brotli and zstd; see compress.h */
 #define OUT_CHUNK 16384        /* output space offered to the encoder per call */
@@ -25,90 +22,6 @@ struct compress {
         z_stream gz;
     } u;
 };
-
-/* ---- levels -------------------------------------------------------------------------------- */
-
-struct level_range {
-    int min, max, def;
-};
-
-static const struct level_range level_ranges[ENCODING_COUNT] = {
-    [ENCODING_BR] = {0, 11, 4},  /* 4: the seed's quality, fast enough for dynamic pages */
-    [ENCODING_ZSTD] = {1, 19, 3}, /* above 19 zstd wants windows larger than HTTP allows */
-    [ENCODING_GZIP] = {1, 9, 6},  /* zlib's own default */
-};
-
-static bool coding_supported(enum encoding_coding coding)
-{
-    return coding == ENCODING_BR || coding == ENCODING_ZSTD || coding == ENCODING_GZIP;
-}
-
-int compress_default_level(enum encoding_coding coding)
-{
-    return coding_supported(coding) ? level_ranges[coding].def : 0;
-}
-
-bool compress_level_valid(enum encoding_coding coding, int level)
-{
-    return coding_supported(coding) && level >= level_ranges[coding].min &&
-           level <= level_ranges[coding].max;
-}
-
-static int coding_from_name(const char *s, size_t len)
-{
-    for (int c = ENCODING_BR; c < ENCODING_COUNT; c++) {
-        const char *name = encoding_name((enum encoding_coding)c);
-        if (strlen(name) == len && strncasecmp(s, name, len) == 0)
-            return c;
-    }
-    return -1;
-}
-
-/* One "coding=level" entry; `seen` catches a coding named twice. */
-static int parse_level_entry(const char *s, size_t len, unsigned *seen,
-                             struct compress_levels *out)
-{
-    s = text_trim(s, &len);
-    const char *eq = memchr(s, '=', len);
-    if (!eq)
-        return -1;
-    int coding = coding_from_name(s, (size_t)(eq - s));
-    size_t digits = len - (size_t)(eq + 1 - s);
-    if (coding < 0 || (*seen & ENCODING_BIT(coding)) || digits == 0 || digits > 2)
-        return -1;
-    int level = 0;
-    for (const char *d = eq + 1; d < s + len; d++) {
-        if (*d < '0' || *d > '9')
-            return -1;
-        level = level * 10 + (*d - '0');
-    }
-    if (!compress_level_valid((enum encoding_coding)coding, level))
-        return -1;
-    *seen |= ENCODING_BIT(coding);
-    out->level[coding] = level;
-    return 0;
-}
-
-int compress_parse_levels(const char *s, struct compress_levels *out)
-{
-    for (int c = 0; c < ENCODING_COUNT; c++)
-        out->level[c] = compress_default_level((enum encoding_coding)c);
-    size_t len = strlen(s);
-    const char *end = s + len;
-    text_trim(s, &len);
-    if (len == 0)
-        return 0;
-    unsigned seen = 0;
-    for (;;) {
-        const char *comma = memchr(s, ',', (size_t)(end - s));
-        const char *stop = comma ? comma : end;
-        if (parse_level_entry(s, (size_t)(stop - s), &seen, out) < 0)
-            return -1;
-        if (!comma)
-            return 0;
-        s = comma + 1;
-    }
-}
 
 /* ---- Brotli -------------------------------------------------------------------------------- */
 
@@ -215,7 +128,7 @@ static int gzip_write(struct compress *c, const uint8_t *in, size_t len,
 
 struct compress *compress_create(enum encoding_coding coding, int level, uint64_t total_size)
 {
-    if (!compress_level_valid(coding, level))
+    if (!coding_level_valid(coding, level))
         return NULL;
     struct compress *c = calloc(1, sizeof(*c));
     if (!c)

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "http/encoding.h"
+#include "coding.h"
 
 enum compress_flush {
     COMPRESS_NO_FLUSH, /* the encoder may hold the bytes back for a better ratio */
@@ -23,29 +23,13 @@ enum compress_flush {
     COMPRESS_FINISH,   /* end the stream; nothing may be written after it */
 };
 
-/* Levels per coding, indexed by enum encoding_coding (ENCODING_NONE unused). */
-struct compress_levels {
-    int level[ENCODING_COUNT];
-};
-
-/* Accepted levels: br 0..11 (default 4), zstd 1..19 (default 3), gzip 1..9 (default 6). */
-int compress_default_level(enum encoding_coding coding);
-bool compress_level_valid(enum encoding_coding coding, int level);
-
-/*
- * Parses COMPRESSION_LEVEL: comma-separated "coding=level" pairs ("br=5,gzip=9"), spaces around
- * entries allowed; codings not named keep their default; empty = all defaults. Returns 0, or
- * -1 for an unknown coding, a level out of range, a repeated coding or any other syntax error.
- */
-int compress_parse_levels(const char *s, struct compress_levels *out);
-
 /* The whole input size is unknown in advance (a streamed PHP response). */
 #define COMPRESS_SIZE_UNKNOWN UINT64_MAX
 
 struct compress;
 
 /*
- * A compressor for `coding` (not ENCODING_NONE) at a level compress_level_valid() accepts.
+ * A compressor for `coding` (not ENCODING_NONE) at a level coding_level_valid() accepts.
  * `total_size` is the exact number of bytes that will be written when the caller knows it (a
  * buffered body, a static file): small inputs then get small tables and zstd records the size
  * in the frame. Writing a different total is an error (zstd fails the last write). NULL on bad

@@ -24,8 +24,8 @@
 /* Static files are compressed in the event loop: above this they go out as they are. */
 #define STATIC_COMPRESS_MAX (3u * 1024 * 1024)
 
-static struct compress_levels levels;
-static struct encoding_types extra_types;
+static const struct coding_levels *levels;     /* the configuration's */
+static const struct coding_types *extra_types;
 static struct zcache *cache;     /* compressed static files; NULL = off */
 static struct buf scratch;       /* a compressed file when there is no cache */
 
@@ -33,9 +33,8 @@ static bool compression_setup(struct server *srv, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
-    /* Both were checked by config_load(); parsing cannot fail here. */
-    compress_parse_levels(srv->cfg->compression_level, &levels);
-    encoding_parse_types(srv->cfg->compression_types, &extra_types);
+    levels = &srv->cfg->compression_level;
+    extra_types = &srv->cfg->compression_types;
     cache = zcache_create(srv->cfg->static_compress_cache_size);
     return true;
 }
@@ -57,7 +56,7 @@ static bool compress_file(struct exchange *x, enum encoding_coding coding, struc
     char *data = malloc(size ? size : 1);
     bool ok = data && pread(fd, data, size, 0) == (ssize_t)size;
     close(fd);
-    struct compress *c = ok ? compress_create(coding, levels.level[coding], size) : NULL;
+    struct compress *c = ok ? compress_create(coding, levels->level[coding], size) : NULL;
     ok = c && compress_write(c, data, size, COMPRESS_FINISH, out) == 0;
     compress_destroy(c);
     free(data);
@@ -135,7 +134,7 @@ static void compression_response(struct exchange *x, long long *length)
     char type[128];
     if (!cfg->compression || x->override_body || x->encoder || x->status != 200 ||
         !media_type(x, type, sizeof(type)) ||
-        !encoding_type_compressible(type, strlen(type), &extra_types) || already_encoded(x))
+        !encoding_type_compressible(type, strlen(type), extra_types) || already_encoded(x))
         return;
     size_t vary_len;
     if (!response_find_header(&x->head, "Vary", &vary_len))
@@ -154,7 +153,7 @@ static void compression_response(struct exchange *x, long long *length)
             return;
     } else {
         if (!exchange_is_head(x)) {
-            x->encoder = compress_create(coding, levels.level[coding],
+            x->encoder = compress_create(coding, levels->level[coding],
                                          *length >= 0 ? (uint64_t)*length : COMPRESS_SIZE_UNKNOWN);
             if (!x->encoder)
                 return;

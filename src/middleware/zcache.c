@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 #define ZCACHE_BUCKETS 1024u
 
 struct zcache_entry {
@@ -27,12 +29,7 @@ struct zcache {
 
 static uint64_t key_hash(const struct zcache_key *k)
 {
-    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)k->coding;
-    for (const char *p = k->path; *p; p++) {
-        h ^= (unsigned char)*p;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
+    return text_hash(k->path, strlen(k->path)) ^ (uint64_t)k->coding;
 }
 
 static bool key_matches(const struct zcache_entry *e, const struct zcache_key *k, uint64_t h)

@@ -2,6 +2,12 @@
  * Application log: one JSON object per line on stdout, in the shape of tokio_php's logs:
  *   {"ts":"2026-11-24T12:00:00.123Z","level":"info","type":"app","msg":"...","ctx":{"service":"kiln"}}
  * Lines below the configured level are dropped before they are formatted.
+ *
+ * Logging never blocks the event loop on a slow stdout: lines go to a bounded queue (64 KiB),
+ * written only as far as stdout is writable at once (poll with no timeout, then writes of at
+ * most PIPE_BUF bytes). When the queue is full, lines are dropped and counted, and once it has
+ * drained a warning "log: N lines dropped (stdout too slow)" says how many. At exit the queue
+ * is written out, waiting for stdout at most one second.
  */
 #ifndef KILN_OBS_LOG_H
 #define KILN_OBS_LOG_H
@@ -18,6 +24,9 @@ enum log_level {
 
 void log_init(enum log_level min_level, const char *service);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes what stdout takes now from the queue, without waiting (log_msg does it too). */
+void log_flush(void);
 
 #define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)

@@ -59,18 +59,18 @@ static void check_negotiate(const char *s, size_t len)
 
 static void check_types(const char *text)
 {
-    struct encoding_types types;
-    if (encoding_parse_types(text, &types) != 0)
+    struct coding_types types;
+    if (coding_parse_types(text, &types) != 0)
         return;
-    CHECK(types.count <= ENCODING_MAX_TYPES);
+    CHECK(types.count <= CODING_MAX_TYPES);
     for (unsigned i = 0; i < types.count; i++) {
         const char *t = types.type[i];
         size_t n = strlen(t);
-        CHECK(n > 0 && n < ENCODING_TYPE_MAX && strchr(t, '/'));
+        CHECK(n > 0 && n < CODING_TYPE_MAX && strchr(t, '/'));
         for (size_t k = 0; k < n; k++)
             CHECK(t[k] < 'A' || t[k] > 'Z');
         /* A listed type is compressible (a wildcard through any subtype). */
-        char probe[ENCODING_TYPE_MAX + 1];
+        char probe[CODING_TYPE_MAX + 1];
         snprintf(probe, sizeof(probe), "%.*s%s", (int)(t[n - 1] == '*' ? n - 1 : n), t,
                  t[n - 1] == '*' ? "x" : "");
         CHECK(encoding_type_compressible(probe, strlen(probe), &types));
@@ -79,11 +79,11 @@ static void check_types(const char *text)
 
 static void check_levels(const char *text)
 {
-    struct compress_levels levels;
-    if (compress_parse_levels(text, &levels) != 0)
+    struct coding_levels levels;
+    if (coding_parse_levels(text, &levels) != 0)
         return;
     for (int c = ENCODING_BR; c < ENCODING_COUNT; c++)
-        CHECK(compress_level_valid((enum encoding_coding)c, levels.level[c]));
+        CHECK(coding_level_valid((enum encoding_coding)c, levels.level[c]));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -169,7 +169,7 @@ static char *make_text(size_t len)
 static void round_trip(enum encoding_coding coding, const char *data, size_t len, size_t step)
 {
     struct compress *c =
-        compress_create(coding, compress_default_level(coding), COMPRESS_SIZE_UNKNOWN);
+        compress_create(coding, coding_default_level(coding), COMPRESS_SIZE_UNKNOWN);
     assert_non_null(c);
     struct buf enc = {0};
     for (size_t off = 0; off < len; off += step) {
@@ -196,7 +196,7 @@ static void test_round_trip_empty(void **state)
 {
     (void)state;
     for (size_t i = 0; i < CODING_COUNT; i++) {
-        struct compress *c = compress_create(codings[i], compress_default_level(codings[i]),
+        struct compress *c = compress_create(codings[i], coding_default_level(codings[i]),
                                              COMPRESS_SIZE_UNKNOWN);
         assert_non_null(c);
         struct buf enc = {0};
@@ -225,7 +225,7 @@ static void test_flush_delivers_each_part(void **state)
     static const char *const parts[] = {"data: first event\n\n", "data: second\n\n",
                                         "data: third, and the last one\n\n"};
     for (size_t i = 0; i < CODING_COUNT; i++) {
-        struct compress *c = compress_create(codings[i], compress_default_level(codings[i]),
+        struct compress *c = compress_create(codings[i], coding_default_level(codings[i]),
                                              COMPRESS_SIZE_UNKNOWN);
         assert_non_null(c);
         struct decoder d;
@@ -239,7 +239,7 @@ static void test_flush_delivers_each_part(void **state)
             decoder_feed(&d, enc.data, enc.len, &dec);
             if (dec.len != strlen(parts[p]) || memcmp(dec.data, parts[p], dec.len) != 0)
                 fail_msg("%s: flushed part %zu decoded to %zu bytes, want \"%s\"",
-                         encoding_name(codings[i]), p, dec.len, parts[p]);
+                         coding_name(codings[i]), p, dec.len, parts[p]);
             assert_false(d.ended);
         }
         buf_clear(&enc);
@@ -260,7 +260,7 @@ static void test_repeated_flush(void **state)
 {
     (void)state;
     for (size_t i = 0; i < CODING_COUNT; i++) {
-        struct compress *c = compress_create(codings[i], compress_default_level(codings[i]),
+        struct compress *c = compress_create(codings[i], coding_default_level(codings[i]),
                                              COMPRESS_SIZE_UNKNOWN);
         struct buf enc = {0};
         assert_int_equal(compress_write(c, NULL, 0, COMPRESS_FLUSH, &enc), 0);
@@ -277,7 +277,7 @@ static void test_write_after_finish_fails(void **state)
 {
     (void)state;
     for (size_t i = 0; i < CODING_COUNT; i++) {
-        struct compress *c = compress_create(codings[i], compress_default_level(codings[i]),
+        struct compress *c = compress_create(codings[i], coding_default_level(codings[i]),
                                              COMPRESS_SIZE_UNKNOWN);
         struct buf enc = {0};
         assert_int_equal(compress_write(c, "x", 1, COMPRESS_FINISH, &enc), 0);
@@ -295,7 +295,7 @@ static void test_total_size(void **state)
     (void)state;
     char *data = make_text(10000);
     for (size_t i = 0; i < CODING_COUNT; i++) {
-        struct compress *c = compress_create(codings[i], compress_default_level(codings[i]), 10000);
+        struct compress *c = compress_create(codings[i], coding_default_level(codings[i]), 10000);
         struct buf enc = {0};
         assert_int_equal(compress_write(c, data, 4000, COMPRESS_FLUSH, &enc), 0);
         assert_int_equal(compress_write(c, data + 4000, 6000, COMPRESS_FINISH, &enc), 0);
@@ -321,7 +321,7 @@ static void test_every_level_round_trips(void **state)
     for (size_t i = 0; i < CODING_COUNT; i++)
         for (int level = -1; level <= 20; level++) {
             struct compress *c = compress_create(codings[i], level, COMPRESS_SIZE_UNKNOWN);
-            assert_int_equal(c != NULL, compress_level_valid(codings[i], level));
+            assert_int_equal(c != NULL, coding_level_valid(codings[i], level));
             if (!c)
                 continue;
             struct buf enc = {0};
@@ -337,18 +337,18 @@ static void test_every_level_round_trips(void **state)
 static void test_parse_levels(void **state)
 {
     (void)state;
-    struct compress_levels lv;
-    assert_int_equal(compress_parse_levels("", &lv), 0);
+    struct coding_levels lv;
+    assert_int_equal(coding_parse_levels("", &lv), 0);
     assert_int_equal(lv.level[ENCODING_BR], 4);
     assert_int_equal(lv.level[ENCODING_ZSTD], 3);
     assert_int_equal(lv.level[ENCODING_GZIP], 6);
 
-    assert_int_equal(compress_parse_levels(" br=11 , GZIP=1", &lv), 0);
+    assert_int_equal(coding_parse_levels(" br=11 , GZIP=1", &lv), 0);
     assert_int_equal(lv.level[ENCODING_BR], 11);
     assert_int_equal(lv.level[ENCODING_ZSTD], 3);
     assert_int_equal(lv.level[ENCODING_GZIP], 1);
 
-    assert_int_equal(compress_parse_levels("zstd=19,br=0,gzip=9", &lv), 0);
+    assert_int_equal(coding_parse_levels("zstd=19,br=0,gzip=9", &lv), 0);
     assert_int_equal(lv.level[ENCODING_ZSTD], 19);
     assert_int_equal(lv.level[ENCODING_BR], 0);
 
@@ -358,8 +358,8 @@ static void test_parse_levels(void **state)
         "br = 4",  "br=004",  "identity=1", "br=4;gzip=6",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (compress_parse_levels(bad[i], &lv) == 0)
-            fail_msg("compress_parse_levels(\"%s\") accepted", bad[i]);
+        if (coding_parse_levels(bad[i], &lv) == 0)
+            fail_msg("coding_parse_levels(\"%s\") accepted", bad[i]);
 }
 
 int main(void)

@@ -180,7 +180,7 @@ static void test_names_and_suffixes(void **state)
     assert_string_equal(encoding_file_suffix(ENCODING_GZIP), ".gz");
 }
 
-static bool compressible(const char *type, const struct encoding_types *extra)
+static bool compressible(const char *type, const struct coding_types *extra)
 {
     return encoding_type_compressible(type, type ? strlen(type) : 0, extra);
 }
@@ -214,8 +214,8 @@ static void test_compressible_types(void **state)
 static void test_extra_types(void **state)
 {
     (void)state;
-    struct encoding_types extra;
-    assert_int_equal(encoding_parse_types(" application/wasm , IMAGE/*,font/woff", &extra), 0);
+    struct coding_types extra;
+    assert_int_equal(coding_parse_types(" application/wasm , IMAGE/*,font/woff", &extra), 0);
     assert_int_equal(extra.count, 3);
     assert_string_equal(extra.type[1], "image/*");
     assert_true(compressible("application/wasm", &extra));
@@ -227,9 +227,9 @@ static void test_extra_types(void **state)
     assert_false(compressible("application/wasm2", &extra));
     assert_true(compressible("text/html", &extra)); /* extra adds, never replaces */
 
-    assert_int_equal(encoding_parse_types("", &extra), 0);
+    assert_int_equal(coding_parse_types("", &extra), 0);
     assert_int_equal(extra.count, 0);
-    assert_int_equal(encoding_parse_types("  ", &extra), 0);
+    assert_int_equal(coding_parse_types("  ", &extra), 0);
     assert_int_equal(extra.count, 0);
 
     static const char *const bad[] = {
@@ -237,25 +237,25 @@ static void test_extra_types(void **state)
         "*/*", "*/json", "a/x*", "a/**", "a b/c",    "a/b;q=1", "a/b c", "text/h\x01",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (encoding_parse_types(bad[i], &extra) == 0)
-            fail_msg("encoding_parse_types(\"%s\") accepted", bad[i]);
+        if (coding_parse_types(bad[i], &extra) == 0)
+            fail_msg("coding_parse_types(\"%s\") accepted", bad[i]);
 
-    char many[ENCODING_MAX_TYPES * 8 + 16] = "";
-    for (int i = 0; i < ENCODING_MAX_TYPES; i++)
+    char many[CODING_MAX_TYPES * 8 + 16] = "";
+    for (int i = 0; i < CODING_MAX_TYPES; i++)
         strcat(many, i ? ",a/b" : "a/b");
-    assert_int_equal(encoding_parse_types(many, &extra), 0);
-    assert_int_equal(extra.count, ENCODING_MAX_TYPES);
+    assert_int_equal(coding_parse_types(many, &extra), 0);
+    assert_int_equal(extra.count, CODING_MAX_TYPES);
     strcat(many, ",a/c");
-    assert_int_equal(encoding_parse_types(many, &extra), -1);
+    assert_int_equal(coding_parse_types(many, &extra), -1);
 
-    char longest[ENCODING_TYPE_MAX + 1];
+    char longest[CODING_TYPE_MAX + 1];
     memset(longest, 'x', sizeof(longest) - 1);
     longest[1] = '/';
-    longest[ENCODING_TYPE_MAX - 1] = '\0';
-    assert_int_equal(encoding_parse_types(longest, &extra), 0);
-    longest[ENCODING_TYPE_MAX - 1] = 'x';
-    longest[ENCODING_TYPE_MAX] = '\0';
-    assert_int_equal(encoding_parse_types(longest, &extra), -1);
+    longest[CODING_TYPE_MAX - 1] = '\0';
+    assert_int_equal(coding_parse_types(longest, &extra), 0);
+    longest[CODING_TYPE_MAX - 1] = 'x';
+    longest[CODING_TYPE_MAX] = '\0';
+    assert_int_equal(coding_parse_types(longest, &extra), -1);
 }
 
 static void test_already_encoded(void **state)
