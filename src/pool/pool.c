@@ -847,6 +847,8 @@ void pool_destroy(struct pool *pool)
         w->state = w->state == WORKER_DOWN ? WORKER_DOWN : WORKER_RETIRING; /* no log line */
         if (w->job)
             w->job->owner = NULL;
+        if (w->next_job) /* pending owners hear nothing (pool.h) */
+            w->next_job->owner = NULL;
         pool_worker_down(w, "shutdown");
     }
     loop_remove(pool->loop, &pool->zygote_io);

@@ -468,6 +468,21 @@ static void test_job_sent_ahead_is_taken_back_by_an_idle_worker(void **state)
     assert_true(worker_idle_input(f, 1));
 }
 
+/* pool_destroy(): the owners of jobs still pending, a job sent ahead included, hear nothing. */
+static void test_destroy_tells_no_pending_owner(void **state)
+{
+    struct fixture *f = *state;
+    struct owner *a = &f->own[0], *b = &f->own[1], *c = &f->own[2];
+    submit(f, a);
+    submit(f, b);
+    struct pool_job *jc = submit(f, c);
+    assert_int_equal(pool_job_worker_id(jc), 0); /* sent ahead, as in the test above */
+    pool_destroy(f->pool);
+    f->pool = NULL;
+    assert_int_equal(a->fails + b->fails + c->fails, 0);
+    assert_int_equal(a->completes + b->completes + c->completes, 0);
+}
+
 /* REQUEST_TIMEOUT: 504 to the owner, SIGKILL to the worker's process group, a new worker. */
 static void test_deadline_kills_the_worker(void **state)
 {
@@ -510,6 +525,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_job_sent_ahead_is_taken_back_by_an_idle_worker,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_tells_no_pending_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_kills_the_worker, setup_timeout, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
