@@ -23,11 +23,18 @@ bool text_ends_with_nocase(const char *s, size_t len, const char *suffix)
     return len >= n && strncasecmp(s + len - n, suffix, n) == 0;
 }
 
+const char *text_skip_ows(const char *p, const char *end)
+{
+    while (p < end && text_is_ows(*p))
+        p++;
+    return p;
+}
+
 const char *text_trim(const char *s, size_t *len)
 {
-    while (*len > 0 && (*s == ' ' || *s == '\t'))
+    while (*len > 0 && text_is_ows(*s))
         s++, (*len)--;
-    while (*len > 0 && (s[*len - 1] == ' ' || s[*len - 1] == '\t'))
+    while (*len > 0 && text_is_ows(s[*len - 1]))
         (*len)--;
     return s;
 }

@@ -15,6 +15,15 @@ const char *text_skip_token(const char *p, const char *end);
 /* Whether s[0..len) ends with `suffix`, ASCII case ignored. */
 bool text_ends_with_nocase(const char *s, size_t len, const char *suffix);
 
+/* OWS (RFC 9110 5.6.3): a space or a tab. */
+static inline bool text_is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Past the spaces and tabs starting at p, up to end. */
+const char *text_skip_ows(const char *p, const char *end);
+
 /* Trims spaces and tabs around s[0..*len): returns the new start and shortens *len. */
 const char *text_trim(const char *s, size_t *len);
 

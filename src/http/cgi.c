@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "text.h"
+
 #define ADDR_TEXT 64
 
 struct endpoint {
@@ -86,7 +88,7 @@ static const char *clean_value(const struct http_field *h, size_t *len)
     size_t n = h->value_len;
     if (n && memchr(h->value, '\0', n))
         return NULL;
-    while (n && (h->value[n - 1] == ' ' || h->value[n - 1] == '\t'))
+    while (n && text_is_ows(h->value[n - 1]))
         n--;
     *len = n;
     return h->value;

@@ -7,18 +7,6 @@
 
 /* ---- weighted lists ------------------------------------------------------------------------ */
 
-static bool is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static const char *skip_ows(const char *p, const char *end)
-{
-    while (p < end && is_ows(*p))
-        p++;
-    return p;
-}
-
 /* Past the closing quote of the quoted string opening at p, or NULL if it is unterminated. */
 static const char *skip_quoted(const char *p, const char *end)
 {
@@ -71,7 +59,7 @@ static bool parse_qvalue(const char *p, size_t n, unsigned *q)
 /* Parses one `;name=value` parameter at p (just past the ';'). Returns the end, or NULL. */
 static const char *parse_param(const char *p, const char *end, unsigned *q)
 {
-    p = skip_ows(p, end);
+    p = text_skip_ows(p, end);
     const char *name = p;
     p = text_skip_token(p, end);
     size_t name_len = (size_t)(p - name);
@@ -100,7 +88,7 @@ static const char *parse_entry(const char *p, const char *end, struct encoding_i
     if (item->name_len == 0)
         return NULL;
     for (;;) {
-        p = skip_ows(p, end);
+        p = text_skip_ows(p, end);
         if (p == end)
             return end;
         if (*p == ',')
@@ -117,7 +105,7 @@ bool encoding_list_next(const char **pos, const char *end, struct encoding_item 
 {
     const char *p = *pos;
     while (p < end) {
-        p = skip_ows(p, end);
+        p = text_skip_ows(p, end);
         if (p < end && *p == ',') {
             p++;
             continue;

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "text.h"
+
 static struct http1_parser *parser_of(llhttp_t *h)
 {
     return (struct http1_parser *)h->data;
@@ -136,8 +138,7 @@ static void trim_header_values(struct http1_parser *p)
 {
     for (uint32_t i = 0; i < p->header_count; i++) {
         struct http1_span *v = &p->headers[i].value;
-        while (v->len > 0 && (p->base[v->off + v->len - 1] == ' ' ||
-                              p->base[v->off + v->len - 1] == '\t'))
+        while (v->len > 0 && text_is_ows(p->base[v->off + v->len - 1]))
             v->len--;
     }
 }
@@ -251,13 +252,6 @@ static void fail_from_llhttp(struct http1_parser *p)
         p->error_reason = llhttp_errno_name(llhttp_get_errno(&p->llhttp));
 }
 
-/* tchar (RFC 9110 section 5.6.2): the characters of a method name. */
-static bool is_tchar(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
 static bool method_is_known(const char *name, size_t len)
 {
 #define KILN_KNOWN_METHOD(num, id, text)                                                          \
@@ -281,7 +275,7 @@ static bool start_request(struct http1_parser *p, const char *buf, size_t *pos, 
         i++;
     *pos = i;
     size_t start = i;
-    while (i < end && i - start <= HTTP1_METHOD_MAX && is_tchar((unsigned char)buf[i]))
+    while (i < end && i - start <= HTTP1_METHOD_MAX && text_is_tchar(buf[i]))
         i++;
     size_t len = i - start;
     if (len > HTTP1_METHOD_MAX) {

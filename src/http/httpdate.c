@@ -3,6 +3,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "text.h"
+
 _Static_assert(sizeof(time_t) >= 8, "HTTP dates up to year 9999 need a 64-bit time_t");
 
 /* The instants IMF-fixdate can express (4-digit years): 0000-01-01T00:00:00 .. 9999-12-31T23:59:59. */
@@ -241,19 +243,11 @@ static bool fields_to_time(const struct date_fields *f, long long *secs)
     return *secs <= HTTPDATE_MAX; /* a leap second on 9999-12-31; years >= 0000 bound the start */
 }
 
-static bool is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 int httpdate_parse(const char *s, size_t len, time_t *t)
 {
     /* A field value excludes surrounding whitespace (RFC 9110 5.5); accept it if left in. */
+    s = text_trim(s, &len);
     struct cursor c = {s, s + len};
-    while (c.p < c.end && is_ows(*c.p))
-        c.p++;
-    while (c.end > c.p && is_ows(c.end[-1]))
-        c.end--;
 
     struct date_fields f;
     long long secs;

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <strings.h>
 
+#include "text.h"
+
 /* off_t has no standard maximum macro; Kiln builds with a 64-bit one. */
 _Static_assert(sizeof(off_t) == sizeof(int64_t), "off_t must be 64 bits");
 #define OFF_MAX ((off_t)INT64_MAX)
@@ -14,11 +16,6 @@ struct byte_range_spec {
     off_t first;
     off_t last; /* the suffix length for a suffix range */
 };
-
-static bool is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
 
 static bool is_digit(char c)
 {
@@ -84,12 +81,8 @@ static enum range_result resolve(const struct byte_range_spec *spec, off_t size,
 enum range_result range_parse(const char *value, size_t len, off_t size, off_t *start,
                               off_t *length)
 {
-    const char *p = value;
-    const char *end = value + len;
-    while (p < end && is_ows(*p))
-        p++;
-    while (end > p && is_ows(end[-1]))
-        end--;
+    const char *p = text_trim(value, &len);
+    const char *end = p + len;
 
     static const char unit[] = "bytes=";
     size_t unit_len = sizeof(unit) - 1;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "http/range.h"
+#include "text.h"
 
 void static_etag(off_t size, time_t mtime, char out[STATIC_ETAG_MAX])
 {
@@ -11,25 +12,10 @@ void static_etag(off_t size, time_t mtime, char out[STATIC_ETAG_MAX])
              (unsigned long long)mtime);
 }
 
-static bool is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static const char *skip_ows(const char *p, const char *end)
-{
-    while (p < end && is_ows(*p))
-        p++;
-    return p;
-}
-
 static struct static_hdr trim_ows(struct static_hdr h)
 {
-    const char *p = skip_ows(h.p, h.p + h.len);
-    const char *end = h.p + h.len;
-    while (end > p && is_ows(end[-1]))
-        end--;
-    return (struct static_hdr){p, (size_t)(end - p)};
+    h.p = text_trim(h.p, &h.len);
+    return h;
 }
 
 static bool hdr_equals(struct static_hdr h, const char *s)
@@ -71,7 +57,7 @@ static bool if_none_match_matches(struct static_hdr value, const char *etag)
     const char *end = list.p + list.len;
     while (p < end) {
         /* Empty list elements (",,") are allowed by the list syntax (RFC 9110 5.6.1). */
-        if (*p == ',' || is_ows(*p)) {
+        if (*p == ',' || text_is_ows(*p)) {
             p++;
             continue;
         }
@@ -81,7 +67,7 @@ static bool if_none_match_matches(struct static_hdr value, const char *etag)
             return false;
         if (hdr_equals(opaque, etag))
             return true;
-        p = skip_ows(p, end);
+        p = text_skip_ows(p, end);
         if (p < end && *p != ',')
             return false;
     }

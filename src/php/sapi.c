@@ -21,6 +21,7 @@
 #include "php/functions.h"
 #include "php/userini.h"
 #include "php/worker.h"
+#include "text.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define KILN_ASAN 1
@@ -206,11 +207,6 @@ struct header_line {
     size_t value_len;
 };
 
-static bool is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 /* Splits "Name: value"; false for lines PHP should never have produced. */
 static bool split_header(const sapi_header_struct *h, struct header_line *out)
 {
@@ -220,10 +216,10 @@ static bool split_header(const sapi_header_struct *h, struct header_line *out)
     const char *end = h->header + h->header_len;
     out->name = h->header;
     out->name_len = (size_t)(colon - h->header);
-    while (out->name_len && is_blank(out->name[out->name_len - 1]))
+    while (out->name_len && text_is_ows(out->name[out->name_len - 1]))
         out->name_len--;
     out->value = colon + 1;
-    while (out->value < end && is_blank(*out->value))
+    while (out->value < end && text_is_ows(*out->value))
         out->value++;
     out->value_len = (size_t)(end - out->value);
     return out->name_len > 0;
