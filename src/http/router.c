@@ -212,44 +212,11 @@ static enum route_kind traditional_path_info(const struct router *r, const char 
     return route_empty(out, ROUTE_NOT_FOUND);
 }
 
-static enum route_kind resolve_traditional(const struct router *r, const char *norm, size_t len,
-                                           uint64_t now_ms, struct route *out)
-{
-    if (norm[len - 1] == '/') {
-        if (traditional_dir_index(r, norm, len, now_ms, out))
-            return out->kind;
-        return traditional_path_info(r, norm, now_ms, out);
-    }
-    struct statcache_info info;
-    statcache_lookup(r->cache, norm, now_ms, &info);
-    switch (info.kind) {
-    case STATCACHE_FILE:
-        return route_file(norm, len, out, &info);
-    case STATCACHE_DIR:
-        set_script(out, norm, len, "");
-        return route_redirect(out);
-    case STATCACHE_MISSING:
-        return traditional_path_info(r, norm, now_ms, out);
-    case STATCACHE_OTHER:
-        break;
-    }
-    return route_empty(out, ROUTE_NOT_FOUND);
-}
-
 /* Try-files: runs the front controller, PATH_INFO "" (the app routes on REQUEST_URI). */
 static enum route_kind front_controller(const struct router *r, struct route *out)
 {
     set_script(out, "/", 1, r->index_file);
     return route_php(out, "");
-}
-
-/* Try-files, a path that names no file: "/a.php/more" runs a.php, the rest the front controller. */
-static enum route_kind try_files_missing(const struct router *r, const char *norm, uint64_t now_ms,
-                                         struct route *out)
-{
-    if (traditional_path_info(r, norm, now_ms, out) == ROUTE_PHP)
-        return ROUTE_PHP;
-    return front_controller(r, out);
 }
 
 /* Try-files "/dir" (no slash): true when "/dir/" has an index. Fills `out` as a side effect. */
@@ -266,31 +233,34 @@ static bool dir_has_index(const struct router *r, const char *norm, size_t len, 
 }
 
 /*
- * Try-files: what exists is served or run as in traditional mode; a directory with an index runs
- * or serves it (301 first when the slash is missing); anything else runs the front controller.
- * A directory without an index goes to the front controller too: there are no listings.
+ * Traditional and try-files modes: what exists is served or run, a directory runs or serves its
+ * index (301 first when the slash is missing), "/a.php/more" runs a.php. They differ only in
+ * what names nothing: traditional mode answers 404 (and redirects any directory), try-files
+ * runs the front controller (and redirects only a directory that has an index: there are no
+ * listings).
  */
-static enum route_kind resolve_try_files(const struct router *r, const char *norm, size_t len,
-                                         uint64_t now_ms, struct route *out)
+static enum route_kind resolve_direct(const struct router *r, const char *norm, size_t len,
+                                      uint64_t now_ms, struct route *out)
 {
-    if (norm[len - 1] == '/') {
-        if (traditional_dir_index(r, norm, len, now_ms, out))
-            return out->kind;
-        return try_files_missing(r, norm, now_ms, out);
-    }
-    struct statcache_info info;
-    statcache_lookup(r->cache, norm, now_ms, &info);
+    bool try_files = r->mode == ROUTER_TRY_FILES;
+    if (norm[len - 1] == '/' && traditional_dir_index(r, norm, len, now_ms, out))
+        return out->kind;
+    struct statcache_info info = {.kind = STATCACHE_MISSING};
+    if (norm[len - 1] != '/')
+        statcache_lookup(r->cache, norm, now_ms, &info);
     switch (info.kind) {
     case STATCACHE_FILE:
         return route_file(norm, len, out, &info);
     case STATCACHE_DIR:
-        if (dir_has_index(r, norm, len, now_ms, out)) {
+        if (!try_files || dir_has_index(r, norm, len, now_ms, out)) {
             set_script(out, norm, len, "");
             return route_redirect(out);
         }
         return front_controller(r, out);
     case STATCACHE_MISSING:
-        return try_files_missing(r, norm, now_ms, out);
+        if (traditional_path_info(r, norm, now_ms, out) == ROUTE_PHP || !try_files)
+            return out->kind;
+        return front_controller(r, out);
     case STATCACHE_OTHER:
         break;
     }
@@ -306,11 +276,10 @@ static enum route_kind resolve_mode(const struct router *r, const char *norm, si
     case ROUTER_SPA:
         return resolve_spa(r, norm, len, now_ms, out);
     case ROUTER_TRY_FILES:
-        return resolve_try_files(r, norm, len, now_ms, out);
     case ROUTER_TRADITIONAL:
         break;
     }
-    return resolve_traditional(r, norm, len, now_ms, out);
+    return resolve_direct(r, norm, len, now_ms, out);
 }
 
 enum route_kind router_resolve(struct router *r, const char *path, size_t len, uint64_t now_ms,
