@@ -32,9 +32,11 @@ def missing_packages():
     return [pkg for pkg, path in need.items() if not path.exists()]
 
 
-pytestmark = pytest.mark.skipif(
-    bool(missing_packages()),
-    reason=f"Debian packages missing: {' '.join(missing_packages())} (scripts/install-deps.sh)")
+@pytest.fixture(scope="module", autouse=True)
+def packages():
+    """make test installs them (scripts/install-deps.sh): missing ones are a failure, not a skip."""
+    missing = missing_packages()
+    assert not missing, f"Debian packages missing: {' '.join(missing)} (scripts/install-deps.sh)"
 
 
 @pytest.fixture(scope="module")
