@@ -15,6 +15,12 @@ const char *text_skip_token(const char *p, const char *end);
 /* Whether s[0..len) ends with `suffix`, ASCII case ignored. */
 bool text_ends_with_nocase(const char *s, size_t len, const char *suffix);
 
+/* The value of hex digit c (either case), or -1. */
+int text_hex_value(char c);
+
+/* unreserved / sub-delims (RFC 3986 section 2): what a URI component carries unescaped. */
+bool text_is_uri_plain(char c);
+
 /* OWS (RFC 9110 5.6.3): a space or a tab. */
 static inline bool text_is_ows(char c)
 {

@@ -3,25 +3,16 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "text.h"
+
 static bool is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
 }
 
-static bool is_hex(unsigned char c)
+static bool is_hex(char c)
 {
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static bool is_alpha(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* unreserved / sub-delims (RFC 3986 section 2) */
-static bool is_reg_name_char(unsigned char c)
-{
-    return is_alpha(c) || is_digit(c) || (c != '\0' && strchr("-._~!$&'()*+,;=", c) != NULL);
+    return text_hex_value(c) >= 0;
 }
 
 /* reg-name = *( unreserved / pct-encoded / sub-delims ); IPv4 addresses are of this shape too. */
@@ -30,10 +21,10 @@ static bool reg_name_valid(const char *s, size_t len)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            if (len - i < 3 || !is_hex((unsigned char)s[i + 1]) || !is_hex((unsigned char)s[i + 2]))
+            if (len - i < 3 || !is_hex(s[i + 1]) || !is_hex(s[i + 2]))
                 return false;
             i += 2;
-        } else if (!is_reg_name_char(c)) {
+        } else if (!text_is_uri_plain((char)c)) {
             return false;
         }
     }
@@ -46,12 +37,12 @@ static bool ipvfuture_valid(const char *s, size_t len)
     size_t i = 1;
     if (len < 4 || (s[0] != 'v' && s[0] != 'V'))
         return false;
-    while (i < len && is_hex((unsigned char)s[i]))
+    while (i < len && is_hex(s[i]))
         i++;
     if (i == 1 || i >= len - 1 || s[i] != '.')
         return false;
     for (i++; i < len; i++)
-        if (s[i] != ':' && !is_reg_name_char((unsigned char)s[i]))
+        if (s[i] != ':' && !text_is_uri_plain(s[i]))
             return false;
     return true;
 }

@@ -13,17 +13,6 @@
  * the file the server will open, never a name containing '/'.
  */
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes the byte at in[*i] (a raw byte or a %XX escape) and advances *i; -1 on a bad escape. */
 static int decode_byte(const char *in, size_t len, size_t *i)
 {
@@ -34,8 +23,8 @@ static int decode_byte(const char *in, size_t len, size_t *i)
     }
     if (len - *i < 3)
         return -1;
-    int hi = hex_value((unsigned char)in[*i + 1]);
-    int lo = hex_value((unsigned char)in[*i + 2]);
+    int hi = text_hex_value(in[*i + 1]);
+    int lo = text_hex_value(in[*i + 2]);
     if (hi < 0 || lo < 0)
         return -1;
     *i += 3;
@@ -96,17 +85,16 @@ ssize_t path_normalize(const char *in, size_t len, char *out)
 }
 
 /* pchar without pct-encoded, plus '/' (RFC 3986 section 3.3) */
-static bool is_path_char(unsigned char c)
+static bool is_path_char(char c)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c != '\0' && strchr("-._~!$&'()*+,;=:@/", c) != NULL);
+    return text_is_uri_plain(c) || c == ':' || c == '@' || c == '/';
 }
 
 void path_encode(const char *norm, struct buf *out)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)norm; *p; p++) {
-        if (is_path_char(*p)) {
+        if (is_path_char((char)*p)) {
             buf_append_char(out, (char)*p);
             continue;
         }
