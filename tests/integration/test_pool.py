@@ -1,22 +1,17 @@
 """Worker-pool correctness under faults (issue 11): a request runs at most once, a crashing
 script does not starve the pool, and a job sent ahead never waits behind a slow script."""
 
-import shutil
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-SCRIPTS = Path(__file__).parent / "php" / "pool"
-
 
 @pytest.fixture
-def pool_site(tmp_path):
-    root = tmp_path / "poolwww"
-    shutil.copytree(SCRIPTS, root)
-    return root
+def pool_site(phpsite):
+    """The scripts of tests/integration/php/pool, in the copy conftest's phpsite makes."""
+    return phpsite / "pool"
 
 
 class Load:
