@@ -1,0 +1,53 @@
+/*
+ * The host's figures behind the `node_*` gauges of /metrics (node-exporter names): load average
+ * from /proc/loadavg, memory from /proc/meminfo, and the number of online CPUs.
+ *
+ * Read at scrape time, never on the request path: sysinfo_read() opens two small procfs files.
+ * The parsers take the files' text (not NUL-terminated) and are pure, so they are unit-tested
+ * on sample text and fuzzed (tests/fuzz/fuzz_sysinfo.c).
+ */
+#ifndef KILN_OBS_SYSINFO_H
+#define KILN_OBS_SYSINFO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sysinfo_load {
+    double load1, load5, load15; /* runnable + uninterruptible tasks, 1/5/15-minute averages */
+};
+
+struct sysinfo_memory {
+    uint64_t total_bytes;     /* MemTotal */
+    uint64_t available_bytes; /* MemAvailable (kernels before 3.14: MemFree + Buffers + Cached) */
+};
+
+struct sysinfo_snapshot {
+    bool load_ok;             /* false: /proc/loadavg unreadable; `load` is zero */
+    struct sysinfo_load load;
+    bool memory_ok;           /* false: /proc/meminfo unreadable; `memory` is zero */
+    struct sysinfo_memory memory;
+    unsigned cpus;            /* online CPUs (sysconf), 0 when unknown */
+};
+
+/*
+ * "0.52 0.58 0.59 1/389 12345": the first three fields, plain decimals. 0, or -1 when they are
+ * missing or malformed (*out is then zeroed).
+ */
+int sysinfo_parse_loadavg(const char *text, size_t len, struct sysinfo_load *out);
+
+/*
+ * "Key:   value kB" lines. Needs MemTotal and either MemAvailable or all of MemFree, Buffers
+ * and Cached; available never exceeds total. 0, or -1 (*out then zeroed).
+ */
+int sysinfo_parse_meminfo(const char *text, size_t len, struct sysinfo_memory *out);
+
+/* total - available, in bytes. */
+uint64_t sysinfo_memory_used_bytes(const struct sysinfo_memory *m);
+/* used / total x 100, 0 when total is 0. */
+double sysinfo_memory_used_percent(const struct sysinfo_memory *m);
+
+/* Reads /proc/loadavg, /proc/meminfo and the CPU count now. Never fails: see the _ok flags. */
+void sysinfo_read(struct sysinfo_snapshot *out);
+
+#endif
