@@ -596,6 +596,7 @@ static bool run_request(struct kiln_request *r)
     EG(exit_status) = 0;
     php_execute_script(&fh);
     zend_destroy_file_handle(&fh);
+    worker_after_script(r->worker); /* OPcache sample for /metrics, while the request lives */
     SG(post_read) = 1; /* the rest of an unread body needs no draining */
     php_request_shutdown(NULL);
     r->exit_status = EG(exit_status);

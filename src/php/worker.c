@@ -10,11 +10,14 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "php/opcache_stats.h"
 #include "php/sapi.h"
 
 #define MAX_PENDING_FDS 8
+#define OPCACHE_SAMPLE_MS 1000 /* at most one OPcache sample a second per worker */
 
 struct worker {
     int sock;
@@ -28,6 +31,8 @@ struct worker {
     bool broken;                  /* the socket failed: the master is gone */
     bool detached;                /* this process is a fork() of the worker (pcntl_fork) */
     unsigned served;
+    struct scoreboard_slot *score; /* what it publishes for /workers and /metrics, or NULL */
+    uint64_t opcache_due_ms;      /* monotonic time of the next OPcache sample */
 };
 
 static struct worker the_worker;
@@ -301,6 +306,48 @@ static void reap_children(void)
         ;
 }
 
+/* ---- the scoreboard ----------------------------------------------------------------------- */
+
+/* Clock reads through the vDSO: no system call per request. */
+static uint64_t clock_usec(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* The request begins: its method and URI for /workers (pool/scoreboard.h). */
+static void publish_request(struct worker *w, const struct kiln_request *r)
+{
+    struct proto_pair method = {.name = NULL}, uri = {.name = NULL}, p;
+    struct proto_pair_iter it;
+    proto_pair_iter_init(&it, r->req.vars, r->req.vars_len);
+    while ((!method.name || !uri.name) && proto_pair_next(&it, &p)) {
+        if (p.name_len == 14 && memcmp(p.name, "REQUEST_METHOD", 14) == 0)
+            method = p;
+        else if (p.name_len == 11 && memcmp(p.name, "REQUEST_URI", 11) == 0)
+            uri = p;
+    }
+    scoreboard_publish_request(w->score, r->req.head.seq, method.name ? method.value : "",
+                               method.name ? method.value_len : 0, uri.name ? uri.value : "",
+                               uri.name ? uri.value_len : 0, clock_usec(CLOCK_REALTIME));
+}
+
+void worker_after_script(struct worker *w)
+{
+    if (!w->score || w->detached)
+        return;
+    uint64_t now_ms = clock_usec(CLOCK_MONOTONIC_COARSE) / 1000;
+    if (now_ms < w->opcache_due_ms)
+        return;
+    w->opcache_due_ms = now_ms + OPCACHE_SAMPLE_MS;
+    struct scoreboard_opcache o;
+    if (!opcache_stats_sample(&o))
+        return;
+    o.sampled_usec = clock_usec(CLOCK_REALTIME);
+    scoreboard_publish_opcache(w->score, &o);
+}
+
 /* ---- the loop --------------------------------------------------------------------------- */
 
 static void send_end(struct worker *w, const struct kiln_request *r, bool retiring)
@@ -325,11 +372,13 @@ static noreturn void worker_exit(struct worker *w, int status, bool clean)
     kiln_sapi_exit(status, clean);
 }
 
-noreturn void worker_main(int sock, const struct config *cfg, proto_slot *slot)
+noreturn void worker_main(int sock, const struct config *cfg, proto_slot *slot,
+                          struct scoreboard_slot *score)
 {
     struct worker *w = &the_worker;
     w->sock = sock;
     w->cfg = cfg;
+    w->score = score;
     w->body_at = PROTO_NO_FRAME;
     proto_decoder_init(&w->in, 0);
     uint32_t requests = 0; /* REQUEST frames received: positions on the begin board */
@@ -350,6 +399,8 @@ noreturn void worker_main(int sock, const struct config *cfg, proto_slot *slot)
             continue;
         }
         w->served++;
+        if (w->score)
+            publish_request(w, &r);
         w->wrote = false; /* look for ABORT only after this request's own writes */
         bool healthy = kiln_sapi_execute(&r);
         if (w->detached) { /* a forked child at the end of the script: exit, silently */

@@ -26,15 +26,24 @@
 
 #include "config.h"
 #include "pool/proto.h"
+#include "pool/scoreboard.h"
 
 struct worker;
 
 /*
  * Serves requests on `sock` until it is time to exit; never returns. Each request is claimed on
  * `slot` (the begin board, pool/proto.h) before any of it runs, and skipped when the master took
- * it back; `slot` NULL runs every request.
+ * it back; `slot` NULL runs every request. Each request begun, and an OPcache sample at most once
+ * a second, are published on `score` (pool/scoreboard.h), unless it is NULL.
  */
-noreturn void worker_main(int sock, const struct config *cfg, proto_slot *slot);
+noreturn void worker_main(int sock, const struct config *cfg, proto_slot *slot,
+                          struct scoreboard_slot *score);
+
+/*
+ * For the SAPI, after the script and before PHP's request shutdown (the request is still
+ * live): takes and publishes an OPcache sample when the last one is a second old.
+ */
+void worker_after_script(struct worker *w);
 
 /* Queues response bytes (BODY frames of at most PROTO_BODY_CHUNK bytes). */
 void worker_put_body(struct worker *w, const char *data, size_t len);

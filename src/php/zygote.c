@@ -14,6 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <php_version.h> /* PHP_VERSION only: the zygote itself calls PHP through sapi.h */
+
+#include "php/opcache_stats.h"
 #include "php/sapi.h"
 #include "php/worker.h"
 #include "pool/proto.h"
@@ -123,6 +126,7 @@ struct zygote_state {
     const struct config *cfg;
     struct children children;
     proto_slot *board;
+    struct scoreboard_slot *scoreboard;
     unsigned slots;
 };
 
@@ -137,7 +141,9 @@ static void spawn_worker(struct zygote_state *st, unsigned worker_id, int fd)
         close(st->sock);
         close(st->sigfd);
         unsigned slot = worker_id & ZYGOTE_CTL_SLOT_MASK;
-        worker_main(fd, st->cfg, slot < st->slots ? &st->board[slot] : NULL);
+        bool mine = slot < st->slots;
+        worker_main(fd, st->cfg, mine ? &st->board[slot] : NULL,
+                    mine ? &st->scoreboard[slot] : NULL);
     }
     int err = errno;
     close(fd);
@@ -260,9 +266,11 @@ static void kill_all(struct children *c)
     free(c->list);
 }
 
-static noreturn void serve(int sock, const struct config *cfg, proto_slot *board, unsigned slots)
+static noreturn void serve(int sock, const struct config *cfg, proto_slot *board,
+                           struct scoreboard_slot *scoreboard, unsigned slots)
 {
-    struct zygote_state st = {.sock = sock, .cfg = cfg, .board = board, .slots = slots};
+    struct zygote_state st = {.sock = sock, .cfg = cfg, .board = board, .scoreboard = scoreboard,
+                              .slots = slots};
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
@@ -287,7 +295,7 @@ static noreturn void serve(int sock, const struct config *cfg, proto_slot *board
 }
 
 noreturn void zygote_main(int sock, const struct config *cfg, pid_t master, proto_slot *board,
-                          unsigned slots)
+                          struct scoreboard_slot *scoreboard, unsigned slots)
 {
     become_child_of(master, "kiln-zygote");
     setpgid(0, 0);
@@ -300,7 +308,9 @@ noreturn void zygote_main(int sock, const struct config *cfg, pid_t master, prot
         send(sock, &m, sizeof m, MSG_NOSIGNAL);
         _exit(1);
     }
-    m.status = kiln_sapi_opcache_enabled();
+    m.status = (kiln_sapi_opcache_enabled() ? ZYGOTE_CTL_READY_OPCACHE : 0) |
+               (opcache_stats_jit_configured() ? ZYGOTE_CTL_READY_JIT : 0);
+    snprintf(m.text, sizeof m.text, "%s", PHP_VERSION);
     send(sock, &m, sizeof m, MSG_NOSIGNAL);
-    serve(sock, cfg, board, slots);
+    serve(sock, cfg, board, scoreboard, slots);
 }

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "pool/proto.h"
+#include "pool/scoreboard.h"
 
 /*
  * The zygote process (a zygote_ctl_main_fn): starts PHP, reports READY or START_FAILED on
@@ -28,6 +29,6 @@
  * closes `sock`. Dies with `master`.
  */
 noreturn void zygote_main(int sock, const struct config *cfg, pid_t master, proto_slot *board,
-                          unsigned slots);
+                          struct scoreboard_slot *scoreboard, unsigned slots);
 
 #endif

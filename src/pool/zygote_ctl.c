@@ -27,12 +27,16 @@ int zygote_ctl_start(struct zygote_ctl *z, const struct config *cfg,
     z->pid = -1;
     z->control_fd = -1;
     z->opcache_enabled = false;
+    z->jit_enabled = false;
+    z->php_version[0] = '\0';
     z->err[0] = '\0';
     z->slots = cfg->php_workers;
     z->board = proto_board_map(z->slots);
-    if (!z->board) {
+    z->scoreboard = scoreboard_map(z->slots);
+    if (!z->board || !z->scoreboard) {
         snprintf(z->err, sizeof z->err, "php-zygote: shared memory for %u workers: %s", z->slots,
                  strerror(errno));
+        zygote_ctl_stop(z); /* unmaps what was mapped */
         return -1;
     }
     int sv[2];
@@ -45,7 +49,7 @@ int zygote_ctl_start(struct zygote_ctl *z, const struct config *cfg,
     pid_t pid = fork();
     if (pid == 0) {
         close(sv[0]);
-        zygote_main(sv[1], cfg, master, z->board, z->slots);
+        zygote_main(sv[1], cfg, master, z->board, z->scoreboard, z->slots);
         _exit(1); /* the entry point must not return: the master's code never runs here */
     }
     close(sv[1]);
@@ -60,7 +64,10 @@ int zygote_ctl_start(struct zygote_ctl *z, const struct config *cfg,
     struct zygote_ctl_msg m;
     ssize_t n = recv_msg(sv[0], &m, 0);
     if (n == sizeof m && m.kind == ZYGOTE_CTL_MSG_READY) {
-        z->opcache_enabled = m.status != 0;
+        z->opcache_enabled = m.status & ZYGOTE_CTL_READY_OPCACHE;
+        z->jit_enabled = m.status & ZYGOTE_CTL_READY_JIT;
+        m.text[sizeof m.text - 1] = '\0';
+        snprintf(z->php_version, sizeof z->php_version, "%.*s", (int)sizeof z->php_version - 1, m.text);
         fcntl(sv[0], F_SETFL, O_NONBLOCK);
         return 0;
     }
@@ -99,6 +106,11 @@ int zygote_ctl_spawn(struct zygote_ctl *z, unsigned worker_id)
 proto_slot *zygote_ctl_slot(const struct zygote_ctl *z, unsigned slot)
 {
     return z->board && slot < z->slots ? &z->board[slot] : NULL;
+}
+
+struct scoreboard_slot *zygote_ctl_scoreboard_slot(const struct zygote_ctl *z, unsigned slot)
+{
+    return z->scoreboard && slot < z->slots ? &z->scoreboard[slot] : NULL;
 }
 
 int zygote_ctl_fd(const struct zygote_ctl *z)
@@ -144,6 +156,8 @@ void zygote_ctl_stop(struct zygote_ctl *z)
 {
     proto_board_unmap(z->board, z->slots);
     z->board = NULL;
+    scoreboard_unmap(z->scoreboard, z->slots);
+    z->scoreboard = NULL;
     if (z->control_fd >= 0) {
         close(z->control_fd); /* the zygote kills its workers and exits */
         z->control_fd = -1;

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "pool/proto.h"
+#include "pool/scoreboard.h"
 
 /*
  * A worker_id's low ZYGOTE_CTL_SLOT_BITS bits are the worker's slot on the begin board (0 to
@@ -33,13 +34,18 @@
 /* ---- the wire: both ends of the control socket -------------------------------------------- */
 
 enum zygote_ctl_msg_kind {
-    ZYGOTE_CTL_MSG_READY = 1,    /* zygote -> master: PHP started; status = OPcache enabled */
+    ZYGOTE_CTL_MSG_READY = 1,    /* zygote -> master: PHP started; status = ZYGOTE_CTL_READY_*
+                                    flags, text = PHP's version */
     ZYGOTE_CTL_MSG_START_FAILED, /* zygote -> master: text says why */
     ZYGOTE_CTL_MSG_SPAWN,        /* master -> zygote, with the worker's socket (SCM_RIGHTS) */
     ZYGOTE_CTL_MSG_SPAWNED,
     ZYGOTE_CTL_MSG_EXITED,
     ZYGOTE_CTL_MSG_SPAWN_FAILED,
 };
+
+/* READY's status flags. */
+#define ZYGOTE_CTL_READY_OPCACHE 0x1u /* OPcache came up under the SAPI and opcache.enable is on */
+#define ZYGOTE_CTL_READY_JIT 0x2u     /* ... and php.ini asks for the JIT (opcache.jit, a buffer) */
 
 struct zygote_ctl_msg {
     uint32_t kind;
@@ -52,10 +58,12 @@ struct zygote_ctl_msg {
 /*
  * The zygote process: runs in the child zygote_ctl_start() forks and never returns. `sock` is
  * its end of the control socket (first message: READY or START_FAILED), `master` the pid it
- * must die with, `board` the begin board's `slots` slots, shared with the workers.
+ * must die with, `board` the begin board's and `scoreboard` the scoreboard's `slots` slots,
+ * shared with the workers.
  */
 typedef void zygote_ctl_main_fn(int sock, const struct config *cfg, pid_t master,
-                                proto_slot *board, unsigned slots);
+                                proto_slot *board, struct scoreboard_slot *scoreboard,
+                                unsigned slots);
 
 /* ---- the master's client -------------------------------------------------------------------- */
 
@@ -63,8 +71,11 @@ struct zygote_ctl {
     pid_t pid;            /* -1 when not running */
     int control_fd;       /* master's end of the control socket */
     proto_slot *board;    /* the begin board, one slot per worker (pool/proto.h) */
+    struct scoreboard_slot *scoreboard; /* one slot per worker too (pool/scoreboard.h) */
     unsigned slots;
     bool opcache_enabled; /* OPcache came up under the SAPI (warn when false) */
+    bool jit_enabled;     /* and php.ini turns the JIT on (the start-up line) */
+    char php_version[32]; /* PHP_VERSION of the libphp the zygote runs, e.g. "8.2.7" */
     char err[256];        /* why zygote_ctl_start() failed */
 };
 
@@ -82,7 +93,7 @@ struct zygote_ctl_event {
 };
 
 /*
- * Maps the begin board, forks the zygote (which runs `zygote_main`) and waits until it reports
+ * Maps the begin board and the scoreboard, forks the zygote (which runs `zygote_main`) and waits until it reports
  * that PHP has started (php.ini read, OPcache up). Call it before opening any listener. Returns
  * 0, or -1 with z->err set (one line for the user).
  */
@@ -99,6 +110,8 @@ int zygote_ctl_spawn(struct zygote_ctl *z, unsigned worker_id);
 
 /* The begin board's slot `slot` (shared with the worker in that slot), or NULL. */
 proto_slot *zygote_ctl_slot(const struct zygote_ctl *z, unsigned slot);
+/* The scoreboard's slot `slot`, or NULL. */
+struct scoreboard_slot *zygote_ctl_scoreboard_slot(const struct zygote_ctl *z, unsigned slot);
 
 /* For epoll: readable when events are pending (or the zygote is gone). */
 int zygote_ctl_fd(const struct zygote_ctl *z);

@@ -26,6 +26,7 @@
 #include "http/cgi.h"
 #include "php/zygote.h"
 #include "pool/proto.h"
+#include "pool/scoreboard.h"
 #include "pool/zygote_ctl.h"
 
 #define TIMEOUT_MS 30000 /* generous: ASan and a cold OPcache are slow */
@@ -626,6 +627,62 @@ static void test_opcache_is_shared_by_workers(void **state)
     assert_int_equal(ev.worker_id, 4);
 }
 
+/* READY carries what the start-up line shows. */
+static void test_zygote_reports_php_version_and_jit(void **state)
+{
+    (void)state;
+    assert_true(fx.z.opcache_enabled);
+    assert_true(fx.z.jit_enabled); /* opcache.jit=tracing with a jit_buffer_size (ini_sets) */
+    assert_true(strncmp(fx.z.php_version, "8.", 2) == 0);
+}
+
+/* A worker in a scoreboard slot publishes the request it began and an OPcache sample. */
+static void test_scoreboard_shows_the_request_and_opcache(void **state)
+{
+    (void)state;
+    struct conn c;
+    spawn(&fx.z, 0, &c); /* slot 0: the only one PHP_WORKERS=1 maps */
+    char target[400];
+    snprintf(target, sizeof target, "/hello.php?%0300d", 7);
+    struct request rq = {.method = "DELETE", .target = target, .script = "/hello.php"};
+    uint64_t before = now_usec();
+    uint32_t seq = send_request(&c, &rq);
+    struct response r = {0};
+    read_until(&c, &r, PROTO_END);
+    assert_body(&r, "Hello, world!");
+    response_free(&r);
+    uint64_t after = now_usec();
+
+    const struct scoreboard_slot *slot = zygote_ctl_scoreboard_slot(&fx.z, 0);
+    assert_non_null(slot);
+    struct scoreboard_request req;
+    assert_true(scoreboard_read_request(slot, &req));
+    assert_int_equal(req.seq, seq);
+    assert_string_equal(req.method, "DELETE");
+    assert_true(req.uri_truncated);
+    assert_int_equal(strlen(req.uri), SCOREBOARD_URI_MAX - 1);
+    assert_memory_equal(req.uri, target, SCOREBOARD_URI_MAX - 1);
+    assert_true(req.begin_usec >= before && req.begin_usec <= after);
+
+    /* the first request of a worker always samples */
+    struct scoreboard_opcache o;
+    assert_true(scoreboard_latest_opcache(slot, 1, &o));
+    assert_true(o.sampled_usec >= before && o.sampled_usec <= after);
+    assert_true(o.enabled);
+    assert_true(o.jit_enabled);
+    assert_true(o.memory_used > 0);
+    assert_true(o.memory_free > 0);
+    assert_true(o.cached_scripts >= 1); /* hello.php, cached before the sample */
+    assert_true(o.max_cached_keys >= o.cached_keys);
+    assert_true(o.jit_buffer_size > 0 && o.jit_buffer_size <= 16u << 20);
+
+    conn_close(&c);
+    struct zygote_ctl_event ev;
+    wait_event(&fx.z, &ev);
+    assert_int_equal(ev.kind, ZYGOTE_CTL_EXITED);
+    assert_int_equal(ev.worker_id, 0);
+}
+
 static void test_finish_request(void **state)
 {
     (void)state;
@@ -956,6 +1013,8 @@ int main(void)
         cmocka_unit_test(test_forked_child_never_writes_to_the_master),
         cmocka_unit_test(test_opcache_jit_and_sapi_name),
         cmocka_unit_test(test_opcache_is_shared_by_workers),
+        cmocka_unit_test(test_zygote_reports_php_version_and_jit),
+        cmocka_unit_test(test_scoreboard_shows_the_request_and_opcache),
         cmocka_unit_test(test_finish_request),
         cmocka_unit_test(test_heartbeat),
         cmocka_unit_test(test_server_variables_and_headers),
