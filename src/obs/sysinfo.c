@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -167,4 +168,40 @@ void sysinfo_read(struct sysinfo_snapshot *out)
     out->memory_ok = n > 0 && sysinfo_parse_meminfo(text, (size_t)n, &out->memory) == 0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     out->cpus = cpus > 0 ? (unsigned)cpus : 0;
+}
+
+/* A decimal count up to a blank or the end; false when empty or beyond 2^63. */
+static bool parse_count(const char **p, const char *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    const char *start = *p;
+    for (; *p < end && is_digit(**p); (*p)++) {
+        if (v > (UINT64_MAX / 2 - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(**p - '0');
+    }
+    *out = v;
+    return *p > start && (*p == end || **p == ' ' || **p == '\n');
+}
+
+int sysinfo_parse_statm_resident(const char *text, size_t len, uint64_t *pages)
+{
+    const char *p = text, *end = text + len;
+    uint64_t size;
+    if (!parse_count(&p, end, &size) || p == end || *p != ' ')
+        return -1;
+    p++;
+    return parse_count(&p, end, pages) ? 0 : -1;
+}
+
+uint64_t sysinfo_process_rss(int pid)
+{
+    char path[48], text[256];
+    snprintf(path, sizeof path, "/proc/%d/statm", pid);
+    ssize_t n = read_small_file(path, text, sizeof text);
+    uint64_t pages;
+    if (n <= 0 || sysinfo_parse_statm_resident(text, (size_t)n, &pages) < 0)
+        return 0;
+    long page = sysconf(_SC_PAGESIZE);
+    return pages * (uint64_t)(page > 0 ? page : 4096);
 }

@@ -1,6 +1,7 @@
 /*
  * The host's figures behind the `node_*` gauges of /metrics (node-exporter names): load average
- * from /proc/loadavg, memory from /proc/meminfo, and the number of online CPUs.
+ * from /proc/loadavg, memory from /proc/meminfo, and the number of online CPUs; and a process's
+ * resident memory from /proc/<pid>/statm (the RSS of each PHP worker on /workers).
  *
  * Read at scrape time, never on the request path: sysinfo_read() opens two small procfs files.
  * The parsers take the files' text (not NUL-terminated) and are pure, so they are unit-tested
@@ -49,5 +50,14 @@ double sysinfo_memory_used_percent(const struct sysinfo_memory *m);
 
 /* Reads /proc/loadavg, /proc/meminfo and the CPU count now. Never fails: see the _ok flags. */
 void sysinfo_read(struct sysinfo_snapshot *out);
+
+/*
+ * /proc/<pid>/statm, "size resident shared text lib data dt" in pages: the resident pages.
+ * 0, or -1 when the second field is missing or malformed.
+ */
+int sysinfo_parse_statm_resident(const char *text, size_t len, uint64_t *pages);
+
+/* Resident memory of process `pid` in bytes, 0 when it cannot be read (gone, not ours). */
+uint64_t sysinfo_process_rss(int pid);
 
 #endif

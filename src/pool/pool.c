@@ -10,10 +10,12 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base.h"
 #include "obs/log.h"
+#include "obs/sysinfo.h"
 #include "pool/zygote_ctl.h"
 
 /* A worker that dies within this time of its start without beginning any request is replaced
@@ -47,6 +49,7 @@ struct pool_worker {
     pid_t pid;             /* 0 until the zygote reports the spawn */
     bool exited;           /* the zygote reported its exit; its socket may still hold output */
     proto_slot *slot;      /* its slot on the begin board: which request it began */
+    struct scoreboard_slot *score; /* what it publishes: its request, OPcache (or NULL) */
     uint32_t sent;         /* REQUEST frames written to it: positions on the board */
     enum worker_state state;
     struct proto_decoder in;
@@ -59,6 +62,14 @@ struct pool_worker {
     uint64_t started_ms;
     unsigned served;
     unsigned generation;   /* of the process in this slot, SLOT_BITS wide */
+    /* Why the process goes, for the restart counters and /workers (see record_exit()). */
+    enum pool_exit_reason exit_reason; /* decided by the master (deadline, protocol), or NONE */
+    bool spawn_failed;     /* no process ever ran: nothing to count */
+    int wait_status;       /* from EXITED, valid once `exited` */
+    bool exit_pending;     /* went down before its EXITED: the status will decide */
+    unsigned pending_generation;
+    enum pool_exit_reason last_exit; /* of the slot's previous process */
+    int last_exit_status;  /* its wait status, or -1 when the master ended it first */
     struct loop_timer respawn;
     struct loop_timer resume; /* reads again after the owner of a paused job went away */
     struct loop_timer ahead;  /* bounds the wait of the job sent ahead to it (AHEAD_WAIT_MS) */
@@ -76,7 +87,10 @@ struct pool_job {
     bool queued;
     bool input_kept;              /* `frames` and `body_fd` can be sent again */
     unsigned requeues;
+    uint64_t submitted_ms;        /* queued by pool_submit() */
     uint64_t started_ms;          /* the worker began it */
+    bool wait_observed;           /* its queue wait is in the histogram */
+    bool pending;                 /* counted in pool->pending: submitted, owner not yet told */
     bool streamed;                /* the script flushed: a long response, nothing goes behind it */
     struct pool_worker *worker;   /* while it runs, or is sent ahead to this worker */
     struct loop_timer deadline;
@@ -93,6 +107,11 @@ struct pool {
     unsigned queued;
     uint32_t next_seq;
     bool stopping;
+    /* for pool_stats(): one addition or store where they change */
+    unsigned pending;
+    uint64_t dropped;
+    uint64_t restarts[POOL_EXIT_REASONS];
+    struct metrics_histogram *queue_wait; /* optional, pool_set_queue_wait_histogram() */
 };
 
 static void pool_worker_spawn(struct pool_worker *w);
@@ -119,21 +138,41 @@ static void job_free(struct pool_job *job)
     free(job);
 }
 
-/* Tells the owner the response failed and forgets it. */
-static void job_fail(struct pool_job *job, int status)
+/* The owner hears no more of the job: it no longer counts as pending. Returns the owner. */
+static void *job_forget_owner(struct pool_job *job)
 {
     void *owner = job->owner;
     job->owner = NULL;
+    if (job->pending) {
+        job->pending = false;
+        job->pool->pending--;
+    }
+    return owner;
+}
+
+/* Tells the owner the response failed and forgets it. */
+static void job_fail(struct pool_job *job, int status)
+{
+    void *owner = job_forget_owner(job);
     if (owner)
         job->ops->on_fail(owner, status);
 }
 
 static void job_complete(struct pool_job *job)
 {
-    void *owner = job->owner;
-    job->owner = NULL;
+    void *owner = job_forget_owner(job);
     if (owner)
         job->ops->on_complete(owner);
+}
+
+/* A worker begins the job (or will, the moment its current one ends). */
+static void job_started(struct pool_job *job, uint64_t now)
+{
+    job->started_ms = now;
+    if (job->pool->queue_wait && !job->wait_observed) {
+        job->wait_observed = true;
+        metrics_histogram_observe(job->pool->queue_wait, (double)(now - job->submitted_ms) / 1000);
+    }
 }
 
 /* The worker has read the job's input (it answered): the copy is not needed any more. */
@@ -233,6 +272,7 @@ static void on_deadline(struct loop *loop, struct loop_timer *t)
              (unsigned long long)pool->cfg->request_timeout_secs, (int)w->pid);
     job_fail(job, 504);
     pool_worker_kill(w);
+    w->exit_reason = POOL_EXIT_TIMED_OUT;
     pool_worker_down(w, "killed at its deadline");
 }
 
@@ -274,9 +314,13 @@ int pool_submit(struct pool_job *job)
 {
     struct pool *pool = job->pool;
     if (pool->queued >= pool->cfg->queue_capacity) {
+        pool->dropped++;
         job_free(job);
         return -1;
     }
+    job->submitted_ms = loop_now_ms(pool->loop);
+    job->pending = true;
+    pool->pending++;
     if (pool->cfg->request_timeout_secs > 0)
         loop_timer_arm(pool->loop, &job->deadline, pool->cfg->request_timeout_secs * 1000);
     job->queued = true;
@@ -315,7 +359,7 @@ static void pool_worker_write(struct pool_worker *w)
 
 void pool_job_cancel(struct pool_job *job)
 {
-    job->owner = NULL;
+    job_forget_owner(job);
     if (job->queued)
         queue_remove(job->pool, job);
     if (!job->worker) { /* queued, or never submitted */
@@ -387,7 +431,7 @@ static void pool_worker_end(struct pool_worker *w, const struct proto_end *end)
     loop_timer_cancel(pool->loop, &w->ahead);
     if (next) {
         w->job = next;
-        next->started_ms = now;
+        job_started(next, now);
         if (!loop_timer_armed(&next->deadline) && pool->cfg->request_timeout_secs > 0)
             loop_timer_arm(pool->loop, &next->deadline, pool->cfg->request_timeout_secs * 1000);
         pool_assign(pool);
@@ -466,6 +510,7 @@ static void pool_worker_process(struct pool_worker *w)
             log_error("worker %u: protocol error (%s); replacing it", w->id,
                       rc < 0 ? proto_strerror(rc) : proto_type_name(f.type));
             pool_worker_kill(w);
+            w->exit_reason = POOL_EXIT_CRASHED;
             pool_worker_down(w, "protocol error");
             return;
         }
@@ -562,7 +607,7 @@ static void pool_worker_start(struct pool_worker *w, struct pool_job *job)
 {
     w->job = job;
     w->state = WORKER_BUSY;
-    job->started_ms = loop_now_ms(w->pool->loop);
+    job_started(job, loop_now_ms(w->pool->loop));
     send_job(w, job);
 }
 
@@ -679,6 +724,8 @@ static void pool_worker_spawn(struct pool_worker *w)
     w->paused = false;
     w->served = 0;
     w->started_ms = loop_now_ms(pool->loop);
+    w->exit_reason = POOL_EXIT_NONE;
+    w->spawn_failed = false;
     proto_decoder_init(&w->in, 0);
     if (loop_add(pool->loop, &w->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
         close(fd);
@@ -690,12 +737,51 @@ static void pool_worker_spawn(struct pool_worker *w)
     pool_assign(pool);
 }
 
+/* A wait status the master did not cause: killed from outside, or died on its own. */
+static enum pool_exit_reason exit_reason_of(int status)
+{
+    if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGKILL || WTERMSIG(status) == SIGTERM ||
+                                WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGQUIT))
+        return POOL_EXIT_KILLED;
+    return POOL_EXIT_CRASHED;
+}
+
+static void record_exit(struct pool_worker *w, enum pool_exit_reason reason, int status)
+{
+    w->last_exit = reason;
+    w->last_exit_status = status;
+    w->pool->restarts[reason]++;
+}
+
+/*
+ * Why the process went, counted once: what the master decided (retired, killed at its deadline,
+ * protocol error), else its wait status; when the socket closed before the zygote's EXITED
+ * came, the status decides later (on_zygote_event).
+ */
+static void classify_exit(struct pool_worker *w, bool retiring)
+{
+    w->exit_pending = false;
+    if (w->pool->stopping || w->spawn_failed)
+        return;
+    if (retiring)
+        record_exit(w, POOL_EXIT_RECYCLED, w->exited ? w->wait_status : -1);
+    else if (w->exit_reason != POOL_EXIT_NONE)
+        record_exit(w, w->exit_reason, w->exited ? w->wait_status : -1);
+    else if (w->exited)
+        record_exit(w, exit_reason_of(w->wait_status), w->wait_status);
+    else {
+        w->exit_pending = true;
+        w->pending_generation = w->generation;
+    }
+}
+
 static void pool_worker_down(struct pool_worker *w, const char *why)
 {
     if (w->state == WORKER_DOWN)
         return;
     struct pool *pool = w->pool;
     bool quiet = w->state == WORKER_RETIRING;
+    classify_exit(w, quiet);
     w->state = WORKER_DOWN;
     loop_timer_cancel(pool->loop, &w->resume);
     loop_timer_cancel(pool->loop, &w->ahead);
@@ -776,13 +862,19 @@ static void on_zygote_event(struct loop *loop, struct loop_io *io, uint32_t even
             log_error("worker %u: fork failed: %s", slot, strerror(ev.status));
             if (current) {
                 w->served = 0; /* respawn after a delay, not at once */
+                w->spawn_failed = true;
                 pool_worker_down(w, "it could not be forked");
             }
             break;
         case ZYGOTE_CTL_EXITED:
             log_exit(slot, ev.pid, ev.status);
-            if (current && w->pid == ev.pid)
+            if (current && w->pid == ev.pid) {
+                w->wait_status = ev.status;
                 pool_worker_exited(w);
+            } else if (w->exit_pending && ev.worker_id >> SLOT_BITS == w->pending_generation) {
+                w->exit_pending = false;
+                record_exit(w, exit_reason_of(ev.status), ev.status);
+            }
             break;
         }
     }
@@ -821,6 +913,8 @@ struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zyg
         w->state = WORKER_DOWN;
         w->send_fd = -1;
         w->slot = zygote_ctl_slot(zygote, i);
+        w->score = zygote_ctl_scoreboard_slot(zygote, i);
+        w->last_exit_status = -1;
         w->respawn.fn = on_respawn;
         w->resume.fn = on_resume;
         w->ahead.fn = on_ahead_timeout;
@@ -854,4 +948,115 @@ void pool_destroy(struct pool *pool)
     loop_remove(pool->loop, &pool->zygote_io);
     free(pool->workers);
     free(pool);
+}
+
+/* ---- observability ---------------------------------------------------------------------------- */
+
+const char *pool_exit_reason_name(enum pool_exit_reason reason)
+{
+    switch (reason) {
+    case POOL_EXIT_NONE: return NULL;
+    case POOL_EXIT_RECYCLED: return "recycled";
+    case POOL_EXIT_CRASHED: return "crashed";
+    case POOL_EXIT_TIMED_OUT: return "timed_out";
+    case POOL_EXIT_KILLED: return "killed";
+    }
+    return NULL;
+}
+
+const char *pool_worker_state_name(enum pool_worker_state state)
+{
+    switch (state) {
+    case POOL_WORKER_STARTING: return "starting";
+    case POOL_WORKER_IDLE: return "idle";
+    case POOL_WORKER_BUSY: return "busy";
+    case POOL_WORKER_EXITING: return "exiting";
+    }
+    return "starting";
+}
+
+/* A worker that may take jobs before the zygote reported its pid is still starting to us. */
+static enum pool_worker_state public_state(const struct pool_worker *w)
+{
+    switch (w->state) {
+    case WORKER_DOWN: return POOL_WORKER_STARTING;
+    case WORKER_IDLE: return w->pid > 0 ? POOL_WORKER_IDLE : POOL_WORKER_STARTING;
+    case WORKER_BUSY: return POOL_WORKER_BUSY;
+    case WORKER_RETIRING: return POOL_WORKER_EXITING;
+    }
+    return POOL_WORKER_STARTING;
+}
+
+void pool_stats(const struct pool *pool, struct pool_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->workers = pool->worker_count;
+    for (unsigned i = 0; i < pool->worker_count; i++)
+        out->by_state[public_state(&pool->workers[i])]++;
+    out->queued = pool->queued;
+    out->pending = pool->pending;
+    out->dropped = pool->dropped;
+    memcpy(out->restarts, pool->restarts, sizeof out->restarts);
+}
+
+void pool_set_queue_wait_histogram(struct pool *pool, struct metrics_histogram *h)
+{
+    pool->queue_wait = h;
+}
+
+bool pool_opcache_stats(const struct pool *pool, struct scoreboard_opcache *out)
+{
+    const struct zygote_ctl *z = pool->zygote;
+    return z->scoreboard && scoreboard_latest_opcache(z->scoreboard, z->slots, out);
+}
+
+unsigned pool_worker_count(const struct pool *pool)
+{
+    return pool->worker_count;
+}
+
+static uint64_t wall_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* The current request of a busy worker: from its scoreboard slot when it has published it. */
+static void current_request(const struct pool_worker *w, uint64_t wall_of_loop_ms0,
+                            struct pool_worker_info *out)
+{
+    const struct pool_job *job = w->job;
+    out->has_request = true;
+    out->request_known = w->score && scoreboard_read_request(w->score, &out->request) &&
+                         out->request.seq == job->seq;
+    if (!out->request_known) { /* sent, not yet begun as far as the board shows */
+        memset(&out->request, 0, sizeof out->request);
+        out->request.seq = job->seq;
+        out->request.begin_usec = wall_of_loop_ms0 + job->started_ms * 1000;
+    }
+}
+
+size_t pool_worker_snapshot(const struct pool *pool, struct pool_worker_info *out, size_t max)
+{
+    /* loop time (ms, monotonic) to wall-clock microseconds: loop ms 0 happened at this time */
+    uint64_t wall_of_loop_ms0 = wall_usec() - loop_now_ms(pool->loop) * 1000;
+    size_t n = 0;
+    for (unsigned i = 0; i < pool->worker_count && n < max; i++, n++) {
+        const struct pool_worker *w = &pool->workers[i];
+        struct pool_worker_info *info = &out[n];
+        memset(info, 0, sizeof *info);
+        info->id = w->id;
+        info->state = public_state(w);
+        bool running = w->state != WORKER_DOWN;
+        info->pid = running ? w->pid : 0;
+        info->spawned_usec = running ? wall_of_loop_ms0 + w->started_ms * 1000 : 0;
+        info->served = running ? w->served : 0;
+        if (w->state == WORKER_BUSY && w->job)
+            current_request(w, wall_of_loop_ms0, info);
+        info->rss_bytes = info->pid > 0 && !w->exited ? sysinfo_process_rss(info->pid) : 0;
+        info->last_exit = w->last_exit;
+        info->last_exit_status = w->last_exit_status;
+    }
+    return n;
 }

@@ -20,7 +20,9 @@
 
 #include "config.h"
 #include "net/loop.h"
+#include "obs/metrics.h"
 #include "pool/proto.h"
+#include "pool/scoreboard.h"
 
 struct pool;
 struct pool_job;
@@ -64,5 +66,79 @@ void pool_job_cancel(struct pool_job *job);
 
 /* Stops (or restarts) reading the job's response: back-pressure from a slow client. */
 void pool_job_pause(struct pool_job *job, bool paused);
+
+/* ---- observability: read at scrape time (docs/observability.md, "Pool, PHP and host data") --- */
+
+/* Why a worker process ended (restarts by reason). */
+enum pool_exit_reason {
+    POOL_EXIT_NONE,      /* no process has ended in this slot yet */
+    POOL_EXIT_RECYCLED,  /* it retired itself: WORKER_MAX_REQUESTS, or PHP's state was unsafe */
+    POOL_EXIT_CRASHED,   /* died on its own: a fatal signal (SIGSEGV...), an exit, a protocol
+                            error; also a socket that closed before the zygote's report */
+    POOL_EXIT_TIMED_OUT, /* killed by the master at REQUEST_TIMEOUT */
+    POOL_EXIT_KILLED,    /* killed from outside: SIGKILL, SIGTERM, SIGINT, SIGQUIT (the OOM
+                            killer, an operator) */
+};
+#define POOL_EXIT_REASONS 5
+
+/* "recycled", "crashed", "timed_out", "killed"; NULL for POOL_EXIT_NONE. */
+const char *pool_exit_reason_name(enum pool_exit_reason reason);
+
+enum pool_worker_state {
+    POOL_WORKER_STARTING, /* asked for, its pid not yet reported, or waiting to be replaced */
+    POOL_WORKER_IDLE,
+    POOL_WORKER_BUSY,     /* running a request */
+    POOL_WORKER_EXITING,  /* retiring after its last request; a replacement follows */
+};
+#define POOL_WORKER_STATES 4
+
+/* "starting", "idle", "busy", "exiting". */
+const char *pool_worker_state_name(enum pool_worker_state state);
+
+struct pool_stats {
+    unsigned workers;                         /* PHP_WORKERS */
+    unsigned by_state[POOL_WORKER_STATES];    /* workers per enum pool_worker_state */
+    unsigned queued;     /* queue depth: jobs waiting for a worker */
+    unsigned pending;    /* jobs submitted whose owner has not yet heard the end (in flight) */
+    uint64_t dropped;    /* jobs refused because the queue was full (503) */
+    uint64_t restarts[POOL_EXIT_REASONS]; /* worker processes ended, by reason ([0] unused) */
+};
+
+/* The pool's counters and gauges now; cheap (one pass over the workers). */
+void pool_stats(const struct pool *pool, struct pool_stats *out);
+
+/*
+ * Observes each job's queue wait, in seconds, into `h` (NULL: none): from pool_submit() to the
+ * moment a worker takes it (or, for a job sent ahead, its turn comes), once per job, with the
+ * loop clock's millisecond resolution. The histogram must outlive the pool.
+ */
+void pool_set_queue_wait_histogram(struct pool *pool, struct metrics_histogram *h);
+
+/* The most recent OPcache sample any worker published; false when none has yet. */
+bool pool_opcache_stats(const struct pool *pool, struct scoreboard_opcache *out);
+
+/* One worker slot as /workers shows it. */
+struct pool_worker_info {
+    unsigned id;                  /* 0..PHP_WORKERS-1 */
+    pid_t pid;                    /* 0 while not known */
+    enum pool_worker_state state;
+    uint64_t spawned_usec;        /* wall clock, when its process was asked for; 0: none */
+    unsigned served;              /* requests this process has run */
+    bool has_request;             /* busy: `request` is its current request */
+    bool request_known;           /* the worker published it: method and URI are set; else
+                                     only seq and begin_usec (when the master sent it) */
+    struct scoreboard_request request;
+    uint64_t rss_bytes;           /* resident memory (/proc/<pid>/statm), 0 when unknown */
+    enum pool_exit_reason last_exit; /* of the slot's previous process */
+    int last_exit_status;         /* its wait status, -1 when unknown */
+};
+
+unsigned pool_worker_count(const struct pool *pool);
+
+/*
+ * Fills out[0..n) for the first n = min(max, pool_worker_count()) workers and returns n. Reads
+ * /proc/<pid>/statm for every live worker and the scoreboard: at scrape time, not per request.
+ */
+size_t pool_worker_snapshot(const struct pool *pool, struct pool_worker_info *out, size_t max);
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * libFuzzer target for the /proc/loadavg and /proc/meminfo parsers (obs/sysinfo). The same
- * input goes to both. Checks: a parse either succeeds with sane values or fails with *out zeroed;
- * available memory never exceeds the total; the usage percentage is within [0, 100].
+ * libFuzzer target for the /proc/loadavg, /proc/meminfo and /proc/<pid>/statm parsers
+ * (obs/sysinfo). The same input goes to all three. Checks: a parse either succeeds with sane
+ * values or fails with *out zeroed; available memory never exceeds the total; the usage
+ * percentage is within [0, 100].
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -35,5 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         CHECK(m.total_bytes == 0 && m.available_bytes == 0);
     }
+    uint64_t pages;
+    if (sysinfo_parse_statm_resident(text, size, &pages) == 0)
+        CHECK(pages < UINT64_MAX / 2);
     return 0;
 }

@@ -26,8 +26,10 @@
 #include "config.h"
 #include "net/loop.h"
 #include "obs/log.h"
+#include "obs/metrics.h"
 #include "pool/pool.h"
 #include "pool/proto.h"
+#include "pool/scoreboard.h"
 #include "pool/zygote_ctl.h"
 
 #define WORKERS 2
@@ -279,6 +281,8 @@ static int setup_with(void **state, uint64_t request_timeout_secs, bool real_pid
     f->z.slots = WORKERS;
     f->z.board = proto_board_map(WORKERS);
     assert_non_null(f->z.board);
+    f->z.scoreboard = scoreboard_map(WORKERS);
+    assert_non_null(f->z.scoreboard);
     f->zygote_fd = sv[1];
     f->loop = loop_create();
     assert_non_null(f->loop);
@@ -376,6 +380,17 @@ static void test_worker_dies_after_begin_502_not_requeued(void **state)
     RUN_UNTIL(f, a->fails == 1);
     assert_int_equal(a->fail_status, 502);
     assert_int_equal(a->completes, 0);
+    struct pool_stats st;
+    pool_stats(f->pool, &st);
+    assert_int_equal(st.restarts[POOL_EXIT_CRASHED], 1);
+    assert_int_equal(st.restarts[POOL_EXIT_KILLED] + st.restarts[POOL_EXIT_TIMED_OUT] +
+                     st.restarts[POOL_EXIT_RECYCLED], 0);
+    assert_int_equal(st.pending, 0);
+    struct pool_worker_info info[WORKERS];
+    assert_int_equal(pool_worker_snapshot(f->pool, info, WORKERS), WORKERS);
+    assert_int_equal(info[0].last_exit, POOL_EXIT_CRASHED);
+    assert_int_equal(info[0].last_exit_status, SIGSEGV);
+    assert_int_equal(info[1].last_exit, POOL_EXIT_NONE);
     /* replaced at once: the spawn request is already there, no timer has to fire */
     assert_int_equal(zygote_take_spawn(f), 0);
     assert_int_equal(f->w[0].worker_id >> ZYGOTE_CTL_SLOT_BITS, 2); /* second generation */
@@ -503,6 +518,9 @@ static void test_deadline_kills_the_worker(void **state)
     f->sleeper = 0;
     assert_true(WIFSIGNALED(status));
     assert_int_equal(WTERMSIG(status), SIGKILL);
+    struct pool_stats st;
+    pool_stats(f->pool, &st);
+    assert_int_equal(st.restarts[POOL_EXIT_TIMED_OUT], 1);
 
     /* it had begun a request: replaced at once; the late EXITED of the old one changes nothing */
     worker_die(f, 0, status);
@@ -512,6 +530,161 @@ static void test_deadline_kills_the_worker(void **state)
     assert_int_equal(a->fails, 1);
     assert_true(worker_idle_input(f, 0));
     assert_true(worker_idle_input(f, 1));
+}
+
+/* Counters and gauges as the pool moves: pending, busy/idle, dropped, queue wait. */
+static void test_stats_follow_the_jobs(void **state)
+{
+    struct fixture *f = *state;
+    struct owner *a = &f->own[0], *b = &f->own[1], *c = &f->own[2];
+    static const double bounds[] = {0.001, 1};
+    struct metrics_registry *reg = metrics_new();
+    struct metrics_family *fam = metrics_register(
+        reg, METRICS_HISTOGRAM,
+        &(struct metrics_desc){.name = "kiln_queue_wait_seconds", .help = "Queue wait.",
+                               .buckets = bounds, .nbuckets = 2});
+    struct metrics_histogram *h = metrics_histogram_at(fam, NULL);
+    pool_set_queue_wait_histogram(f->pool, h);
+
+    struct pool_stats st;
+    pool_stats(f->pool, &st);
+    assert_int_equal(st.workers, WORKERS);
+    assert_int_equal(st.by_state[POOL_WORKER_IDLE], WORKERS);
+    assert_int_equal(st.pending + st.queued + st.dropped, 0);
+
+    submit(f, a);
+    submit(f, b);
+    submit(f, c); /* sent ahead to worker 0 */
+    pool_stats(f->pool, &st);
+    assert_int_equal(st.by_state[POOL_WORKER_BUSY], 2);
+    assert_int_equal(st.by_state[POOL_WORKER_IDLE], 0);
+    assert_int_equal(st.pending, 3);
+    assert_int_equal(st.queued, 0);
+
+    f->cfg.queue_capacity = 0; /* the next one finds the queue full */
+    struct pool_job *dropped = pool_job_create(f->pool, &owner_ops, NULL);
+    assert_int_equal(pool_submit(dropped), -1);
+    f->cfg.queue_capacity = 100;
+    pool_stats(f->pool, &st);
+    assert_int_equal(st.dropped, 1);
+    assert_int_equal(st.pending, 3);
+
+    uint32_t pos;
+    uint32_t seq_a = worker_read_request(f, 0, &pos);
+    assert_true(worker_begin(f, 0, pos));
+    uint32_t seq_c = worker_read_request(f, 0, &pos);
+    worker_answer(f, 0, seq_a, "a");
+    RUN_UNTIL(f, a->completes == 1);
+    assert_true(worker_begin(f, 0, pos));
+    worker_answer(f, 0, seq_c, "c");
+    uint32_t seq_b = worker_read_request(f, 1, &pos);
+    assert_true(worker_begin(f, 1, pos));
+    worker_answer(f, 1, seq_b, "b");
+    RUN_UNTIL(f, b->completes == 1 && c->completes == 1);
+    pool_stats(f->pool, &st);
+    assert_int_equal(st.pending, 0);
+    assert_int_equal(st.by_state[POOL_WORKER_IDLE], WORKERS);
+    /* every job that began was observed once, the dropped one never */
+    assert_int_equal(h->counts[0] + h->counts[1] + h->counts[2], 3);
+    pool_destroy(f->pool); /* before the histogram goes */
+    f->pool = NULL;
+    metrics_free(reg);
+}
+
+/* /workers: a busy worker shows the request it published on the scoreboard. */
+static void test_snapshot_shows_the_busy_workers_request(void **state)
+{
+    struct fixture *f = *state;
+    struct owner *a = &f->own[0];
+    struct pool_job *job = submit(f, a);
+    uint32_t pos;
+    uint32_t seq = worker_read_request(f, 0, &pos);
+    struct pool_worker_info info[WORKERS];
+    assert_int_equal(pool_worker_snapshot(f->pool, info, WORKERS), WORKERS);
+    assert_int_equal(info[0].state, POOL_WORKER_BUSY);
+    assert_int_equal(info[0].pid, FAKE_PID_BASE);
+    assert_true(info[0].has_request);
+    assert_false(info[0].request_known); /* sent, not yet published */
+    assert_int_equal(info[0].request.seq, seq);
+    assert_true(info[0].request.begin_usec > 0);
+    assert_int_equal(info[0].rss_bytes, 0); /* a fake pid has no /proc entry */
+    assert_int_equal(info[1].state, POOL_WORKER_IDLE);
+    assert_false(info[1].has_request);
+
+    assert_true(worker_begin(f, 0, pos));
+    scoreboard_publish_request(&f->z.scoreboard[0], seq, "PUT", 3, "/x?y=1", 6, 42);
+    assert_int_equal(pool_worker_snapshot(f->pool, info, 1), 1);
+    assert_true(info[0].request_known);
+    assert_string_equal(info[0].request.method, "PUT");
+    assert_string_equal(info[0].request.uri, "/x?y=1");
+    assert_int_equal(info[0].request.begin_usec, 42);
+
+    /* a record of an earlier request is not shown as the current one */
+    scoreboard_publish_request(&f->z.scoreboard[0], seq - 1, "GET", 3, "/old", 4, 41);
+    assert_int_equal(pool_worker_snapshot(f->pool, info, 1), 1);
+    assert_false(info[0].request_known);
+
+    worker_answer(f, 0, seq, "ok");
+    RUN_UNTIL(f, a->completes == 1);
+    assert_int_equal(pool_worker_snapshot(f->pool, info, 1), 1);
+    assert_int_equal(info[0].state, POOL_WORKER_IDLE);
+    assert_false(info[0].has_request);
+    assert_int_equal(info[0].served, 1);
+    (void)job;
+}
+
+/* END with PROTO_END_RETIRING, then the exit: recycled. */
+static void test_retiring_worker_counts_as_recycled(void **state)
+{
+    struct fixture *f = *state;
+    struct owner *a = &f->own[0];
+    submit(f, a);
+    uint32_t pos;
+    uint32_t seq = worker_read_request(f, 0, &pos);
+    assert_true(worker_begin(f, 0, pos));
+    worker_send_headers(f, 0, 200);
+    struct proto_buf b = {0};
+    struct proto_end end = {.seq = seq, .flags = PROTO_END_RETIRING};
+    assert_int_equal(proto_put_end(&b, &end), 0);
+    worker_write(f, 0, &b);
+    RUN_UNTIL(f, a->completes == 1);
+    struct pool_worker_info info;
+    pool_worker_snapshot(f->pool, &info, 1);
+    assert_int_equal(info.state, POOL_WORKER_EXITING);
+    worker_die(f, 0, 0);
+    int slot;
+    RUN_UNTIL(f, (slot = zygote_take_spawn(f)) >= 0);
+    struct pool_stats st;
+    pool_stats(f->pool, &st);
+    assert_int_equal(st.restarts[POOL_EXIT_RECYCLED], 1);
+    assert_int_equal(st.restarts[POOL_EXIT_CRASHED] + st.restarts[POOL_EXIT_KILLED], 0);
+    assert_int_equal(st.by_state[POOL_WORKER_STARTING], 1); /* its pid is not reported yet */
+}
+
+/* The socket closes before the zygote's report: the wait status decides when it comes. */
+static void test_exit_reason_waits_for_the_wait_status(void **state)
+{
+    struct fixture *f = *state;
+    struct owner *a = &f->own[0];
+    submit(f, a);
+    uint32_t pos;
+    worker_read_request(f, 0, &pos);
+    assert_true(worker_begin(f, 0, pos));
+    close(f->w[0].fd); /* gone; EXITED not sent yet */
+    f->w[0].fd = -1;
+    RUN_UNTIL(f, a->fails == 1);
+    struct pool_stats st;
+    pool_stats(f->pool, &st);
+    for (int i = 0; i < POOL_EXIT_REASONS; i++)
+        assert_int_equal(st.restarts[i], 0);
+    zygote_report(f, ZYGOTE_CTL_MSG_EXITED, 0, SIGKILL); /* e.g. the OOM killer */
+    settle(f);
+    pool_stats(f->pool, &st);
+    assert_int_equal(st.restarts[POOL_EXIT_KILLED], 1);
+    struct pool_worker_info info;
+    pool_worker_snapshot(f->pool, &info, 1);
+    assert_int_equal(info.last_exit, POOL_EXIT_KILLED);
+    assert_string_equal(pool_exit_reason_name(info.last_exit), "killed");
 }
 
 int main(void)
@@ -527,6 +700,12 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_tells_no_pending_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_kills_the_worker, setup_timeout, teardown),
+        cmocka_unit_test_setup_teardown(test_stats_follow_the_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_shows_the_busy_workers_request, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_retiring_worker_counts_as_recycled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exit_reason_waits_for_the_wait_status, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -90,6 +91,18 @@ static void test_meminfo_malformed(void **state)
     assert_float_equal(sysinfo_memory_used_percent(&m), 0, 1e-9);
 }
 
+static void test_statm(void **state)
+{
+    (void)state;
+    uint64_t pages;
+    assert_int_equal(sysinfo_parse_statm_resident(TEXT("5731 1389 1067 263 0 478 0\n"), &pages), 0);
+    assert_int_equal(pages, 1389);
+    static const char *const bad[] = {"", "5731", "5731 ", "5731 x 1", "-1 2 3", "5731  1389",
+                                      "1 99999999999999999999 1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(sysinfo_parse_statm_resident(bad[i], strlen(bad[i]), &pages), -1);
+}
+
 /* This machine's own files parse (Linux only, which Kiln is). */
 static void test_read_this_host(void **state)
 {
@@ -101,6 +114,8 @@ static void test_read_this_host(void **state)
     assert_true(s.memory.total_bytes > 0);
     assert_true(s.memory.available_bytes <= s.memory.total_bytes);
     assert_true(s.cpus >= 1);
+    assert_true(sysinfo_process_rss(getpid()) > 0);
+    assert_int_equal(sysinfo_process_rss(0x5000000), 0); /* above PID_MAX_LIMIT: no process */
 }
 
 int main(void)
@@ -111,6 +126,7 @@ int main(void)
         cmocka_unit_test(test_meminfo),
         cmocka_unit_test(test_meminfo_without_memavailable),
         cmocka_unit_test(test_meminfo_malformed),
+        cmocka_unit_test(test_statm),
         cmocka_unit_test(test_read_this_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
