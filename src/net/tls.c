@@ -1,5 +1,7 @@
 #include "net/tls.h"
 
+#include "obs/stats.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -147,9 +149,14 @@ int tls_handshake(struct tls_conn *t)
 {
     SSL *ssl = (SSL *)t;
     int n = SSL_do_handshake(ssl);
-    if (n == 1)
+    if (n == 1) {
+        stats_count_tls_handshake(true);
         return 1;
-    return io_result(ssl, n) < 0 && errno == EAGAIN ? 0 : -1;
+    }
+    if (io_result(ssl, n) < 0 && errno == EAGAIN)
+        return 0;
+    stats_count_tls_handshake(false);
+    return -1;
 }
 
 ssize_t tls_read(struct tls_conn *t, void *buf, size_t len)

@@ -855,3 +855,16 @@ void pool_destroy(struct pool *pool)
     free(pool->workers);
     free(pool);
 }
+
+void pool_census(const struct pool *pool, struct pool_census *out)
+{
+    *out = (struct pool_census){.workers = pool->worker_count, .queued = pool->queued};
+    for (unsigned i = 0; i < pool->worker_count; i++) {
+        const struct pool_worker *w = &pool->workers[i];
+        if (w->state == WORKER_DOWN || w->pid <= 0)
+            continue;
+        out->up++;
+        out->idle += w->state == WORKER_IDLE;
+        out->busy += w->state == WORKER_BUSY; /* RETIRING: neither, it is about to exit */
+    }
+}

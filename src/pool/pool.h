@@ -62,6 +62,16 @@ int pool_submit(struct pool_job *job);
 /* The owner is gone: a job not yet running is freed, a running one is aborted (ABORT frame). */
 void pool_job_cancel(struct pool_job *job);
 
+/* The workers by state, counted at the call (the internal server's /ready and /metrics). */
+struct pool_census {
+    unsigned workers; /* PHP_WORKERS */
+    unsigned up;      /* forked by the zygote and not gone (busy + idle + retiring) */
+    unsigned busy;    /* running a request */
+    unsigned idle;    /* up and waiting for a request */
+    unsigned queued;  /* jobs waiting for a worker */
+};
+void pool_census(const struct pool *pool, struct pool_census *out);
+
 /* Stops (or restarts) reading the job's response: back-pressure from a slow client. */
 void pool_job_pause(struct pool_job *job, bool paused);
 
