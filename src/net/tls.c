@@ -153,9 +153,14 @@ int tls_handshake(struct tls_conn *t)
         stats_count_tls_handshake(true);
         return 1;
     }
+    /* Only a TLS error is a failed handshake: a peer that closes first (a TCP health check,
+       a port scan) is not. Asked before io_result() clears OpenSSL's error queue. */
+    bool refused = SSL_get_error(ssl, n) == SSL_ERROR_SSL &&
+                   ERR_GET_REASON(ERR_peek_error()) != SSL_R_UNEXPECTED_EOF_WHILE_READING;
     if (io_result(ssl, n) < 0 && errno == EAGAIN)
         return 0;
-    stats_count_tls_handshake(false);
+    if (refused)
+        stats_count_tls_handshake(false);
     return -1;
 }
 
