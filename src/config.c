@@ -9,6 +9,7 @@
 
 #include "coding.h"
 #include "net/addr.h"
+#include "obs/json.h"
 #include "text.h"
 
 #include <arpa/inet.h>
@@ -67,6 +68,9 @@ struct setting {
     const char *help;
     bool (*parse)(const char *value, void *field); /* KIND_PARSED: the owner module's parser */
     const char *expected; /* KIND_PARSED: what is accepted, for the error line */
+    /* KIND_PARSED: writes the stored value back in the syntax `parse` accepts (/config) */
+    void (*format)(const void *field, struct buf *out);
+    bool secret;          /* /config shows only whether it is set */
 };
 
 /* These three are stored parsed: their users never parse them again. */
@@ -85,6 +89,37 @@ static bool parse_trusted_proxies(const char *value, void *field)
     return addr_parse_cidr_list(value, field) == 0;
 }
 
+static void format_compression_levels(const void *field, struct buf *out)
+{
+    const struct coding_levels *levels = field;
+    for (int c = ENCODING_BR; c < ENCODING_COUNT; c++)
+        buf_printf(out, "%s%s=%d", c == ENCODING_BR ? "" : ",",
+                   coding_name((enum encoding_coding)c), levels->level[c]);
+}
+
+static void format_compression_types(const void *field, struct buf *out)
+{
+    const struct coding_types *types = field;
+    for (unsigned i = 0; i < types->count; i++) {
+        if (i > 0)
+            buf_append_char(out, ',');
+        buf_append_str(out, types->type[i]);
+    }
+}
+
+static void format_trusted_proxies(const void *field, struct buf *out)
+{
+    const struct addr_cidr_list *list = field;
+    for (unsigned i = 0; i < list->count; i++) {
+        const struct addr_cidr *c = &list->cidr[i];
+        char ip[ADDR_IP_TEXT_SIZE];
+        addr_ip_format(&c->net, ip);
+        /* IPv4 prefixes are stored over the 16-byte form (/8 is 104) */
+        buf_printf(out, "%s%s/%u", i > 0 ? "," : "", ip,
+                   addr_ip_is_v4(&c->net) ? c->prefix - 96 : c->prefix);
+    }
+}
+
 #define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
 
 static const struct setting settings[] = {
@@ -92,7 +127,8 @@ static const struct setting settings[] = {
      .kind = KIND_ADDR, FIELD(listen), .help = "Main listener: ip:port or [ipv6]:port."},
     {.env = "INTERNAL_ADDR", .flag = "--internal-addr", .metavar = "ADDR", .default_value = "",
      .kind = KIND_OPTIONAL_ADDR, FIELD(internal),
-     .help = "Internal server (/health, /metrics, /config), plain HTTP/1.1."},
+     .help = "Internal server (/health /ready /live /metrics /config), plain HTTP/1.1; "
+             "unset = off."},
     {.env = "DOCUMENT_ROOT", .flag = "--docroot", .metavar = "DIR",
      .default_value = "/var/www/html", .kind = KIND_PATH, FIELD(document_root),
      .help = "Directory served; must exist."},
@@ -123,7 +159,8 @@ static const struct setting settings[] = {
      .kind = KIND_BOOL, FIELD(php_disable_fork),
      .help = "Remove pcntl_fork, pcntl_exec, pcntl_unshare (exec() and proc_open() stay)."},
     {.env = "PHP_INI_SET", .flag = "-d", .metavar = "KEY=VALUE", .default_value = "",
-     .kind = KIND_INI_SET, .help = "php.ini setting; the variable takes k=v;k=v, -d repeats."},
+     .kind = KIND_INI_SET, .secret = true,
+     .help = "php.ini setting; the variable takes k=v;k=v, -d repeats."},
     {.env = "REQUEST_TIMEOUT", .flag = "--request-timeout", .metavar = "DURATION",
      .default_value = "2m", .kind = KIND_DURATION, FIELD(request_timeout_secs),
      .max = MAX_DURATION_SECS, .help = "Deadline of a PHP request (504); off = none."},
@@ -169,7 +206,7 @@ static const struct setting settings[] = {
      FIELD(compression), .help = "Compress responses (br, zstd, gzip) for clients that accept it."},
     {.env = "COMPRESSION_LEVEL", .flag = "--compression-level", .metavar = "LIST",
      .default_value = "", .kind = KIND_PARSED, FIELD(compression_level), .max = 127,
-     .parse = parse_compression_levels,
+     .parse = parse_compression_levels, .format = format_compression_levels,
      .expected = "expected coding=level pairs such as br=4,zstd=3,gzip=6 (br 0-11, zstd 1-19, gzip 1-9)",
      .help = "Levels, e.g. br=4,zstd=3,gzip=6; codings not named keep these defaults."},
     {.env = "COMPRESSION_MIN_SIZE", .flag = "--compression-min-size", .metavar = "SIZE",
@@ -177,7 +214,7 @@ static const struct setting settings[] = {
      .max = 1024 * GIB, .help = "Smaller responses of known length are sent uncompressed."},
     {.env = "COMPRESSION_TYPES", .flag = "--compression-types", .metavar = "LIST",
      .default_value = "", .kind = KIND_PARSED, FIELD(compression_types), .max = 1023,
-     .parse = parse_compression_types,
+     .parse = parse_compression_types, .format = format_compression_types,
      .expected = "expected media types such as application/wasm,image/x-icon or type/*",
      .help = "Media types compressed in addition to the built-in text types."},
     {.env = "STATIC_COMPRESS_CACHE_SIZE", .flag = "--static-compress-cache-size",
@@ -186,14 +223,15 @@ static const struct setting settings[] = {
      .help = "Memory for compressed static files (least recently used out first); 0 = none."},
     {.env = "TRUSTED_PROXIES", .flag = "--trusted-proxies", .metavar = "LIST",
      .default_value = "", .kind = KIND_PARSED, FIELD(trusted_proxies), .max = 2047,
-     .parse = parse_trusted_proxies,
+     .parse = parse_trusted_proxies, .format = format_trusted_proxies,
      .expected = "expected addresses or CIDR blocks such as 10.0.0.0/8,::1/128",
      .help = "Peers whose X-Forwarded-For names the client (rate limiting, logs)."},
     {.env = "TLS_CERT", .flag = "--tls-cert", .metavar = "FILE", .default_value = "",
      .kind = KIND_PATH, FIELD(tls_cert),
      .help = "PEM certificate chain; TLS is on when both are set."},
     {.env = "TLS_KEY", .flag = "--tls-key", .metavar = "FILE", .default_value = "",
-     .kind = KIND_PATH, FIELD(tls_key), .help = "PEM private key; TLS is on when both are set."},
+     .kind = KIND_PATH, FIELD(tls_key), .secret = true,
+     .help = "PEM private key; TLS is on when both are set."},
     {.env = "HTTP_REDIRECT_ADDR", .flag = "--http-redirect-addr", .metavar = "ADDR",
      .default_value = "", .kind = KIND_OPTIONAL_ADDR, FIELD(http_redirect),
      .help = "With TLS: a plain HTTP listener that redirects every request to https://."},
@@ -237,8 +275,8 @@ static const struct choice routing_choices[] = {
 };
 
 static const struct choice log_level_choices[] = {
+    {"debug", LOG_LEVEL_DEBUG}, /* first: the name /config shows */
     {"trace", LOG_LEVEL_DEBUG},
-    {"debug", LOG_LEVEL_DEBUG},
     {"info", LOG_LEVEL_INFO},
     {"warn", LOG_LEVEL_WARN},
     {"error", LOG_LEVEL_ERROR},
@@ -1204,4 +1242,107 @@ unsigned config_addr_port(const struct config_addr *a)
     if (a->sa.ss_family == AF_INET6)
         return ntohs(((const struct sockaddr_in6 *)&a->sa)->sin6_port);
     return ntohs(((const struct sockaddr_in *)&a->sa)->sin_port);
+}
+
+/* ---- the effective configuration as JSON (the internal server's /config) ----------------- */
+
+/* The first name of a choice with this value: the canonical one, aliases come after it. */
+static const char *choice_name(const struct choice *choices, int value)
+{
+    for (const struct choice *c = choices; c->name != NULL; c++)
+        if (c->value == value)
+            return c->name;
+    return "";
+}
+
+/* "2m" for 120: the largest unit that divides the duration exactly; "off" for 0. */
+static void format_duration(uint64_t secs, char *out, size_t outlen)
+{
+    static const struct {
+        char unit;
+        uint64_t secs;
+    } units[] = {{'y', 365 * 86400}, {'w', 7 * 86400}, {'d', 86400}, {'h', 3600}, {'m', 60}};
+
+    if (secs == 0) {
+        snprintf(out, outlen, "off");
+        return;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (secs % units[i].secs == 0) {
+            snprintf(out, outlen, "%llu%c", (unsigned long long)(secs / units[i].secs),
+                     units[i].unit);
+            return;
+        }
+    }
+    snprintf(out, outlen, "%llus", (unsigned long long)secs);
+}
+
+static uint64_t load_number(const struct config *cfg, const struct setting *s)
+{
+    const char *field = (const char *)cfg + s->offset;
+    if (s->size == sizeof(uint64_t))
+        return *(const uint64_t *)field;
+    return *(const unsigned *)field;
+}
+
+static void append_ini_sets(const struct config *cfg, struct buf *out)
+{
+    for (unsigned i = 0; i < cfg->php_ini_set_count; i++) {
+        if (i > 0)
+            buf_append_char(out, ';');
+        buf_append_str(out, cfg->php_ini_set[i]);
+    }
+}
+
+/* Appends the value of one setting, in the syntax the setting accepts. */
+static void append_setting_value(const struct config *cfg, const struct setting *s,
+                                 struct buf *out)
+{
+    const void *field = (const char *)cfg + s->offset;
+    char text[32];
+
+    switch (s->kind) {
+    case KIND_ADDR:
+    case KIND_OPTIONAL_ADDR: buf_append_str(out, ((const struct config_addr *)field)->text); return;
+    case KIND_PATH:
+    case KIND_NAME: buf_append_str(out, field); return;
+    case KIND_PARSED: s->format(field, out); return;
+    case KIND_EXECUTOR: buf_append_str(out, choice_name(executor_choices, cfg->executor)); return;
+    case KIND_ROUTING: buf_append_str(out, choice_name(routing_choices, cfg->routing)); return;
+    case KIND_LOG_LEVEL: buf_append_str(out, choice_name(log_level_choices, cfg->log_level)); return;
+    case KIND_UINT: buf_append_uint(out, load_number(cfg, s)); return;
+    case KIND_DURATION: format_duration(load_number(cfg, s), text, sizeof text); break;
+    case KIND_SIZE: format_size(load_number(cfg, s), text, sizeof text); break;
+    case KIND_BOOL: buf_append_str(out, *(const bool *)field ? "on" : "off"); return;
+    case KIND_INI_SET: append_ini_sets(cfg, out); return;
+    case KIND_HELP:
+    case KIND_VERSION: return;
+    }
+    buf_append_str(out, text);
+}
+
+void config_write_json(const struct config *cfg, struct buf *out)
+{
+    struct buf value = {0};
+    bool first = true;
+
+    buf_append_str(out, "{\n");
+    for (size_t i = 0; i < SETTING_COUNT; i++) {
+        const struct setting *s = &settings[i];
+        if (s->env == NULL)
+            continue;
+        buf_clear(&value);
+        append_setting_value(cfg, s, &value);
+        if (s->secret && value.len > 0) {
+            buf_clear(&value);
+            buf_append_str(&value, CONFIG_REDACTED);
+        }
+        buf_append_str(out, first ? "  " : ",\n  ");
+        first = false;
+        json_append_string(out, s->env, strlen(s->env));
+        buf_append_str(out, ": ");
+        json_append_string(out, value.data ? value.data : "", value.len);
+    }
+    buf_append_str(out, "\n}\n");
+    buf_free(&value);
 }

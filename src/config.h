@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "buf.h"
 #include "coding.h"
 #include "net/addr.h"
 #include "obs/log.h"
@@ -130,6 +131,15 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, char *
  * TLS_CERT and TLS_KEY are readable. Returns 0, or -1 with `err` filled.
  */
 int config_check_paths(struct config *cfg, char *err, size_t errlen);
+
+/*
+ * Appends the effective configuration as a JSON object (the internal server's /config): every
+ * setting of the table, keyed by its environment variable, in --help order, each value a
+ * string in the syntax the setting accepts (PHP_WORKERS and QUEUE_CAPACITY resolved, "" for an
+ * unset optional one). Secrets (TLS_KEY, PHP_INI_SET) show CONFIG_REDACTED when set.
+ */
+void config_write_json(const struct config *cfg, struct buf *out);
+#define CONFIG_REDACTED "[redacted]"
 
 /* Frees what config_load() allocated. */
 void config_free(struct config *cfg);

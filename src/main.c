@@ -13,12 +13,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "http/internal.h"
 #include "http/server.h"
 #include "middleware/chain.h"
 #include "net/listener.h"
 #include "net/loop.h"
 #include "net/tls.h"
 #include "obs/log.h"
+#include "obs/stats.h"
 #include "php/zygote.h" /* zygote_main only: the one entry into PHP the master links */
 #include "pool/pool.h"
 #include "pool/zygote_ctl.h"
@@ -26,6 +28,7 @@
 extern char **environ;
 
 static struct server the_server;
+static struct internal the_internal; /* INTERNAL_ADDR */
 
 static void on_signal(struct loop *loop, int signo)
 {
@@ -71,6 +74,8 @@ static void log_configuration(const struct config *cfg, bool tls)
     log_info("document root: %s%s%s", cfg->document_root, cfg->index_file[0] ? ", index file: " : "",
              cfg->index_file);
     log_info("max connections: %u", cfg->max_connections);
+    if (config_addr_is_set(&cfg->internal))
+        log_info("internal server listening on http://%s", cfg->internal.text);
 }
 
 /* Everything start-up creates, so that one function can release it on every path. */
@@ -83,10 +88,13 @@ struct kiln {
     struct loop *loop;
     struct pool *pool;
     bool server_ready;
+    bool internal_ready;
 };
 
 static void kiln_release(struct kiln *k)
 {
+    if (k->internal_ready)
+        internal_free(&the_internal);
     if (k->server_ready) {
         server_free(&the_server);
         chain_teardown();
@@ -98,6 +106,7 @@ static void kiln_release(struct kiln *k)
     tls_ctx_free(k->tls);
     if (k->cfg_loaded)
         config_free(&k->cfg);
+    stats_free();
 }
 
 static int open_listener(const struct config_addr *addr, const char *setting, bool redirect,
@@ -123,6 +132,10 @@ static int kiln_start(struct kiln *k, char *err, size_t errlen)
     if (config_check_paths(cfg, err, errlen) < 0)
         return -1;
     log_init(cfg->log_level, cfg->service_name);
+    if (stats_init() < 0) {
+        snprintf(err, errlen, "cannot register the metrics");
+        return -1;
+    }
     signal(SIGPIPE, SIG_IGN);
     if (cfg->executor == CONFIG_EXECUTOR_EXT) {
         if (zygote_ctl_start(&k->zygote, cfg, zygote_main) < 0) {
@@ -155,6 +168,11 @@ static int kiln_start(struct kiln *k, char *err, size_t errlen)
     if (config_addr_is_set(&cfg->http_redirect) &&
         open_listener(&cfg->http_redirect, "HTTP_REDIRECT_ADDR", true, err, errlen) < 0)
         return -1;
+    if (config_addr_is_set(&cfg->internal)) {
+        k->internal_ready = true; /* internal_free() is safe after a failed start */
+        if (internal_start(&the_internal, cfg, k->loop, &the_server, k->pool, err, errlen) < 0)
+            return -1;
+    }
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);

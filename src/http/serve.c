@@ -240,6 +240,10 @@ static void serve_php(struct exchange *x, const struct route *r)
 
 void serve_request(struct exchange *x)
 {
+    if (x->srv->handler) { /* the internal server: no router, no request phase */
+        x->srv->handler(x);
+        return;
+    }
     x->start_ms = loop_now_ms(x->srv->loop);
     if (chain_request(x))
         return;

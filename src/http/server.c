@@ -167,12 +167,36 @@ static void server_root_error(const char *root, int err_no, char *err, size_t er
              strerror(err_no), pw ? pw->pw_name : "an unnamed user", (unsigned)uid);
 }
 
-int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
-                struct pool *pool, struct tls_ctx *tls, char *err, size_t errlen)
+/* What every server has: limits, timers, the connection list. */
+static void server_init_common(struct server *srv, const struct config *cfg, struct loop *loop)
 {
     memset(srv, 0, sizeof(*srv));
     srv->cfg = cfg;
     srv->loop = loop;
+    srv->root_fd = -1;
+    srv->limits = (struct http1_limits){
+        .max_target = cfg->max_uri_size,
+        .max_head = cfg->max_header_size,
+        .max_headers = cfg->max_header_count,
+        .max_body = cfg->max_body_size,
+    };
+    srv->accept_retry.fn = server_on_accept_retry;
+    LIST_INIT(&srv->conns);
+    srv->trim.fn = server_on_trim;
+    srv->drain_timer.fn = server_on_drain_timeout;
+}
+
+void server_init_handler(struct server *srv, const struct config *cfg, struct loop *loop,
+                         void (*handler)(struct exchange *x))
+{
+    server_init_common(srv, cfg, loop);
+    srv->handler = handler;
+}
+
+int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
+                struct pool *pool, struct tls_ctx *tls, char *err, size_t errlen)
+{
+    server_init_common(srv, cfg, loop);
     srv->pool = pool;
     srv->tls = tls;
     srv->root_fd = open(cfg->document_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -190,16 +214,6 @@ int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
         router_init_try_files(&srv->router, cfg->index_file, srv->statcache);
     else
         router_init(&srv->router, cfg->index_file, srv->statcache);
-    srv->limits = (struct http1_limits){
-        .max_target = cfg->max_uri_size,
-        .max_head = cfg->max_header_size,
-        .max_headers = cfg->max_header_count,
-        .max_body = cfg->max_body_size,
-    };
-    srv->accept_retry.fn = server_on_accept_retry;
-    LIST_INIT(&srv->conns);
-    srv->trim.fn = server_on_trim;
-    srv->drain_timer.fn = server_on_drain_timeout;
     return 0;
 }
 
@@ -225,5 +239,6 @@ void server_free(struct server *srv)
         if (srv->listeners[i].io.fd >= 0)
             close(srv->listeners[i].io.fd);
     statcache_destroy(srv->statcache);
-    close(srv->root_fd);
+    if (srv->root_fd >= 0)
+        close(srv->root_fd);
 }

@@ -15,6 +15,7 @@
 #include "net/loop.h"
 
 struct conn;
+struct exchange;
 struct pool;
 struct tls_ctx;
 
@@ -35,6 +36,9 @@ struct server {
     struct http1_limits limits;
     struct pool *pool;        /* PHP workers; NULL with EXECUTOR=stub */
     struct tls_ctx *tls;      /* the main listener speaks TLS; NULL for plain HTTP */
+    /* Answers every request instead of the router and the chain (the internal server); NULL
+       for the document root. */
+    void (*handler)(struct exchange *x);
 
     struct server_listener listeners[SERVER_MAX_LISTENERS];
     unsigned listener_count;
@@ -53,6 +57,9 @@ struct server {
 /* Sets up the router on cfg->document_root. `pool` and `tls` may be NULL. */
 int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
                 struct pool *pool, struct tls_ctx *tls, char *err, size_t errlen);
+/* A server without a document root whose every request goes to `handler`, plain HTTP. */
+void server_init_handler(struct server *srv, const struct config *cfg, struct loop *loop,
+                         void (*handler)(struct exchange *x));
 /* Starts accepting on `fd` (the server closes it at the end). */
 int server_listen(struct server *srv, int fd, bool redirect);
 void server_free(struct server *srv);

@@ -1,5 +1,7 @@
 #include "net/tls.h"
 
+#include "obs/stats.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -147,9 +149,19 @@ int tls_handshake(struct tls_conn *t)
 {
     SSL *ssl = (SSL *)t;
     int n = SSL_do_handshake(ssl);
-    if (n == 1)
+    if (n == 1) {
+        stats_count_tls_handshake(true);
         return 1;
-    return io_result(ssl, n) < 0 && errno == EAGAIN ? 0 : -1;
+    }
+    /* Only a TLS error is a failed handshake: a peer that closes first (a TCP health check,
+       a port scan) is not. Asked before io_result() clears OpenSSL's error queue. */
+    bool refused = SSL_get_error(ssl, n) == SSL_ERROR_SSL &&
+                   ERR_GET_REASON(ERR_peek_error()) != SSL_R_UNEXPECTED_EOF_WHILE_READING;
+    if (io_result(ssl, n) < 0 && errno == EAGAIN)
+        return 0;
+    if (refused)
+        stats_count_tls_handshake(false);
+    return -1;
 }
 
 ssize_t tls_read(struct tls_conn *t, void *buf, size_t len)

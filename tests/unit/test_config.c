@@ -1296,6 +1296,117 @@ static void test_check_paths_tls_files(void **state)
     config_free(&cfg);
 }
 
+/* ---- config_write_json ------------------------------------------------------------------- */
+
+/* The JSON of a configuration loaded from `envp`, NUL-terminated; freed with buf_free. */
+static struct buf config_json(char **envp)
+{
+    char *argv[] = {"kiln", NULL};
+    struct config cfg;
+    char err[CONFIG_ERR_MAX];
+    struct buf out = {0};
+
+    assert_int_equal(load(&cfg, argv, envp, err), CONFIG_OK);
+    config_write_json(&cfg, &out);
+    buf_append_char(&out, '\0');
+    config_free(&cfg);
+    return out;
+}
+
+static void test_json_every_setting_in_its_syntax(void **state)
+{
+    char *envp[] = {"PHP_WORKERS=3", "REQUEST_TIMEOUT=90", "SSE_TIMEOUT=off",
+                    "TRUSTED_PROXIES=10.1.2.3/8, ::1", "COMPRESSION_LEVEL=gzip=9",
+                    "COMPRESSION_TYPES=Application/WASM", "LOG_LEVEL=trace",
+                    "INTERNAL_ADDR=127.0.0.1:9090", "SERVICE_NAME=a\"b", NULL};
+    static const char *const lines[] = {
+        "{\n  \"LISTEN_ADDR\": \"0.0.0.0:8080\",\n",
+        "\n  \"INTERNAL_ADDR\": \"127.0.0.1:9090\",\n",
+        "\n  \"HTTP_REDIRECT_ADDR\": \"\",\n",
+        "\n  \"PHP_WORKERS\": \"3\",\n",
+        "\n  \"QUEUE_CAPACITY\": \"300\",\n", /* resolved */
+        "\n  \"REQUEST_TIMEOUT\": \"90s\",\n",
+        "\n  \"SSE_TIMEOUT\": \"off\",\n",
+        "\n  \"STATIC_CACHE_TTL\": \"1d\",\n",
+        "\n  \"MAX_HEADER_SIZE\": \"64K\",\n",
+        "\n  \"ACCESS_LOG\": \"off\",\n",
+        "\n  \"EXECUTOR\": \"ext\",\n",
+        "\n  \"LOG_LEVEL\": \"debug\",\n",
+        "\n  \"TRUSTED_PROXIES\": \"10.0.0.0/8,::1/128\",\n",
+        "\n  \"COMPRESSION_LEVEL\": \"br=4,zstd=3,gzip=9\",\n",
+        "\n  \"COMPRESSION_TYPES\": \"application/wasm\",\n",
+        "\n  \"TLS_KEY\": \"\",\n",
+    };
+    (void)state;
+    /* SERVICE_NAME refuses '"', so the JSON escaping is shown by a path instead */
+    envp[8] = "DOCUMENT_ROOT=/srv/a\"b";
+    struct buf json = config_json(envp);
+    for (size_t i = 0; i < COUNT(lines); i++)
+        if (strstr(json.data, lines[i]) == NULL)
+            fail_msg("missing %s in:\n%s", lines[i], json.data);
+    assert_non_null(strstr(json.data, "\n  \"DOCUMENT_ROOT\": \"/srv/a\\\"b\",\n"));
+    assert_non_null(strstr(json.data, "\n  \"SERVICE_NAME\": \"kiln\"\n}\n"));
+    buf_free(&json);
+}
+
+/* Every setting with a variable appears once, and nothing else does. */
+static void test_json_lists_every_setting(void **state)
+{
+    char *envp[] = {NULL};
+    (void)state;
+    struct buf json = config_json(envp);
+    FILE *help = tmpfile();
+    assert_non_null(help);
+    size_t keys = 0;
+    for (const char *p = json.data; (p = strstr(p, "\n  \"")) != NULL; p++)
+        keys++;
+    char *argv[] = {"kiln", "--help", NULL};
+    struct config cfg;
+    char err[CONFIG_ERR_MAX];
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    dup2(fileno(help), STDOUT_FILENO);
+    assert_int_equal(load(&cfg, argv, envp, err), CONFIG_EXIT_OK);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    config_free(&cfg);
+    rewind(help);
+    char line[512];
+    size_t variables = 0;
+    while (fgets(line, sizeof line, help) != NULL) {
+        /* "  --flag METAVAR      NAME, default VALUE" */
+        char *comma = strstr(line, ", default ");
+        if (comma == NULL)
+            continue;
+        char *name = comma;
+        while (name > line && name[-1] != ' ')
+            name--;
+        char key[80];
+        snprintf(key, sizeof key, "\n  \"%.*s\": ", (int)(comma - name), name);
+        if (strstr(json.data, key) == NULL)
+            fail_msg("%s is missing from the JSON", key);
+        variables++;
+    }
+    fclose(help);
+    assert_int_equal(keys, variables);
+    buf_free(&json);
+}
+
+static void test_json_redacts_secrets(void **state)
+{
+    char *envp[] = {"TLS_CERT=/etc/kiln/cert.pem", "TLS_KEY=/etc/kiln/secret-key.pem",
+                    "PHP_INI_SET=session.save_path=tcp://db?auth=hunter2", NULL};
+    (void)state;
+    struct buf json = config_json(envp);
+    assert_non_null(strstr(json.data, "\"TLS_CERT\": \"/etc/kiln/cert.pem\""));
+    assert_non_null(strstr(json.data, "\"TLS_KEY\": \"" CONFIG_REDACTED "\""));
+    assert_non_null(strstr(json.data, "\"PHP_INI_SET\": \"" CONFIG_REDACTED "\""));
+    assert_null(strstr(json.data, "secret-key"));
+    assert_null(strstr(json.data, "hunter2"));
+    buf_free(&json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1338,6 +1449,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check_paths_index_file, make_tree, remove_tree),
         cmocka_unit_test_setup_teardown(test_check_paths_optional_files, make_tree, remove_tree),
         cmocka_unit_test_setup_teardown(test_check_paths_tls_files, make_tree, remove_tree),
+        cmocka_unit_test(test_json_every_setting_in_its_syntax),
+        cmocka_unit_test(test_json_lists_every_setting),
+        cmocka_unit_test(test_json_redacts_secrets),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
