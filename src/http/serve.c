@@ -18,7 +18,6 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "http/static_file.h"
-#include "middleware/chain.h"
 
 #define STUB_BODY "<!DOCTYPE html><title>Kiln</title><p>Hello from the Kiln stub executor.</p>\n"
 
@@ -241,7 +240,7 @@ static void serve_php(struct exchange *x, const struct route *r)
 void serve_request(struct exchange *x)
 {
     x->start_ms = loop_now_ms(x->srv->loop);
-    if (chain_request(x))
+    if (server_chain_request(x->srv, x))
         return;
     struct target t;
     if (parse_target(x->target, x->target_len, &t) < 0) {
