@@ -99,9 +99,9 @@ static void accesslog_mw_teardown(void *instance)
     free(al);
 }
 
-static struct accesslog_str header(const struct exchange *x, const char *name)
+static struct str header(const struct exchange *x, const char *name)
 {
-    struct accesslog_str s;
+    struct str s;
     s.ptr = exchange_header(x, name, &s.len);
     return s;
 }
@@ -110,32 +110,33 @@ static void accesslog_mw_done(void *instance, struct exchange *x)
 {
     struct accesslog_mw *al = instance;
     if (!x->target)
-        return; /* off, or a request that never parsed (its 400 is in the app log) */
+        return; /* a request that never parsed (its 400 is in the app log) */
     struct accesslog_entry e = {.worker_id = x->worker_id};
     clock_gettime(CLOCK_REALTIME, &e.time);
-    e.service = (struct accesslog_str){al->service, strlen(al->service)};
-    e.method = (struct accesslog_str){x->method_name, strlen(x->method_name)};
+    e.service = text_str(al->service);
+    e.method = text_str(x->method_name);
     const char *q = memchr(x->target, '?', x->target_len);
-    e.path = (struct accesslog_str){x->target, q ? (size_t)(q - x->target) : x->target_len};
+    e.path = (struct str){x->target, q ? (size_t)(q - x->target) : x->target_len};
     if (q)
-        e.query = (struct accesslog_str){q + 1, x->target_len - (size_t)(q - x->target) - 1};
-    e.http = (struct accesslog_str){x->protocol, strlen(x->protocol)};
+        e.query = (struct str){q + 1, x->target_len - (size_t)(q - x->target) - 1};
+    e.http = text_str(x->protocol);
     e.status = (unsigned)x->status;
     e.bytes = x->bytes_sent;
     e.duration_us = (loop_now_ms(al->loop) - x->start_ms) * 1000;
     struct addr_ip peer, client;
     char ip[ADDR_IP_TEXT_SIZE] = "";
     if (addr_ip_from_sockaddr(x->peer, &peer)) {
-        struct accesslog_str xff = header(x, "X-Forwarded-For");
+        struct str xff = header(x, "X-Forwarded-For");
         addr_client_ip(al->proxies, &peer, xff.ptr, xff.len, &client);
         addr_ip_format(&client, ip);
     }
-    e.ip = (struct accesslog_str){ip, strlen(ip)};
+    e.ip = text_str(ip);
     e.ua = header(x, "User-Agent");
     e.referer = header(x, "Referer");
     e.xff = header(x, "X-Forwarded-For");
-    const char *proto = x->protocol[5] == '2' ? (x->tls ? "h2" : "h2c") : "http/1.1";
-    e.protocol = (struct accesslog_str){proto, strlen(proto)};
+    bool h2 = strcmp(x->protocol, "HTTP/2.0") == 0;
+    const char *proto = h2 ? (x->tls ? "h2" : "h2c") : "http/1.1";
+    e.protocol = text_str(proto);
     accesslog_append(al->writer, &e);
     loop_defer(al->loop, &al->flush);
 }
