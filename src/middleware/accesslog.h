@@ -47,7 +47,7 @@ struct accesslog_entry {
 /* Appends the entry's line, with its '\n', to `out`. */
 void accesslog_format(struct buf *out, const struct accesslog_entry *e);
 
-/* Default bound of the queue, ACCESS_LOG_BUFFER. */
+/* Bound of the queue the access-log middleware uses (not a setting). */
 #define ACCESSLOG_DEFAULT_MAX_QUEUED (4u << 20)
 
 struct accesslog;
@@ -60,7 +60,7 @@ struct accesslog;
 struct accesslog *accesslog_create(int fd, size_t max_queued);
 
 /* Formats the entry and queues the line (or drops it when the queue is full). Writes nothing:
-   the loop calls accesslog_flush(), e.g. once after each batch of events. */
+   the loop calls accesslog_flush(), once after each batch of events. */
 void accesslog_append(struct accesslog *al, const struct accesslog_entry *e);
 
 /*

@@ -20,7 +20,7 @@ struct worker {
     int sock;
     const struct config *cfg;
     struct proto_decoder in;
-    struct buf out;         /* response frames not written yet */
+    struct buf out;               /* response frames not written yet */
     size_t body_at;               /* open BODY frame in `out`, or PROTO_NO_FRAME */
     int fds[MAX_PENDING_FDS];     /* body files received, waiting for their REQUEST (FIFO) */
     size_t nfds;

@@ -69,7 +69,7 @@ struct pool_job {
     TAILQ_ENTRY(pool_job) link;   /* in the queue while `queued` */
     const struct pool_job_ops *ops;
     void *owner;                  /* NULL once complete, failed or cancelled */
-    struct buf frames;      /* kept until the worker shows it has read them */
+    struct buf frames;            /* kept until the worker shows it has read them */
     int body_fd;
     uint32_t seq;
     uint32_t position;            /* of its REQUEST on its worker's socket (the begin board) */
