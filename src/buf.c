@@ -1,22 +1,33 @@
 #include "buf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-char *buf_reserve(struct buf *b, size_t extra)
+char *buf_try_reserve(struct buf *b, size_t extra)
 {
     if (b->cap - b->len < extra) {
+        if (extra > SIZE_MAX / 2 - b->len)
+            return NULL; /* doubling would overflow */
         size_t cap = b->cap ? b->cap : 256;
         while (cap - b->len < extra)
             cap *= 2;
         char *p = realloc(b->data, cap);
         if (!p)
-            abort();
+            return NULL;
         b->data = p;
         b->cap = cap;
     }
     return b->data + b->len;
+}
+
+char *buf_reserve(struct buf *b, size_t extra)
+{
+    char *p = buf_try_reserve(b, extra);
+    if (!p)
+        abort();
+    return p;
 }
 
 void buf_append(struct buf *b, const void *p, size_t n)

@@ -29,12 +29,13 @@ extern char **environ;
 
 static struct server the_server;
 static struct internal the_internal; /* INTERNAL_ADDR */
+static struct chain *the_chain; /* the main listener's middleware */
 
 static void on_signal(struct loop *loop, int signo)
 {
     (void)loop;
     if (signo == SIGHUP) {
-        chain_reload();
+        chain_reload(the_chain);
         return;
     }
     log_info("received %s; shutting down gracefully", signo == SIGINT ? "SIGINT" : "SIGTERM");
@@ -97,7 +98,7 @@ static void kiln_release(struct kiln *k)
         internal_free(&the_internal);
     if (k->server_ready) {
         server_free(&the_server);
-        chain_teardown();
+        chain_teardown(the_chain);
     }
     pool_destroy(k->pool);
     if (k->zygote_started)
@@ -122,6 +123,31 @@ static int open_listener(const struct config_addr *addr, const char *setting, bo
         snprintf(err, errlen, "%s: epoll: %s", label, strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+/* The HTTP layer's middleware hooks, run by the chain. */
+static bool hook_request(void *chain, struct exchange *x)
+{
+    return chain_request(chain, x);
+}
+
+static void hook_response(void *chain, struct exchange *x, long long *length)
+{
+    chain_response(chain, x, length);
+}
+
+static void hook_done(void *chain, struct exchange *x)
+{
+    chain_done(chain, x);
+}
+
+static int setup_middleware(struct server *srv, char *err, size_t errlen)
+{
+    struct mw_env env = {.cfg = srv->cfg, .loop = srv->loop, .statcache = srv->statcache};
+    if (!(the_chain = chain_setup(&env, err, errlen)))
+        return -1;
+    srv->chain = (struct http_chain){the_chain, hook_request, hook_response, hook_done};
     return 0;
 }
 
@@ -161,7 +187,7 @@ static int kiln_start(struct kiln *k, char *err, size_t errlen)
     if (server_init(&the_server, cfg, k->loop, k->pool, k->tls, err, errlen) < 0)
         return -1;
     k->server_ready = true;
-    if (!chain_setup(&the_server, err, errlen))
+    if (setup_middleware(&the_server, err, errlen) < 0)
         return -1;
     if (open_listener(&cfg->listen, "LISTEN_ADDR", false, err, errlen) < 0)
         return -1;

@@ -5,6 +5,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+/* A string view: bytes that need not be NUL-terminated (they usually point into a request).
+   ptr NULL = absent. */
+struct str {
+    const char *ptr;
+    size_t len;
+};
+
+/* The view of a C string; NULL gives the absent view. */
+static inline struct str text_str(const char *s)
+{
+    return (struct str){s, s ? strlen(s) : 0};
+}
 
 /* RFC 9110 5.6.2 token characters. */
 bool text_is_tchar(char c);

@@ -265,7 +265,7 @@ static void add_variables(struct proto_builder *pb, const struct cgi_input *in,
     add_concat(pb, "PHP_SELF", in->script_name, script_len, in->path_info);
 }
 
-int cgi_encode_request(struct proto_buf *out, const struct cgi_input *in, uint32_t seq,
+int cgi_encode_request(struct buf *out, const struct cgi_input *in, uint32_t seq,
                        uint32_t flags)
 {
     char script_filename[2 * 4096 + 2];

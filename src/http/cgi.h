@@ -45,7 +45,7 @@ struct cgi_input {
  * the frame would exceed PROTO_MAX_PAYLOAD (answer 431) or memory ran out; `out` is then
  * unchanged.
  */
-int cgi_encode_request(struct proto_buf *out, const struct cgi_input *in, uint32_t seq,
+int cgi_encode_request(struct buf *out, const struct cgi_input *in, uint32_t seq,
                        uint32_t flags);
 
 #endif

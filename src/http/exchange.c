@@ -8,7 +8,6 @@
 
 #include "http/response.h"
 #include "http/server.h"
-#include "middleware/chain.h"
 #include "middleware/compress.h"
 
 static void exchange_end_middleware(struct exchange *x);
@@ -94,7 +93,7 @@ static void exchange_end_middleware(struct exchange *x)
 {
     if (x->head_sent && !x->done) {
         x->done = true;
-        chain_done(x);
+        server_chain_done(x->srv, x);
     }
     if (x->encoder) {
         compress_destroy(x->encoder);
@@ -132,7 +131,7 @@ void exchange_send_head(struct exchange *x, long long length)
 {
     if (!x->start_ms)
         x->start_ms = loop_now_ms(x->srv->loop);
-    chain_response(x, &length);
+    server_chain_response(x->srv, x, &length);
     x->head_sent = true;
     x->ops->send_head(x, length);
     if (x->override_body)

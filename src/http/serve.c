@@ -18,7 +18,6 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "http/static_file.h"
-#include "middleware/chain.h"
 
 #define STUB_BODY "<!DOCTYPE html><title>Kiln</title><p>Hello from the Kiln stub executor.</p>\n"
 
@@ -245,7 +244,7 @@ void serve_request(struct exchange *x)
         return;
     }
     x->start_ms = loop_now_ms(x->srv->loop);
-    if (chain_request(x))
+    if (server_chain_request(x->srv, x))
         return;
     struct target t;
     if (parse_target(x->target, x->target_len, &t) < 0) {

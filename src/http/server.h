@@ -19,6 +19,20 @@ struct exchange;
 struct pool;
 struct tls_ctx;
 
+/*
+ * The middleware, as the HTTP layer sees it: three hooks that main.c fills with the chain
+ * (middleware/chain.h), which http/ never includes. A hook left NULL does nothing.
+ */
+struct http_chain {
+    void *ctx;
+    /* true when the chain answered the request itself */
+    bool (*request)(void *ctx, struct exchange *x);
+    /* before the head goes out; *length -1 = unknown */
+    void (*response)(void *ctx, struct exchange *x, long long *length);
+    /* the response is complete or aborted */
+    void (*done)(void *ctx, struct exchange *x);
+};
+
 #define SERVER_MAX_LISTENERS 2
 
 struct server_listener {
@@ -39,6 +53,7 @@ struct server {
     /* Answers every request instead of the router and the chain (the internal server); NULL
        for the document root. */
     void (*handler)(struct exchange *x);
+    struct http_chain chain;  /* the middleware; zero = none */
 
     struct server_listener listeners[SERVER_MAX_LISTENERS];
     unsigned listener_count;
@@ -67,6 +82,25 @@ void server_free(struct server *srv);
 /* Stops accepting, closes idle connections, lets busy ones finish; stops the loop when the last
    one closes or DRAIN_TIMEOUT_SECS passes. */
 void server_drain(struct server *srv);
+
+/* The middleware's phases, for exchange.c and serve.c. */
+static inline bool server_chain_request(struct server *srv, struct exchange *x)
+{
+    return srv->chain.request && srv->chain.request(srv->chain.ctx, x);
+}
+
+static inline void server_chain_response(struct server *srv, struct exchange *x,
+                                         long long *length)
+{
+    if (srv->chain.response)
+        srv->chain.response(srv->chain.ctx, x, length);
+}
+
+static inline void server_chain_done(struct server *srv, struct exchange *x)
+{
+    if (srv->chain.done)
+        srv->chain.done(srv->chain.ctx, x);
+}
 
 /* Called by the connection code. */
 void server_conn_opened(struct server *srv, struct conn *c);

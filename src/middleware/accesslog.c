@@ -16,26 +16,26 @@
 /* ---- the line ------------------------------------------------------------------------------ */
 
 /* A JSON string; an absent value is written as "". */
-static void append_str(struct buf *b, struct accesslog_str s)
+static void append_str(struct buf *b, struct str s)
 {
     json_append_string(b, s.ptr ? s.ptr : "", s.ptr ? s.len : 0);
 }
 
 /* `,"name":"value"` */
-static void append_field(struct buf *b, const char *name, struct accesslog_str s)
+static void append_field(struct buf *b, const char *name, struct str s)
 {
     buf_printf(b, ",\"%s\":", name);
     append_str(b, s);
 }
 
-static void append_optional(struct buf *b, const char *name, struct accesslog_str s)
+static void append_optional(struct buf *b, const char *name, struct str s)
 {
     if (s.ptr)
         append_field(b, name, s);
 }
 
 /* Appends s escaped as JSON string content, without the quotes json_append_string() adds. */
-static void append_json_chars(struct buf *b, struct accesslog_str s)
+static void append_json_chars(struct buf *b, struct str s)
 {
     size_t start = b->len;
     append_str(b, s);

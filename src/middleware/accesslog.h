@@ -22,37 +22,32 @@
 #include <time.h>
 
 #include "buf.h"
-
-/* Text that need not be NUL-terminated (it usually points into a request). ptr NULL = absent. */
-struct accesslog_str {
-    const char *ptr;
-    size_t len;
-};
+#include "text.h"
 
 /* One request, as the access log sees it. Absent optional fields are left out of the line;
    absent required ones are written as "". */
 struct accesslog_entry {
     struct timespec time;          /* wall clock (CLOCK_REALTIME) when the response ended */
-    struct accesslog_str service;  /* SERVICE_NAME */
-    struct accesslog_str request_id, trace_id, span_id;
-    struct accesslog_str method;
-    struct accesslog_str path;     /* raw, not decoded, without the query */
-    struct accesslog_str query;    /* optional: without the '?' */
-    struct accesslog_str http;     /* "HTTP/1.1", "HTTP/2.0" */
+    struct str service;  /* SERVICE_NAME */
+    struct str request_id, trace_id, span_id;
+    struct str method;
+    struct str path;     /* raw, not decoded, without the query */
+    struct str query;    /* optional: without the '?' */
+    struct str http;     /* "HTTP/1.1", "HTTP/2.0" */
     unsigned status;
     uint64_t bytes;                /* body bytes sent */
     uint64_t duration_us;          /* written as milliseconds with 3 decimals */
-    struct accesslog_str ip;       /* the client address (see addr_client_ip()) */
-    struct accesslog_str ua, referer, xff; /* optional: the request headers */
-    struct accesslog_str tls;      /* optional: protocol version, e.g. "TLSv1.3" */
-    struct accesslog_str protocol; /* the wire protocol, ALPN style: "http/1.1", "h2", "h2c" */
+    struct str ip;       /* the client address (see addr_client_ip()) */
+    struct str ua, referer, xff; /* optional: the request headers */
+    struct str tls;      /* optional: protocol version, e.g. "TLSv1.3" */
+    struct str protocol; /* the wire protocol, ALPN style: "http/1.1", "h2", "h2c" */
     int worker_id;                 /* the PHP worker that answered; < 0 = none (left out) */
 };
 
 /* Appends the entry's line, with its '\n', to `out`. */
 void accesslog_format(struct buf *out, const struct accesslog_entry *e);
 
-/* Default bound of the queue, ACCESS_LOG_BUFFER. */
+/* Bound of the queue the access-log middleware uses (not a setting). */
 #define ACCESSLOG_DEFAULT_MAX_QUEUED (4u << 20)
 
 struct accesslog;
@@ -65,7 +60,7 @@ struct accesslog;
 struct accesslog *accesslog_create(int fd, size_t max_queued);
 
 /* Formats the entry and queues the line (or drops it when the queue is full). Writes nothing:
-   the loop calls accesslog_flush(), e.g. once after each batch of events. */
+   the loop calls accesslog_flush(), once after each batch of events. */
 void accesslog_append(struct accesslog *al, const struct accesslog_entry *e);
 
 /*

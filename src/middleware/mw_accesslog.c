@@ -1,116 +1,144 @@
 /*
  * Access log (priority -90): with ACCESS_LOG on, one JSON line per finished request on stdout
  * (accesslog.c has the format), written from the event loop without ever blocking it: lines
- * wait in a bounded queue while stdout is full, and are dropped (and counted) beyond it.
+ * wait in a bounded queue while stdout is full, and are dropped (and counted) beyond it. The
+ * queue is written once per event batch (a deferred item), so one write carries the lines of
+ * every request the batch finished.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base.h"
+#include "config.h"
 #include "http/exchange.h"
 #include "middleware/accesslog.h"
 #include "middleware/chain.h"
 #include "net/addr.h"
 #include "net/loop.h"
-#include "http/server.h"
+#include "obs/log.h"
 
-static struct accesslog *writer;
-static int writer_fd = -1;
-static struct loop *writer_loop;
-static struct loop_io writer_io;
-static bool writer_watched;
-static const struct addr_cidr_list *proxies; /* TRUSTED_PROXIES */
+struct accesslog_mw {
+    struct accesslog *writer;
+    struct loop *loop;
+    struct loop_io io;        /* the writer's fd, watched for EPOLLOUT while it is full */
+    bool watched;
+    struct loop_defer flush;  /* writes the queue after the batch */
+    const struct addr_cidr_list *proxies; /* TRUSTED_PROXIES */
+    const char *service;      /* SERVICE_NAME */
+};
 
-static void write_queue(void)
+static void write_queue(struct accesslog_mw *al)
 {
-    if (accesslog_flush(writer) == 1 && !writer_watched) {
+    switch (accesslog_flush(al->writer)) {
+    case 1:
         /* stdout is full: finish when it drains (a regular file never is, and cannot be
            watched; a pipe or a terminal can) */
-        writer_watched = loop_add(writer_loop, &writer_io, EPOLLOUT) == 0;
+        if (!al->watched)
+            al->watched = loop_add(al->loop, &al->io, EPOLLOUT) == 0;
+        break;
+    case -1:
+        log_warn("the access log cannot be written (reader gone or disk full): its lines are "
+                 "dropped from now on");
+        break;
     }
 }
 
 static void on_writable(struct loop *loop, struct loop_io *io, uint32_t events)
 {
     (void)loop;
-    (void)io;
     (void)events;
-    write_queue();
+    write_queue(container_of(io, struct accesslog_mw, io));
 }
 
-static bool accesslog_mw_setup(struct server *srv, char *err, size_t errlen)
+static void on_batch_end(struct loop *loop, struct loop_defer *d)
 {
-    if (!srv->cfg->access_log)
+    (void)loop;
+    write_queue(container_of(d, struct accesslog_mw, flush));
+}
+
+static bool accesslog_mw_setup(const struct mw_env *env, void **instance, char *err,
+                               size_t errlen)
+{
+    if (!env->cfg->access_log)
         return true;
-    writer_fd = accesslog_open_stdout();
-    writer = writer_fd >= 0 ? accesslog_create(writer_fd, ACCESSLOG_DEFAULT_MAX_QUEUED) : NULL;
-    if (!writer) {
+    struct accesslog_mw *al = calloc(1, sizeof(*al));
+    int fd = al ? accesslog_open_stdout() : -1;
+    if (fd >= 0)
+        al->writer = accesslog_create(fd, ACCESSLOG_DEFAULT_MAX_QUEUED);
+    if (!al || !al->writer) {
         snprintf(err, errlen, "ACCESS_LOG: cannot write to standard output: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        free(al);
         return false;
     }
-    proxies = &srv->cfg->trusted_proxies;
-    writer_loop = srv->loop;
-    writer_io.fd = writer_fd;
-    writer_io.fn = on_writable;
+    al->loop = env->loop;
+    al->io = (struct loop_io){.fd = fd, .fn = on_writable};
+    al->flush.fn = on_batch_end;
+    al->proxies = &env->cfg->trusted_proxies;
+    al->service = env->cfg->service_name;
+    *instance = al;
     return true;
 }
 
-static void accesslog_mw_teardown(void)
+/* Runs after the loop's deferred items (server_free() runs them): one last flush, as much as
+   stdout takes without blocking. */
+static void accesslog_mw_teardown(void *instance)
 {
-    if (!writer)
-        return;
-    accesslog_flush(writer);
-    if (writer_watched)
-        loop_remove(writer_loop, &writer_io);
-    accesslog_destroy(writer);
-    close(writer_fd);
-    writer = NULL;
-    writer_fd = -1;
-    writer_watched = false;
+    struct accesslog_mw *al = instance;
+    accesslog_flush(al->writer);
+    if (al->watched)
+        loop_remove(al->loop, &al->io);
+    accesslog_destroy(al->writer);
+    close(al->io.fd);
+    free(al);
 }
 
-static struct accesslog_str header(const struct exchange *x, const char *name)
+static struct str header(const struct exchange *x, const char *name)
 {
-    struct accesslog_str s;
+    struct str s;
     s.ptr = exchange_header(x, name, &s.len);
     return s;
 }
 
-static void accesslog_mw_done(struct exchange *x)
+static void accesslog_mw_done(void *instance, struct exchange *x)
 {
-    if (!writer || !x->target)
-        return; /* off, or a request that never parsed (its 400 is in the app log) */
+    struct accesslog_mw *al = instance;
+    if (!x->target)
+        return; /* a request that never parsed (its 400 is in the app log) */
     struct accesslog_entry e = {.worker_id = x->worker_id};
     clock_gettime(CLOCK_REALTIME, &e.time);
-    const struct config *cfg = x->srv->cfg;
-    e.service = (struct accesslog_str){cfg->service_name, strlen(cfg->service_name)};
-    e.method = (struct accesslog_str){x->method_name, strlen(x->method_name)};
+    e.service = text_str(al->service);
+    e.method = text_str(x->method_name);
     const char *q = memchr(x->target, '?', x->target_len);
-    e.path = (struct accesslog_str){x->target, q ? (size_t)(q - x->target) : x->target_len};
+    e.path = (struct str){x->target, q ? (size_t)(q - x->target) : x->target_len};
     if (q)
-        e.query = (struct accesslog_str){q + 1, x->target_len - (size_t)(q - x->target) - 1};
-    e.http = (struct accesslog_str){x->protocol, strlen(x->protocol)};
+        e.query = (struct str){q + 1, x->target_len - (size_t)(q - x->target) - 1};
+    e.http = text_str(x->protocol);
     e.status = (unsigned)x->status;
     e.bytes = x->bytes_sent;
-    e.duration_us = (loop_now_ms(x->srv->loop) - x->start_ms) * 1000;
+    e.duration_us = (loop_now_ms(al->loop) - x->start_ms) * 1000;
     struct addr_ip peer, client;
     char ip[ADDR_IP_TEXT_SIZE] = "";
     if (addr_ip_from_sockaddr(x->peer, &peer)) {
-        struct accesslog_str xff = header(x, "X-Forwarded-For");
-        addr_client_ip(proxies, &peer, xff.ptr, xff.len, &client);
+        struct str xff = header(x, "X-Forwarded-For");
+        addr_client_ip(al->proxies, &peer, xff.ptr, xff.len, &client);
         addr_ip_format(&client, ip);
     }
-    e.ip = (struct accesslog_str){ip, strlen(ip)};
+    e.ip = text_str(ip);
     e.ua = header(x, "User-Agent");
     e.referer = header(x, "Referer");
     e.xff = header(x, "X-Forwarded-For");
-    const char *proto = x->protocol[5] == '2' ? (x->tls ? "h2" : "h2c") : "http/1.1";
-    e.protocol = (struct accesslog_str){proto, strlen(proto)};
-    accesslog_append(writer, &e);
-    write_queue();
+    bool h2 = strcmp(x->protocol, "HTTP/2.0") == 0;
+    const char *proto = h2 ? (x->tls ? "h2" : "h2c") : "http/1.1";
+    e.protocol = text_str(proto);
+    accesslog_append(al->writer, &e);
+    loop_defer(al->loop, &al->flush);
 }
 
 const struct middleware middleware_accesslog = {

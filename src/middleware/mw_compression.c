@@ -9,54 +9,74 @@
  * so they go out with a Content-Length and are compressed once, not per request.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "http/encoding.h"
 #include "http/exchange.h"
 #include "http/response.h"
+#include "http/statcache.h"
 #include "middleware/chain.h"
 #include "middleware/compress.h"
 #include "middleware/zcache.h"
-#include "http/server.h"
 
 /* Static files are compressed in the event loop: above this they go out as they are. */
 #define STATIC_COMPRESS_MAX (3u * 1024 * 1024)
 
-static const struct coding_levels *levels;     /* the configuration's */
-static const struct coding_types *extra_types;
-static struct zcache *cache;     /* compressed static files; NULL = off */
-static struct buf scratch;       /* a compressed file when there is no cache */
+struct compression {
+    const struct coding_levels *levels; /* the configuration's */
+    const struct coding_types *extra_types;
+    uint64_t min_size;                  /* COMPRESSION_MIN_SIZE */
+    struct statcache *statcache;        /* static files are opened through it */
+    struct zcache *cache;               /* compressed static files; NULL = off */
+    struct buf scratch;                 /* a compressed file when there is no cache */
+};
 
-static bool compression_setup(struct server *srv, char *err, size_t errlen)
+static bool compression_setup(const struct mw_env *env, void **instance, char *err,
+                              size_t errlen)
 {
-    (void)err;
-    (void)errlen;
-    levels = &srv->cfg->compression_level;
-    extra_types = &srv->cfg->compression_types;
-    cache = zcache_create(srv->cfg->static_compress_cache_size);
+    const struct config *cfg = env->cfg;
+    if (!cfg->compression)
+        return true;
+    struct compression *z = malloc(sizeof(*z));
+    if (!z) {
+        snprintf(err, errlen, "COMPRESSION: out of memory");
+        return false;
+    }
+    *z = (struct compression){
+        .levels = &cfg->compression_level,
+        .extra_types = &cfg->compression_types,
+        .min_size = cfg->compression_min_size,
+        .statcache = env->statcache,
+        .cache = zcache_create(cfg->static_compress_cache_size),
+    };
+    *instance = z;
     return true;
 }
 
-static void compression_teardown(void)
+static void compression_teardown(void *instance)
 {
-    zcache_destroy(cache);
-    cache = NULL;
-    buf_free(&scratch);
+    struct compression *z = instance;
+    zcache_destroy(z->cache);
+    buf_free(&z->scratch);
+    free(z);
 }
 
 /* Reads the whole static file and compresses it into `out`. */
-static bool compress_file(struct exchange *x, enum encoding_coding coding, struct buf *out)
+static bool compress_file(const struct compression *z, struct exchange *x,
+                          enum encoding_coding coding, struct buf *out)
 {
-    int fd = statcache_open(x->srv->statcache, x->static_path);
+    int fd = statcache_open(z->statcache, x->static_path);
     if (fd < 0)
         return false;
     size_t size = (size_t)x->static_stat.st_size;
     char *data = malloc(size ? size : 1);
     bool ok = data && pread(fd, data, size, 0) == (ssize_t)size;
     close(fd);
-    struct compress *c = ok ? compress_create(coding, levels->level[coding], size) : NULL;
+    struct compress *c = ok ? compress_create(coding, z->levels->level[coding], size) : NULL;
     ok = c && compress_write(c, data, size, COMPRESS_FINISH, out) == 0;
     compress_destroy(c);
     free(data);
@@ -67,20 +87,20 @@ static bool compress_file(struct exchange *x, enum encoding_coding coding, struc
  * A static file is compressed whole, once, and kept (the cache), so it goes out with its
  * length; the file body that follows is then dropped in favour of these bytes.
  */
-static bool use_compressed_file(struct exchange *x, enum encoding_coding coding,
-                                long long *length)
+static bool use_compressed_file(struct compression *z, struct exchange *x,
+                                enum encoding_coding coding, long long *length)
 {
     struct zcache_key key = {x->static_path, (int)coding, x->static_stat.st_size,
                              x->static_stat.st_mtim};
     size_t len;
-    const void *data = zcache_get(cache, &key, &len);
+    const void *data = zcache_get(z->cache, &key, &len);
     if (!data) {
-        buf_clear(&scratch);
-        if (!compress_file(x, coding, &scratch))
+        buf_clear(&z->scratch);
+        if (!compress_file(z, x, coding, &z->scratch))
             return false;
-        zcache_put(cache, &key, scratch.data, scratch.len);
-        data = scratch.data;
-        len = scratch.len;
+        zcache_put(z->cache, &key, z->scratch.data, z->scratch.len);
+        data = z->scratch.data;
+        len = z->scratch.len;
     }
     x->override_body = data;
     x->override_len = len;
@@ -128,18 +148,18 @@ static void weaken_etag(struct exchange *x)
     response_header(&x->head, "ETag", weak);
 }
 
-static void compression_response(struct exchange *x, long long *length)
+static void compression_response(void *instance, struct exchange *x, long long *length)
 {
-    const struct config *cfg = x->srv->cfg;
+    struct compression *z = instance;
     char type[128];
-    if (!cfg->compression || x->override_body || x->encoder || x->status != 200 ||
+    if (x->override_body || x->encoder || x->status != 200 ||
         !media_type(x, type, sizeof(type)) ||
-        !encoding_type_compressible(type, strlen(type), extra_types) || already_encoded(x))
+        !encoding_type_compressible(type, strlen(type), z->extra_types) || already_encoded(x))
         return;
     size_t vary_len;
     if (!response_find_header(&x->head, "Vary", &vary_len))
         response_header(&x->head, "Vary", "Accept-Encoding");
-    if (*length >= 0 && (uint64_t)*length < cfg->compression_min_size)
+    if (*length >= 0 && (uint64_t)*length < z->min_size)
         return;
     if (x->is_static && *length > (long long)STATIC_COMPRESS_MAX)
         return;
@@ -149,11 +169,11 @@ static void compression_response(struct exchange *x, long long *length)
     if (coding == ENCODING_NONE)
         return;
     if (x->static_path && *length >= 0) {
-        if (!use_compressed_file(x, coding, length))
+        if (!use_compressed_file(z, x, coding, length))
             return;
     } else {
         if (!exchange_is_head(x)) {
-            x->encoder = compress_create(coding, levels->level[coding],
+            x->encoder = compress_create(coding, z->levels->level[coding],
                                          *length >= 0 ? (uint64_t)*length : COMPRESS_SIZE_UNKNOWN);
             if (!x->encoder)
                 return;

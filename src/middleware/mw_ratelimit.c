@@ -7,48 +7,63 @@
  * them on 429s).
  */
 #include <stdio.h>
+#include <stdlib.h>
 
+#include "config.h"
 #include "http/exchange.h"
 #include "middleware/chain.h"
 #include "middleware/ratelimit.h"
-#include "http/server.h"
+#include "net/loop.h"
 
 /* Clients tracked at once (32 bytes each); beyond it the oldest windows are forgotten first. */
 #define RATELIMIT_CLIENTS 65536
 
-static struct ratelimit *limiter;
-static const struct addr_cidr_list *proxies; /* TRUSTED_PROXIES */
+struct ratelimit_mw {
+    struct ratelimit *limiter;
+    const struct addr_cidr_list *proxies; /* TRUSTED_PROXIES */
+    struct loop *loop;
+};
 
-static bool ratelimit_mw_setup(struct server *srv, char *err, size_t errlen)
+static bool ratelimit_mw_setup(const struct mw_env *env, void **instance, char *err,
+                               size_t errlen)
 {
-    const struct config *cfg = srv->cfg;
+    const struct config *cfg = env->cfg;
     if (cfg->rate_limit == 0)
         return true;
-    proxies = &cfg->trusted_proxies;
-    limiter = ratelimit_create(cfg->rate_limit, cfg->rate_window_secs, RATELIMIT_CLIENTS);
-    if (!limiter) {
+    struct ratelimit_mw *rl = malloc(sizeof(*rl));
+    if (rl)
+        *rl = (struct ratelimit_mw){
+            .limiter = ratelimit_create(cfg->rate_limit, cfg->rate_window_secs, RATELIMIT_CLIENTS),
+            .proxies = &cfg->trusted_proxies,
+            .loop = env->loop,
+        };
+    if (!rl || !rl->limiter) {
+        free(rl);
         snprintf(err, errlen, "RATE_LIMIT: cannot allocate the table of clients");
         return false;
     }
+    *instance = rl;
     return true;
 }
 
-static void ratelimit_mw_teardown(void)
+static void ratelimit_mw_teardown(void *instance)
 {
-    ratelimit_destroy(limiter);
-    limiter = NULL;
+    struct ratelimit_mw *rl = instance;
+    ratelimit_destroy(rl->limiter);
+    free(rl);
 }
 
-static bool ratelimit_mw_request(struct exchange *x)
+static bool ratelimit_mw_request(void *instance, struct exchange *x)
 {
+    struct ratelimit_mw *rl = instance;
     struct addr_ip peer, client;
-    if (!limiter || !addr_ip_from_sockaddr(x->peer, &peer))
+    if (!addr_ip_from_sockaddr(x->peer, &peer))
         return false;
     size_t xff_len;
     const char *xff = exchange_header(x, "X-Forwarded-For", &xff_len);
-    addr_client_ip(proxies, &peer, xff, xff_len, &client);
+    addr_client_ip(rl->proxies, &peer, xff, xff_len, &client);
     struct ratelimit_result r;
-    ratelimit_check(limiter, &client, loop_now_ms(x->srv->loop), &r);
+    ratelimit_check(rl->limiter, &client, loop_now_ms(rl->loop), &r);
     /* The head only grows from here on, so these lines reach whatever response follows. */
     buf_printf(&x->head, "X-RateLimit-Limit: %u\r\nX-RateLimit-Remaining: %u\r\n"
                          "X-RateLimit-Reset: %u\r\n", r.limit, r.remaining, r.reset_secs);

@@ -23,7 +23,7 @@ struct worker {
     int sock;
     const struct config *cfg;
     struct proto_decoder in;
-    struct proto_buf out;         /* response frames not written yet */
+    struct buf out;               /* response frames not written yet */
     size_t body_at;               /* open BODY frame in `out`, or PROTO_NO_FRAME */
     int fds[MAX_PENDING_FDS];     /* body files received, waiting for their REQUEST (FIFO) */
     size_t nfds;
@@ -217,7 +217,7 @@ void worker_put_body(struct worker *w, const char *data, size_t len)
     }
 }
 
-struct proto_buf *worker_frames(struct worker *w)
+struct buf *worker_frames(struct worker *w)
 {
     w->body_at = PROTO_NO_FRAME;
     return &w->out;
@@ -368,7 +368,7 @@ static noreturn void worker_exit(struct worker *w, int status, bool clean)
         close(w->fds[i]);
     close(w->sock); /* the master sees EOF at once */
     proto_decoder_free(&w->in);
-    proto_buf_free(&w->out);
+    buf_free(&w->out);
     kiln_sapi_exit(status, clean);
 }
 

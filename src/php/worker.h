@@ -48,7 +48,7 @@ void worker_after_script(struct worker *w);
 /* Queues response bytes (BODY frames of at most PROTO_BODY_CHUNK bytes). */
 void worker_put_body(struct worker *w, const char *data, size_t len);
 /* The queue, to append one whole frame to (the open BODY frame is closed first). */
-struct proto_buf *worker_frames(struct worker *w);
+struct buf *worker_frames(struct worker *w);
 /* Writes everything queued now. */
 void worker_send(struct worker *w);
 /* Marks the queued body "flush" (PROTO_FLAG_FLUSH) and writes everything now. */

@@ -53,7 +53,7 @@ struct pool_worker {
     uint32_t sent;         /* REQUEST frames written to it: positions on the board */
     enum worker_state state;
     struct proto_decoder in;
-    struct proto_buf out;
+    struct buf out;
     int send_fd;           /* body file to attach to the first byte of `out`, or -1 */
     struct pool_job *job;
     struct pool_job *next_job; /* sent ahead, runs when `job` ends (see pool_assign()) */
@@ -80,7 +80,7 @@ struct pool_job {
     TAILQ_ENTRY(pool_job) link;   /* in the queue while `queued` */
     const struct pool_job_ops *ops;
     void *owner;                  /* NULL once complete, failed or cancelled */
-    struct proto_buf frames;      /* kept until the worker shows it has read them */
+    struct buf frames;            /* kept until the worker shows it has read them */
     int body_fd;
     uint32_t seq;
     uint32_t position;            /* of its REQUEST on its worker's socket (the begin board) */
@@ -132,7 +132,7 @@ static void pool_worker_kill(struct pool_worker *w)
 static void job_free(struct pool_job *job)
 {
     loop_timer_cancel(job->pool->loop, &job->deadline);
-    proto_buf_free(&job->frames);
+    buf_free(&job->frames);
     if (job->body_fd >= 0)
         close(job->body_fd);
     free(job);
@@ -181,7 +181,7 @@ static void job_release_input(struct pool_job *job)
     if (!job->input_kept)
         return;
     job->input_kept = false;
-    proto_buf_free(&job->frames);
+    buf_free(&job->frames);
     if (job->body_fd >= 0)
         close(job->body_fd);
     job->body_fd = -1;
@@ -290,7 +290,7 @@ struct pool_job *pool_job_create(struct pool *pool, const struct pool_job_ops *o
     return job;
 }
 
-struct proto_buf *pool_job_frames(struct pool_job *job)
+struct buf *pool_job_frames(struct pool_job *job)
 {
     return &job->frames;
 }
@@ -345,7 +345,7 @@ static void pool_worker_write(struct pool_worker *w)
                 close(w->send_fd);
                 w->send_fd = -1;
             }
-            proto_buf_consume(&w->out, (size_t)n);
+            buf_consume(&w->out, (size_t)n);
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -582,10 +582,7 @@ static struct pool_worker *idle_worker(struct pool *pool)
 /* Writes the job's REQUEST (and body) to the worker, keeping a copy until it answers. */
 static void send_job(struct pool_worker *w, struct pool_job *job)
 {
-    if (proto_buf_reserve(&w->out, job->frames.len) < 0)
-        abort();
-    memcpy(w->out.data + w->out.len, job->frames.data, job->frames.len);
-    w->out.len += job->frames.len;
+    buf_append(&w->out, job->frames.data, job->frames.len);
     /* The job keeps its input until the worker answers: should the worker die before reading
        it, the job goes to another worker (pool_worker_down). */
     job->input_kept = true;
@@ -788,7 +785,7 @@ static void pool_worker_down(struct pool_worker *w, const char *why)
     loop_remove(pool->loop, &w->io);
     close(w->io.fd);
     proto_decoder_free(&w->in);
-    proto_buf_free(&w->out);
+    buf_free(&w->out);
     if (w->send_fd >= 0)
         close(w->send_fd);
     w->send_fd = -1;

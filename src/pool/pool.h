@@ -50,7 +50,7 @@ void pool_destroy(struct pool *pool);
 
 /* A new job for `owner`; encode the REQUEST (and BODY frames) into pool_job_frames(). */
 struct pool_job *pool_job_create(struct pool *pool, const struct pool_job_ops *ops, void *owner);
-struct proto_buf *pool_job_frames(struct pool_job *job);
+struct buf *pool_job_frames(struct pool_job *job);
 /* The sequence number to put in the job's REQUEST frame. */
 uint32_t pool_job_seq(const struct pool_job *job);
 /* The id (0..PHP_WORKERS-1) of the worker running the job, or -1 while it waits. */

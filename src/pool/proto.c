@@ -16,17 +16,17 @@
 
 /* ---- little helpers ---------------------------------------------------------------------- */
 
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, sizeof v); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, sizeof v); }
+static void put32(void *p, uint32_t v) { memcpy(p, &v, sizeof v); }
+static void put64(void *p, uint64_t v) { memcpy(p, &v, sizeof v); }
 
-static uint32_t get32(const uint8_t *p)
+static uint32_t get32(const void *p)
 {
     uint32_t v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-static uint64_t get64(const uint8_t *p)
+static uint64_t get64(const void *p)
 {
     uint64_t v;
     memcpy(&v, p, sizeof v);
@@ -42,55 +42,20 @@ static void write_header(uint8_t *p, uint8_t type, uint8_t flags, uint32_t len)
     put32(p + 4, len);
 }
 
-/* ---- buffer ------------------------------------------------------------------------------ */
+/* ---- growing the output ----------------------------------------------------------------- */
 
-void proto_buf_free(struct proto_buf *b)
+/* Appends room for `n` bytes and returns it, or NULL when memory is short. */
+static uint8_t *buf_grow(struct buf *b, size_t n)
 {
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-int proto_buf_reserve(struct proto_buf *b, size_t extra)
-{
-    if (extra <= b->cap - b->len)
-        return 0;
-    if (extra > SIZE_MAX / 2 - b->len)
-        return -1;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->len < extra)
-        cap *= 2;
-    uint8_t *data = realloc(b->data, cap);
-    if (!data)
-        return -1;
-    b->data = data;
-    b->cap = cap;
-    return 0;
-}
-
-void proto_buf_consume(struct proto_buf *b, size_t n)
-{
-    if (n >= b->len) {
-        b->len = 0;
-        return;
-    }
-    memmove(b->data, b->data + n, b->len - n);
-    b->len -= n;
-}
-
-/* Appends room for `n` bytes and returns it, or NULL. */
-static uint8_t *buf_grow(struct proto_buf *b, size_t n)
-{
-    if (proto_buf_reserve(b, n) < 0)
-        return NULL;
-    uint8_t *p = b->data + b->len;
-    b->len += n;
+    uint8_t *p = (uint8_t *)buf_try_reserve(b, n);
+    if (p)
+        b->len += n;
     return p;
 }
 
 /* ---- encoders ---------------------------------------------------------------------------- */
 
-int proto_put_frame(struct proto_buf *b, enum proto_type type, uint8_t flags,
+int proto_put_frame(struct buf *b, enum proto_type type, uint8_t flags,
                     const void *payload, size_t len)
 {
     if (len > PROTO_MAX_PAYLOAD)
@@ -104,21 +69,21 @@ int proto_put_frame(struct proto_buf *b, enum proto_type type, uint8_t flags,
     return 0;
 }
 
-int proto_put_abort(struct proto_buf *b, uint32_t seq)
+int proto_put_abort(struct buf *b, uint32_t seq)
 {
     uint8_t p[4];
     put32(p, seq);
     return proto_put_frame(b, PROTO_ABORT, 0, p, sizeof p);
 }
 
-int proto_put_heartbeat(struct proto_buf *b, uint32_t secs)
+int proto_put_heartbeat(struct buf *b, uint32_t secs)
 {
     uint8_t p[4];
     put32(p, secs);
     return proto_put_frame(b, PROTO_HEARTBEAT, 0, p, sizeof p);
 }
 
-int proto_put_log(struct proto_buf *b, enum proto_log_level level, const char *text, size_t len)
+int proto_put_log(struct buf *b, enum proto_log_level level, const char *text, size_t len)
 {
     if (len > PROTO_MAX_PAYLOAD - 4)
         len = PROTO_MAX_PAYLOAD - 4; /* a log line is cut, never refused */
@@ -132,7 +97,7 @@ int proto_put_log(struct proto_buf *b, enum proto_log_level level, const char *t
     return 0;
 }
 
-int proto_put_end(struct proto_buf *b, const struct proto_end *end)
+int proto_put_end(struct buf *b, const struct proto_end *end)
 {
     uint8_t p[END_SIZE];
     put32(p, end->seq);
@@ -143,7 +108,7 @@ int proto_put_end(struct proto_buf *b, const struct proto_end *end)
     return proto_put_frame(b, PROTO_END, 0, p, sizeof p);
 }
 
-int proto_put_body(struct proto_buf *b, size_t *open, const void *data, size_t len)
+int proto_put_body(struct buf *b, size_t *open, const void *data, size_t len)
 {
     const uint8_t *bytes = data;
     while (len > 0) {
@@ -167,9 +132,9 @@ int proto_put_body(struct proto_buf *b, size_t *open, const void *data, size_t l
     return 0;
 }
 
-void proto_add_flags(struct proto_buf *b, size_t at, uint8_t flags)
+void proto_add_flags(struct buf *b, size_t at, uint8_t flags)
 {
-    b->data[at + 1] |= flags;
+    b->data[at + 1] = (char)((uint8_t)b->data[at + 1] | flags);
 }
 
 /* ---- pair-list frames ---------------------------------------------------------------------- */
@@ -200,7 +165,7 @@ static uint8_t *builder_grow(struct proto_builder *pb, size_t n)
     return p;
 }
 
-static void builder_begin(struct proto_builder *pb, struct proto_buf *b, uint8_t type,
+static void builder_begin(struct proto_builder *pb, struct buf *b, uint8_t type,
                           uint8_t flags, size_t fixed)
 {
     pb->buf = b;
@@ -216,13 +181,13 @@ static void builder_begin(struct proto_builder *pb, struct proto_buf *b, uint8_t
     memset(p + PROTO_HEADER_SIZE, 0, fixed);
 }
 
-void proto_request_begin(struct proto_builder *pb, struct proto_buf *b,
+void proto_request_begin(struct proto_builder *pb, struct buf *b,
                          const struct proto_request_head *head)
 {
     builder_begin(pb, b, PROTO_REQUEST, 0, REQUEST_FIXED);
     if (pb->failed)
         return;
-    uint8_t *p = b->data + pb->frame_at + PROTO_HEADER_SIZE;
+    uint8_t *p = (uint8_t *)b->data + pb->frame_at + PROTO_HEADER_SIZE;
     put32(p, head->seq);
     put32(p + 4, head->flags);
     put64(p + 8, head->body_length);
@@ -233,7 +198,7 @@ void proto_request_begin(struct proto_builder *pb, struct proto_buf *b,
         memcpy(place_string(at, head->script_len), head->script, head->script_len);
 }
 
-void proto_headers_begin(struct proto_builder *pb, struct proto_buf *b, uint32_t status,
+void proto_headers_begin(struct proto_builder *pb, struct buf *b, uint32_t status,
                          uint8_t flags)
 {
     builder_begin(pb, b, PROTO_HEADERS, flags & PROTO_FLAG_FLUSH, HEADERS_FIXED);
@@ -279,7 +244,7 @@ int proto_builder_end(struct proto_builder *pb)
             pb->buf->len = pb->frame_at;
         return -1;
     }
-    uint8_t *frame = pb->buf->data + pb->frame_at;
+    uint8_t *frame = (uint8_t *)pb->buf->data + pb->frame_at;
     put32(frame + 4, (uint32_t)builder_payload_len(pb));
     put32(pb->buf->data + pb->count_at, pb->count);
     return 0;

@@ -32,7 +32,8 @@
  * by the master and the workers, where a worker claims each request before running any of it
  * and where the master may take back a request sent ahead that was not claimed yet.
  *
- * Encoding appends to a growable `struct proto_buf`. Decoding is incremental: bytes read from
+ * Encoding appends to a `struct buf` (buf.h), grown with buf_try_reserve(): an encoder reports
+ * running out of memory (-1) instead of aborting, so that a worker can retire. Decoding is incremental: bytes read from
  * a non-blocking socket go into a `struct proto_decoder`, which hands out complete, checked
  * frames; the typed parsers then check each payload. Nothing here does I/O except the two
  * SCM_RIGHTS helpers at the end.
@@ -44,6 +45,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "buf.h"
 
 #define PROTO_HEADER_SIZE 8u
 #define PROTO_MAX_PAYLOAD (1u << 20) /* default and upper bound of a decoder's frame limit */
@@ -91,13 +94,6 @@ enum proto_error {
     PROTO_ERR_TOO_BIG = -5,  /* payload longer than the decoder's limit */
     PROTO_ERR_LENGTH = -6,   /* payload length impossible for this frame type */
     PROTO_ERR_PAYLOAD = -7,  /* payload does not parse */
-};
-
-/* Growable byte buffer. A zeroed struct is a valid empty buffer. */
-struct proto_buf {
-    uint8_t *data;
-    size_t len;
-    size_t cap;
 };
 
 /* A frame handed out by the decoder; `payload` stays valid until the decoder is next used. */
@@ -160,7 +156,7 @@ struct proto_log {
 
 /* Builds a REQUEST or HEADERS frame pair by pair; errors are sticky and reported by _end(). */
 struct proto_builder {
-    struct proto_buf *buf;
+    struct buf *buf;
     size_t frame_at;        /* offset of the frame header in buf */
     size_t count_at;        /* offset of the pair count */
     uint32_t count;
@@ -177,22 +173,14 @@ struct proto_decoder {
     int error;              /* sticky: 0 or a proto_error */
 };
 
-/* ---- buffer ---------------------------------------------------------------------------- */
-
-void proto_buf_free(struct proto_buf *b);
-/* Makes room for `extra` more bytes. 0, or -1 when out of memory. */
-int proto_buf_reserve(struct proto_buf *b, size_t extra);
-/* Drops the first `n` bytes (for example after a partial write). */
-void proto_buf_consume(struct proto_buf *b, size_t n);
-
 /* ---- encoders: append one frame to `b`; 0, or -1 when out of memory or too long -------- */
 
-int proto_put_frame(struct proto_buf *b, enum proto_type type, uint8_t flags,
+int proto_put_frame(struct buf *b, enum proto_type type, uint8_t flags,
                     const void *payload, size_t len);
-int proto_put_abort(struct proto_buf *b, uint32_t seq);
-int proto_put_heartbeat(struct proto_buf *b, uint32_t secs);
-int proto_put_log(struct proto_buf *b, enum proto_log_level level, const char *text, size_t len);
-int proto_put_end(struct proto_buf *b, const struct proto_end *end);
+int proto_put_abort(struct buf *b, uint32_t seq);
+int proto_put_heartbeat(struct buf *b, uint32_t secs);
+int proto_put_log(struct buf *b, enum proto_log_level level, const char *text, size_t len);
+int proto_put_end(struct buf *b, const struct proto_end *end);
 
 #define PROTO_NO_FRAME SIZE_MAX
 /*
@@ -200,15 +188,15 @@ int proto_put_end(struct proto_buf *b, const struct proto_end *end);
  * frame at offset *open of `b` (PROTO_NO_FRAME: none; it must be the last frame in `b`), then
  * into new ones; *open is left at the last. 0, or -1 when out of memory.
  */
-int proto_put_body(struct proto_buf *b, size_t *open, const void *data, size_t len);
+int proto_put_body(struct buf *b, size_t *open, const void *data, size_t len);
 /* ORs `flags` into the header of the frame at offset `at` of `b`. */
-void proto_add_flags(struct proto_buf *b, size_t at, uint8_t flags);
+void proto_add_flags(struct buf *b, size_t at, uint8_t flags);
 
 /* REQUEST: begin with the fixed part, add the server variables, end. */
-void proto_request_begin(struct proto_builder *pb, struct proto_buf *b,
+void proto_request_begin(struct proto_builder *pb, struct buf *b,
                          const struct proto_request_head *head);
 /* HEADERS: begin with the status, add "Name"/"value" pairs, end. */
-void proto_headers_begin(struct proto_builder *pb, struct proto_buf *b, uint32_t status,
+void proto_headers_begin(struct proto_builder *pb, struct buf *b, uint32_t status,
                          uint8_t flags);
 void proto_builder_add(struct proto_builder *pb, const char *name, size_t name_len,
                        const char *value, size_t value_len);

@@ -23,7 +23,7 @@ static void check(int ok)
 }
 
 /* Re-encodes a parsed frame into `b`; false when its payload does not parse. */
-static int reencode(const struct proto_frame *f, struct proto_buf *b)
+static int reencode(const struct proto_frame *f, struct buf *b)
 {
     struct proto_builder pb;
     struct proto_pair_iter it;
@@ -88,13 +88,13 @@ static size_t check_frame(const struct proto_frame *f)
 {
     check(f->length <= LIMIT);
     check(strcmp(proto_type_name(f->type), "UNKNOWN") != 0);
-    struct proto_buf b = {0};
+    struct buf b = {0};
     if (reencode(f, &b)) {
         check(b.len == PROTO_HEADER_SIZE + f->length);
         check(b.data[0] == f->type && b.data[1] == f->flags);
         check(memcmp(b.data + PROTO_HEADER_SIZE, f->payload, f->length) == 0);
     }
-    proto_buf_free(&b);
+    buf_free(&b);
     return PROTO_HEADER_SIZE + f->length;
 }
 

@@ -22,7 +22,7 @@
 
 #include "middleware/accesslog.h"
 
-#define S(lit) ((struct accesslog_str){lit, sizeof(lit) - 1})
+#define S(lit) ((struct str){lit, sizeof(lit) - 1})
 
 /* ---- a strict JSON checker (RFC 8259) ------------------------------------------------------ */
 
@@ -282,7 +282,7 @@ static void test_weird_values_stay_json(void **state)
     /* Every single byte value, in every string field. */
     for (unsigned c = 0; c < 256; c++) {
         char byte[3] = {'x', (char)c, 'y'};
-        struct accesslog_str s = {byte, sizeof(byte)};
+        struct str s = {byte, sizeof(byte)};
         e = full_entry();
         e.method = e.path = e.query = e.http = e.ip = e.ua = e.referer = e.xff = e.tls =
             e.protocol = e.service = e.request_id = e.trace_id = e.span_id = s;
@@ -437,7 +437,7 @@ static void test_long_line(void **state)
     static char ua[3 * PIPE_BUF];
     memset(ua, 'u', sizeof(ua));
     struct accesslog_entry e = full_entry();
-    e.ua = (struct accesslog_str){ua, sizeof(ua)};
+    e.ua = (struct str){ua, sizeof(ua)};
     struct accesslog *al = accesslog_create(fds[1], ACCESSLOG_DEFAULT_MAX_QUEUED);
     accesslog_append(al, &e);
     accesslog_append(al, &e);

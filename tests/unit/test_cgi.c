@@ -12,7 +12,7 @@
 #include "http/cgi.h"
 
 struct decoded {
-    struct proto_buf buf;
+    struct buf buf;
     struct proto_request req;
 };
 
@@ -65,7 +65,7 @@ static void encode(const struct cgi_input *in, uint32_t flags, struct decoded *d
         .type = d->buf.data[0],
         .flags = d->buf.data[1],
         .length = (uint32_t)(d->buf.len - PROTO_HEADER_SIZE),
-        .payload = d->buf.data + PROTO_HEADER_SIZE,
+        .payload = (const uint8_t *)d->buf.data + PROTO_HEADER_SIZE,
     };
     assert_int_equal(f.type, PROTO_REQUEST);
     assert_int_equal(proto_parse_request(&f, &d->req), 0);
@@ -143,7 +143,7 @@ static void test_plain_get_has_exactly_the_fpm_set(void **state)
     assert_int_equal(d.req.head.flags, 0);
     assert_true(d.req.head.body_length == 0);
     assert_true(d.req.head.start_usec == 1700000000000001ull);
-    proto_buf_free(&d.buf);
+    buf_free(&d.buf);
 }
 
 static void test_path_info_split(void **state)
@@ -166,7 +166,7 @@ static void test_path_info_split(void **state)
     assert_string_equal(var(&d, "DOCUMENT_URI"), "/app/index.php/users/42");
     assert_string_equal(var(&d, "REQUEST_URI"), "/app/index.php/users/42?x");
     assert_string_equal(var(&d, "QUERY_STRING"), "x");
-    proto_buf_free(&d.buf);
+    buf_free(&d.buf);
 }
 
 static void test_headers_joined_filtered_and_trimmed(void **state)
@@ -217,7 +217,7 @@ static void test_headers_joined_filtered_and_trimmed(void **state)
     while (proto_pair_next(&it, &p))
         http += strncmp(p.name, "HTTP_", 5) == 0;
     assert_int_equal(http, 5); /* HOST, X_FORWARDED_FOR, COOKIE, ACCEPT, AUTHORIZATION */
-    proto_buf_free(&d.buf);
+    buf_free(&d.buf);
 }
 
 static void test_server_name_sources(void **state)
@@ -228,13 +228,13 @@ static void test_server_name_sources(void **state)
     struct cgi_input in = base_input(v6host, 1);
     encode(&in, 0, &d);
     assert_string_equal(var(&d, "SERVER_NAME"), "[::1]");
-    proto_buf_free(&d.buf);
+    buf_free(&d.buf);
 
     const struct http_field plain[] = {H("host", "Example.org")};
     in = base_input(plain, 1);
     encode(&in, 0, &d);
     assert_string_equal(var(&d, "SERVER_NAME"), "Example.org");
-    proto_buf_free(&d.buf);
+    buf_free(&d.buf);
 
     in = base_input(NULL, 0); /* HTTP/1.0 without Host */
     in.protocol = "HTTP/1.0";
@@ -242,7 +242,7 @@ static void test_server_name_sources(void **state)
     assert_string_equal(var(&d, "SERVER_NAME"), "127.0.0.1");
     assert_string_equal(var(&d, "SERVER_PROTOCOL"), "HTTP/1.0");
     assert_null(var(&d, "HTTP_HOST"));
-    proto_buf_free(&d.buf);
+    buf_free(&d.buf);
 }
 
 static void test_tls_ipv6_and_ids(void **state)
@@ -271,7 +271,7 @@ static void test_tls_ipv6_and_ids(void **state)
     assert_string_equal(var(&d, "TRACE_ID"), "0af7651916cd43dd8448eb211c80319c");
     assert_string_equal(var(&d, "SPAN_ID"), "b7ad6b7169203331");
     assert_null(var(&d, "PARENT_SPAN_ID"));
-    proto_buf_free(&d.buf);
+    buf_free(&d.buf);
 }
 
 static void test_request_flags(void **state)
@@ -288,14 +288,14 @@ static void test_request_flags(void **state)
     assert_string_equal(var(&d, "QUERY_STRING"), "");
     assert_string_equal(var(&d, "SCRIPT_FILENAME"), "/index.php");
     assert_string_equal(var(&d, "DOCUMENT_ROOT"), "/");
-    proto_buf_free(&d.buf);
+    buf_free(&d.buf);
 
     in.method = "PUT";
     in.content_length = 0;
     encode(&in, PROTO_REQ_BODY_FD | 0x80, &d);
     assert_int_equal(d.req.head.flags, PROTO_REQ_BODY_FD);
     assert_string_equal(var(&d, "CONTENT_LENGTH"), "0");
-    proto_buf_free(&d.buf);
+    buf_free(&d.buf);
 }
 
 static void test_too_big_leaves_buffer_unchanged(void **state)
@@ -310,12 +310,12 @@ static void test_too_big_leaves_buffer_unchanged(void **state)
         {"X-B", 3, value, big},
     };
     struct cgi_input in = base_input(headers, 2);
-    struct proto_buf b = {0};
+    struct buf b = {0};
     assert_int_equal(proto_put_abort(&b, 1), 0);
     size_t before = b.len;
     assert_int_equal(cgi_encode_request(&b, &in, 1, 0), -1);
     assert_int_equal(b.len, before);
-    proto_buf_free(&b);
+    buf_free(&b);
     free(value);
 }
 

@@ -291,7 +291,7 @@ static uint32_t send_request(struct conn *c, const struct request *rq)
         .start_usec = now_usec(),
         .request_id = request_id,
     };
-    struct proto_buf b = {0};
+    struct buf b = {0};
     assert_int_equal(cgi_encode_request(&b, &in, seq, rq->body_in_file ? PROTO_REQ_BODY_FD : 0), 0);
     if (rq->body_in_file) {
         int fd = memfd_create("body", MFD_CLOEXEC);
@@ -307,7 +307,7 @@ static uint32_t send_request(struct conn *c, const struct request *rq)
         }
     }
     write_all(c->sock, b.data, b.len);
-    proto_buf_free(&b);
+    buf_free(&b);
     return seq;
 }
 
@@ -845,11 +845,11 @@ static void test_abort_makes_connection_aborted_true(void **state)
     struct response r = {0};
     uint32_t seq = send_request(&fx.main, &rq);
     read_until(&fx.main, &r, PROTO_BODY);
-    struct proto_buf b = {0};
+    struct buf b = {0};
     assert_int_equal(proto_put_abort(&b, seq + 1000), 0); /* someone else's: ignored */
     assert_int_equal(proto_put_abort(&b, seq), 0);
     write_all(fx.main.sock, b.data, b.len);
-    proto_buf_free(&b);
+    buf_free(&b);
     read_until(&fx.main, &r, PROTO_END);
     assert_true(r.ended);
     assert_non_null(strstr(r.logs, "aborted=1"));

@@ -204,15 +204,15 @@ static bool worker_begin(struct fixture *f, unsigned slot, uint32_t position)
     return proto_slot_begin(&f->z.board[slot], position);
 }
 
-static void worker_write(struct fixture *f, unsigned slot, struct proto_buf *b)
+static void worker_write(struct fixture *f, unsigned slot, struct buf *b)
 {
     assert_int_equal(write(f->w[slot].fd, b->data, b->len), (ssize_t)b->len);
-    proto_buf_free(b);
+    buf_free(b);
 }
 
 static void worker_send_headers(struct fixture *f, unsigned slot, uint32_t status)
 {
-    struct proto_buf b = {0};
+    struct buf b = {0};
     struct proto_builder pb;
     proto_headers_begin(&pb, &b, status, 0);
     proto_builder_add(&pb, "Content-Type", 12, "text/plain", 10);
@@ -224,7 +224,7 @@ static void worker_send_headers(struct fixture *f, unsigned slot, uint32_t statu
 static void worker_answer(struct fixture *f, unsigned slot, uint32_t seq, const char *body)
 {
     worker_send_headers(f, slot, 200);
-    struct proto_buf b = {0};
+    struct buf b = {0};
     size_t open = PROTO_NO_FRAME;
     assert_int_equal(proto_put_body(&b, &open, body, strlen(body)), 0);
     struct proto_end end = {.seq = seq};
