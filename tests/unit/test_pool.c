@@ -643,7 +643,7 @@ static void test_retiring_worker_counts_as_recycled(void **state)
     uint32_t seq = worker_read_request(f, 0, &pos);
     assert_true(worker_begin(f, 0, pos));
     worker_send_headers(f, 0, 200);
-    struct proto_buf b = {0};
+    struct buf b = {0};
     struct proto_end end = {.seq = seq, .flags = PROTO_END_RETIRING};
     assert_int_equal(proto_put_end(&b, &end), 0);
     worker_write(f, 0, &b);
