@@ -31,6 +31,9 @@ struct kiln_request {
     const char *cookie;        /* HTTP_COOKIE or NULL */
     const char *content_type;  /* CONTENT_TYPE or NULL; PHP sees it after the .user.ini files */
     const char *document_root; /* DOCUMENT_ROOT or NULL */
+    const char *request_id;    /* REQUEST_ID, TRACE_ID, SPAN_ID or NULL: for PHP's log lines */
+    const char *trace_id;
+    const char *span_id;
     uint8_t *body;             /* body received in BODY frames, or NULL */
     uint64_t body_len;         /* bytes of body available (memory or file) */
     int body_fd;               /* body file (PROTO_REQ_BODY_FD), or -1 */
@@ -56,6 +59,10 @@ int kiln_sapi_startup(const struct config *cfg, char *err, size_t errlen);
 
 /* True when OPcache survived start-up under this SAPI and opcache.enable is on. */
 bool kiln_sapi_opcache_enabled(void);
+/* True when OPcache is on with a JIT buffer (opcache.jit_buffer_size) and opcache.jit not off. */
+bool kiln_sapi_jit_enabled(void);
+/* PHP_VERSION of the libphp Kiln was built with, e.g. "8.2.29". */
+const char *kiln_sapi_php_version(void);
 
 /*
  * Runs one request through PHP and leaves its HEADERS, BODY and FINISH frames queued on the

@@ -300,7 +300,9 @@ noreturn void zygote_main(int sock, const struct config *cfg, pid_t master, prot
         send(sock, &m, sizeof m, MSG_NOSIGNAL);
         _exit(1);
     }
-    m.status = kiln_sapi_opcache_enabled();
+    m.status = (kiln_sapi_opcache_enabled() ? ZYGOTE_CTL_READY_OPCACHE : 0) |
+               (kiln_sapi_jit_enabled() ? ZYGOTE_CTL_READY_JIT : 0);
+    snprintf(m.text, sizeof m.text, "%s", kiln_sapi_php_version());
     send(sock, &m, sizeof m, MSG_NOSIGNAL);
     serve(sock, cfg, board, slots);
 }

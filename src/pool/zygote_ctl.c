@@ -26,7 +26,8 @@ int zygote_ctl_start(struct zygote_ctl *z, const struct config *cfg,
 {
     z->pid = -1;
     z->control_fd = -1;
-    z->opcache_enabled = false;
+    z->opcache_enabled = z->jit_enabled = false;
+    z->php_version[0] = '\0';
     z->err[0] = '\0';
     z->slots = cfg->php_workers;
     z->board = proto_board_map(z->slots);
@@ -60,7 +61,9 @@ int zygote_ctl_start(struct zygote_ctl *z, const struct config *cfg,
     struct zygote_ctl_msg m;
     ssize_t n = recv_msg(sv[0], &m, 0);
     if (n == sizeof m && m.kind == ZYGOTE_CTL_MSG_READY) {
-        z->opcache_enabled = m.status != 0;
+        z->opcache_enabled = m.status & ZYGOTE_CTL_READY_OPCACHE;
+        z->jit_enabled = m.status & ZYGOTE_CTL_READY_JIT;
+        snprintf(z->php_version, sizeof z->php_version, "%.31s", m.text);
         fcntl(sv[0], F_SETFL, O_NONBLOCK);
         return 0;
     }

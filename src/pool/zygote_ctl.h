@@ -33,13 +33,17 @@
 /* ---- the wire: both ends of the control socket -------------------------------------------- */
 
 enum zygote_ctl_msg_kind {
-    ZYGOTE_CTL_MSG_READY = 1,    /* zygote -> master: PHP started; status = OPcache enabled */
+    ZYGOTE_CTL_MSG_READY = 1,    /* zygote -> master: PHP started; status = ZYGOTE_CTL_READY_*
+                                    bits, text = PHP_VERSION */
     ZYGOTE_CTL_MSG_START_FAILED, /* zygote -> master: text says why */
     ZYGOTE_CTL_MSG_SPAWN,        /* master -> zygote, with the worker's socket (SCM_RIGHTS) */
     ZYGOTE_CTL_MSG_SPAWNED,
     ZYGOTE_CTL_MSG_EXITED,
     ZYGOTE_CTL_MSG_SPAWN_FAILED,
 };
+
+#define ZYGOTE_CTL_READY_OPCACHE 0x1 /* OPcache came up under the SAPI */
+#define ZYGOTE_CTL_READY_JIT 0x2     /* and its JIT is on */
 
 struct zygote_ctl_msg {
     uint32_t kind;
@@ -65,6 +69,8 @@ struct zygote_ctl {
     proto_slot *board;    /* the begin board, one slot per worker (pool/proto.h) */
     unsigned slots;
     bool opcache_enabled; /* OPcache came up under the SAPI (warn when false) */
+    bool jit_enabled;     /* OPcache's JIT is on */
+    char php_version[32]; /* PHP_VERSION, for the start-up line */
     char err[256];        /* why zygote_ctl_start() failed */
 };
 
