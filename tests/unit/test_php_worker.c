@@ -561,7 +561,11 @@ static void test_fatal_error_gives_500(void **state)
     assert_int_equal(r.status, 500);
     assert_body(&r, "partial"); /* display_errors is off: no message in the body */
     assert_int_equal(r.end.exit_status, 255);
-    assert_non_null(strstr(r.logs, "PHP Fatal error:  Uncaught Error: Call to undefined function"));
+    /* a JSON line of type php, with the request's id and the error's parts */
+    assert_non_null(
+        strstr(r.logs, "\"type\":\"php\",\"msg\":\"Uncaught Error: Call to undefined function"));
+    assert_non_null(strstr(r.logs, "\"request_id\":\"test-"));
+    assert_non_null(strstr(r.logs, "\"php_level\":\"E_ERROR\""));
     assert_int_equal(r.end.flags, 0); /* the worker carries on */
     response_free(&r);
     get("/hello.php", &r);
