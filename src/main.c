@@ -65,11 +65,35 @@ static const char *executor_name(enum config_executor e)
     return e == CONFIG_EXECUTOR_STUB ? "stub" : "ext";
 }
 
-static void log_configuration(const struct config *cfg, bool tls)
+/* The start-up line: its data fields say what runs (docs/observability.md); php: NULL for stub. */
+static void log_startup(const struct config *cfg, bool tls, const struct zygote_ctl *php)
 {
-    log_info("kiln %s listening on %s://%s (executor: %s, workers: %u, queue: %u)", KILN_VERSION,
-             tls ? "https" : "http", cfg->listen.text, executor_name(cfg->executor),
-             cfg->php_workers, cfg->queue_capacity);
+    const char *executor = executor_name(cfg->executor);
+    struct buf d = {0};
+    log_member_str(&d, "version", KILN_VERSION, strlen(KILN_VERSION));
+    log_member_str(&d, "listen", cfg->listen.text, strlen(cfg->listen.text));
+    log_member_bool(&d, "tls", tls);
+    if (config_addr_is_set(&cfg->http_redirect))
+        log_member_str(&d, "redirect", cfg->http_redirect.text, strlen(cfg->http_redirect.text));
+    if (config_addr_is_set(&cfg->internal))
+        log_member_str(&d, "internal", cfg->internal.text, strlen(cfg->internal.text));
+    log_member_str(&d, "executor", executor, strlen(executor));
+    log_member_int(&d, "workers", cfg->php_workers);
+    log_member_int(&d, "queue", cfg->queue_capacity);
+    if (php) {
+        log_member_str(&d, "php_version", php->php_version, strlen(php->php_version));
+        log_member_bool(&d, "opcache", php->opcache_enabled);
+        log_member_bool(&d, "jit", php->jit_enabled);
+    }
+    log_data(LOG_LEVEL_INFO, &d, "kiln %s listening on %s://%s (executor: %s, workers: %u, queue: %u)",
+             KILN_VERSION, tls ? "https" : "http", cfg->listen.text, executor, cfg->php_workers,
+             cfg->queue_capacity);
+    buf_free(&d);
+}
+
+static void log_configuration(const struct config *cfg, bool tls, const struct zygote_ctl *php)
+{
+    log_startup(cfg, tls, php);
     if (config_addr_is_set(&cfg->http_redirect))
         log_info("redirecting http://%s to https://", cfg->http_redirect.text);
     log_info("document root: %s%s%s", cfg->document_root, cfg->index_file[0] ? ", index file: " : "",
@@ -230,7 +254,7 @@ int main(int argc, char **argv)
         kiln_release(&k);
         return startup_error(err);
     }
-    log_configuration(&k.cfg, k.tls != NULL);
+    log_configuration(&k.cfg, k.tls != NULL, k.zygote_started ? &k.zygote : NULL);
     int rc = loop_run(k.loop);
     kiln_release(&k);
     log_info("shutdown complete");

@@ -209,10 +209,16 @@ static void add_content_variables(struct proto_builder *pb, const struct cgi_inp
     add(pb, "CONTENT_LENGTH", length);
 }
 
-static void add_optional(struct proto_builder *pb, const char *name, const char *value)
+/* The request's ids; HTTP_TRACEPARENT and HTTP_X_REQUEST_ID stay as received. */
+static void add_trace_variables(struct proto_builder *pb, const struct trace_request *t)
 {
-    if (value)
-        add(pb, name, value);
+    if (!t)
+        return;
+    add(pb, "REQUEST_ID", t->request_id);
+    add(pb, "TRACE_ID", t->ctx.trace_id);
+    add(pb, "SPAN_ID", t->ctx.span_id);
+    if (t->ctx.parent_id[0])
+        add(pb, "PARENT_SPAN_ID", t->ctx.parent_id);
 }
 
 /* Adds the variables in the order nginx sends them with Debian's fastcgi-php.conf. */
@@ -257,10 +263,7 @@ static void add_variables(struct proto_builder *pb, const struct cgi_input *in,
             root_len--;
         add_concat(pb, "PATH_TRANSLATED", root, root_len, in->path_info);
     }
-    add_optional(pb, "REQUEST_ID", in->request_id);
-    add_optional(pb, "TRACE_ID", in->trace_id);
-    add_optional(pb, "SPAN_ID", in->span_id);
-    add_optional(pb, "PARENT_SPAN_ID", in->parent_span_id);
+    add_trace_variables(pb, in->trace);
     add_http_variables(pb, in);
     add_concat(pb, "PHP_SELF", in->script_name, script_len, in->path_info);
 }

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "http/field.h"
+#include "obs/trace.h"
 #include "pool/proto.h"
 
 struct cgi_input {
@@ -33,10 +34,8 @@ struct cgi_input {
     size_t header_count;
     int64_t content_length;    /* body length; -1 when the request has no body framing */
     uint64_t start_usec;       /* arrival time (microseconds since the epoch) */
-    const char *request_id;    /* REQUEST_ID; NULL = none */
-    const char *trace_id;      /* TRACE_ID, SPAN_ID, PARENT_SPAN_ID; NULL = none */
-    const char *span_id;
-    const char *parent_span_id;
+    /* REQUEST_ID, TRACE_ID, SPAN_ID and PARENT_SPAN_ID (when there is a parent); NULL = none */
+    const struct trace_request *trace;
 };
 
 /*

@@ -56,6 +56,7 @@ static int encode_request(struct exchange *x, const struct route *route, struct 
         .header_count = x->header_count,
         .content_length = x->has_body ? (int64_t)x->body.len : -1,
         .start_usec = wall_usec(),
+        .trace = exchange_trace(x),
     };
     uint32_t flags = x->body.fd >= 0 ? PROTO_REQ_BODY_FD : 0;
     return cgi_encode_request(pool_job_frames(job), &in, pool_job_seq(job), flags);

@@ -22,6 +22,7 @@ void exchange_reset(struct exchange *x)
     x->header_count = 0;
     x->has_body = false;
     body_reset(&x->body);
+    x->trace.ready = false;
     x->status = 0;
     buf_clear(&x->head);
     x->close = false;
@@ -58,6 +59,17 @@ const char *exchange_header(const struct exchange *x, const char *name, size_t *
     }
     *len = 0;
     return NULL;
+}
+
+const struct trace_request *exchange_trace(struct exchange *x)
+{
+    if (!x->trace.ready) {
+        size_t tp_len, id_len;
+        const char *tp = exchange_header(x, "traceparent", &tp_len);
+        const char *id = exchange_header(x, "X-Request-ID", &id_len);
+        trace_request_start(&x->trace, tp, tp_len, id, id_len);
+    }
+    return &x->trace;
 }
 
 bool exchange_is_head(const struct exchange *x)

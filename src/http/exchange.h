@@ -27,6 +27,7 @@
 #include "http/body.h"
 #include "http/dispatch.h"
 #include "http/field.h"
+#include "obs/trace.h"
 
 struct server;
 struct exchange;
@@ -63,6 +64,7 @@ struct exchange {
     const struct sockaddr *peer;
     const struct sockaddr *local;
     bool tls;
+    struct trace_request trace; /* made by exchange_trace() when first needed */
 
     /* The response */
     int status;
@@ -94,6 +96,9 @@ void exchange_free(struct exchange *x);
 const char *exchange_header(const struct exchange *x, const char *name, size_t *len);
 
 bool exchange_is_head(const struct exchange *x);
+
+/* The request's trace context and request id (traceparent, X-Request-ID), made on first use. */
+const struct trace_request *exchange_trace(struct exchange *x);
 
 /* The response phase of the middleware chain, then the status and head. */
 void exchange_send_head(struct exchange *x, long long length);

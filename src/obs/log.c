@@ -85,19 +85,73 @@ static bool write_queue(int timeout_ms)
     return true;
 }
 
-static void format_line(struct buf *line, enum log_level level, const char *msg, size_t msg_len)
+/* `,"key":`, or `"key":` for the first member. */
+static void append_key(struct buf *b, const char *key)
+{
+    if (b->len > 0)
+        buf_append_char(b, ',');
+    json_append_string(b, key, strlen(key));
+    buf_append_char(b, ':');
+}
+
+void log_member_str(struct buf *data, const char *key, const char *value, size_t len)
+{
+    append_key(data, key);
+    json_append_string(data, value, len);
+}
+
+void log_member_int(struct buf *data, const char *key, long long value)
+{
+    append_key(data, key);
+    buf_printf(data, "%lld", value);
+}
+
+void log_member_bool(struct buf *data, const char *key, bool value)
+{
+    append_key(data, key);
+    buf_append_str(data, value ? "true" : "false");
+}
+
+static void append_id(struct buf *line, const char *key, const char *value)
+{
+    if (!value)
+        return;
+    buf_printf(line, ",\"%s\":", key);
+    json_append_string(line, value, strlen(value));
+}
+
+void log_format(struct buf *line, enum log_level level, const char *type, const char *msg,
+                size_t msg_len, const struct log_ids *ids, const struct buf *data)
 {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     char ts[LOG_ISO_TIME_SIZE];
     log_iso_time(now.tv_sec, (unsigned)(now.tv_nsec / 1000000), ts);
 
-    buf_printf(line, "{\"ts\":\"%s\",\"level\":\"%s\",\"type\":\"%s\",\"msg\":", ts,
-               level_names[level], level == LOG_LEVEL_ERROR ? "error" : "app");
-    json_append_string(line, msg, msg_len);
+    buf_printf(line, "{\"ts\":\"%s\",\"level\":\"%s\",\"type\":", ts, level_names[level]);
+    json_append_string(line, type, strlen(type));
+    buf_append_str(line, ",\"msg\":");
+    json_append_string(line, msg, msg_len < LOG_MSG_MAX ? msg_len : LOG_MSG_MAX);
     buf_append_str(line, ",\"ctx\":{\"service\":");
     json_append_string(line, log_service, strlen(log_service));
-    buf_append_str(line, "}}\n");
+    if (ids) {
+        append_id(line, "request_id", ids->request_id);
+        append_id(line, "trace_id", ids->trace_id);
+        append_id(line, "span_id", ids->span_id);
+    }
+    buf_append_char(line, '}');
+    if (data) {
+        buf_append_str(line, ",\"data\":{");
+        buf_append(line, data->data, data->len);
+        buf_append_char(line, '}');
+    }
+    buf_append_str(line, "}\n");
+}
+
+static void format_line(struct buf *line, enum log_level level, const char *msg, size_t msg_len,
+                        const struct buf *data)
+{
+    log_format(line, level, level == LOG_LEVEL_ERROR ? "error" : "app", msg, msg_len, NULL, data);
 }
 
 /* Queues a whole line or none of it: a log line is never cut. */
@@ -119,7 +173,7 @@ static void report_dropped(void)
     char msg[96];
     int n = snprintf(msg, sizeof(msg), "log: %lu lines dropped (stdout too slow)", log_dropped);
     struct buf line = {0};
-    format_line(&line, LOG_LEVEL_WARN, msg, (size_t)n);
+    format_line(&line, LOG_LEVEL_WARN, msg, (size_t)n, NULL);
     log_dropped = 0;
     enqueue(&line);
     buf_free(&line);
@@ -144,21 +198,64 @@ static void log_flush_at_exit(void)
     flush(LOG_EXIT_WAIT_MS);
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+static void log_formatted(enum log_level level, const struct buf *data, const char *fmt,
+                          va_list ap)
 {
-    if (level < log_min_level)
-        return;
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
+    char msg[LOG_MSG_MAX + 1];
     int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     if (n < 0)
         return;
     size_t msg_len = (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
 
     struct buf line = {0};
-    format_line(&line, level, msg, msg_len);
+    format_line(&line, level, msg, msg_len, data);
+    own_queue();
+    enqueue(&line);
+    buf_free(&line);
+    log_flush();
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+    if (level < log_min_level)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_formatted(level, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void log_data(enum log_level level, const struct buf *data, const char *fmt, ...)
+{
+    if (level < log_min_level)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_formatted(level, data, fmt, ap);
+    va_end(ap);
+}
+
+/* One JSON object on one line, optionally ended by its newline. */
+static bool is_one_object_line(const char *text, size_t len)
+{
+    if (len > 0 && text[len - 1] == '\n')
+        len--;
+    return len >= 2 && text[0] == '{' && text[len - 1] == '}' && !memchr(text, '\n', len) &&
+           !memchr(text, '\r', len) && !memchr(text, '\0', len);
+}
+
+void log_line(enum log_level level, const char *text, size_t len)
+{
+    if (level < log_min_level)
+        return;
+    if (!is_one_object_line(text, len)) {
+        log_msg(level, "%.*s", (int)(len < LOG_MSG_MAX ? len : LOG_MSG_MAX), text);
+        return;
+    }
+    struct buf line = {0};
+    buf_append(&line, text, len);
+    if (text[len - 1] != '\n')
+        buf_append_char(&line, '\n');
     own_queue();
     enqueue(&line);
     buf_free(&line);

@@ -218,3 +218,11 @@ size_t trace_request_id(const struct trace_context *ctx, const char *value, size
     out[len] = '\0';
     return len;
 }
+
+void trace_request_start(struct trace_request *t, const char *traceparent, size_t tp_len,
+                         const char *request_id, size_t id_len)
+{
+    trace_start(&t->ctx, traceparent, tp_len);
+    trace_request_id(&t->ctx, request_id, id_len, t->request_id);
+    t->ready = true;
+}

@@ -82,4 +82,19 @@ bool trace_request_id_valid(const char *value, size_t len);
 size_t trace_request_id(const struct trace_context *ctx, const char *value, size_t len,
                         char out[TRACE_REQUEST_ID_MAX + 1]);
 
+/* What one request carries: its trace context and its request id, made once when first needed. */
+struct trace_request {
+    struct trace_context ctx;
+    char request_id[TRACE_REQUEST_ID_MAX + 1];
+    bool ready; /* false: not made yet (a zeroed struct is a valid "not yet") */
+};
+
+/*
+ * Makes *t from the request's incoming `traceparent` and `X-Request-ID` values (NULL when
+ * absent) by trace_start() and trace_request_id(), and sets t->ready. No system call: the ids
+ * come from the per-process generator.
+ */
+void trace_request_start(struct trace_request *t, const char *traceparent, size_t tp_len,
+                         const char *request_id, size_t id_len);
+
 #endif

@@ -18,6 +18,7 @@
 #include <zend_extensions.h>
 #include <zend_ini.h>
 
+#include "obs/log.h"
 #include "php/functions.h"
 #include "php/userini.h"
 #include "php/worker.h"
@@ -230,13 +231,16 @@ static bool line_is(const struct header_line *l, const char *name)
     return l->name_len == strlen(name) && strncasecmp(l->name, name, l->name_len) == 0;
 }
 
+static void send_log(struct kiln_request *r, enum log_level level, const char *type,
+                     const char *msg, size_t len, const struct buf *data);
+
 /*
  * A warning for Kiln's log. Not php_error_docref(): with display_errors on, its text would be
  * output while the HEADERS frame is being built.
  */
 static void log_warning(struct kiln_request *r, const char *text)
 {
-    proto_put_log(worker_frames(r->worker), PROTO_LOG_WARN, text, strlen(text));
+    send_log(r, LOG_LEVEL_WARN, "app", text, strlen(text), NULL);
 }
 
 /* As FPM: a CGI "Status: 404 ..." header wins over http_response_code(). */
@@ -371,15 +375,109 @@ static zend_result kiln_get_request_time(double *request_time)
 
 /* ---- logging and request end ------------------------------------------------------------- */
 
-static enum proto_log_level log_level(int syslog_type)
+/*
+ * PHP's messages become JSON lines (obs/log.h) of type "php", formatted here and sent to the
+ * master in LOG frames: the master writes every line to stdout whole, so a worker's line is
+ * never cut or mixed with another. php_error_cb() reports an error through log_message as the
+ * text "PHP Warning:  <message> in <file> on line <n>"; kiln_error_cb() keeps the parts while
+ * it runs, so the line carries them as fields. Anything else (error_log()) has the file and
+ * line being executed.
+ */
+static struct {
+    int type;               /* the error php_error_cb() is reporting; 0 = none */
+    zend_string *file;
+    uint32_t line;
+    zend_string *message;
+} reporting;
+
+static void (*next_error_cb)(int type, zend_string *file, const uint32_t line,
+                             zend_string *message);
+
+static void kiln_error_cb(int type, zend_string *file, const uint32_t line, zend_string *message)
+{
+    reporting.type = type & E_ALL;
+    reporting.file = file;
+    reporting.line = line;
+    reporting.message = message;
+    zend_try {
+        next_error_cb(type, file, line, message);
+    } zend_catch {
+        reporting.type = 0; /* a fatal error bails out after logging */
+        zend_bailout();
+    } zend_end_try();
+    reporting.type = 0;
+}
+
+static const char *error_type_name(int type)
+{
+    switch (type) {
+    case E_ERROR: return "E_ERROR";
+    case E_WARNING: return "E_WARNING";
+    case E_PARSE: return "E_PARSE";
+    case E_NOTICE: return "E_NOTICE";
+    case E_CORE_ERROR: return "E_CORE_ERROR";
+    case E_CORE_WARNING: return "E_CORE_WARNING";
+    case E_COMPILE_ERROR: return "E_COMPILE_ERROR";
+    case E_COMPILE_WARNING: return "E_COMPILE_WARNING";
+    case E_USER_ERROR: return "E_USER_ERROR";
+    case E_USER_WARNING: return "E_USER_WARNING";
+    case E_USER_NOTICE: return "E_USER_NOTICE";
+    case E_STRICT: return "E_STRICT";
+    case E_RECOVERABLE_ERROR: return "E_RECOVERABLE_ERROR";
+    case E_DEPRECATED: return "E_DEPRECATED";
+    case E_USER_DEPRECATED: return "E_USER_DEPRECATED";
+    }
+    return "E_UNKNOWN";
+}
+
+static enum log_level syslog_level(int syslog_type)
 {
     if (syslog_type <= LOG_ERR)
-        return PROTO_LOG_ERROR;
+        return LOG_LEVEL_ERROR;
     if (syslog_type == LOG_WARNING)
-        return PROTO_LOG_WARN;
+        return LOG_LEVEL_WARN;
     if (syslog_type == LOG_DEBUG)
-        return PROTO_LOG_DEBUG;
-    return PROTO_LOG_INFO;
+        return LOG_LEVEL_DEBUG;
+    return LOG_LEVEL_INFO;
+}
+
+static enum proto_log_level proto_level(enum log_level level)
+{
+    switch (level) {
+    case LOG_LEVEL_DEBUG: return PROTO_LOG_DEBUG;
+    case LOG_LEVEL_INFO: return PROTO_LOG_INFO;
+    case LOG_LEVEL_WARN: return PROTO_LOG_WARN;
+    case LOG_LEVEL_ERROR: return PROTO_LOG_ERROR;
+    }
+    return PROTO_LOG_ERROR;
+}
+
+/* Queues one line about request r as a LOG frame; `data`: its data members, or NULL. */
+static void send_log(struct kiln_request *r, enum log_level level, const char *type,
+                     const char *msg, size_t len, const struct buf *data)
+{
+    struct log_ids ids = {r->request_id, r->trace_id, r->span_id};
+    struct buf line = {0};
+    log_format(&line, level, type, msg, len, &ids, data);
+    proto_put_log(worker_frames(r->worker), proto_level(level), line.data, line.len);
+    buf_free(&line);
+}
+
+/* data: the script, and the error's level, file and line (or where error_log() was called). */
+static void php_log_data(const struct kiln_request *r, struct buf *data)
+{
+    log_member_str(data, "script", r->req.head.script, r->req.head.script_len);
+    if (reporting.type) {
+        log_member_str(data, "php_level", error_type_name(reporting.type),
+                       strlen(error_type_name(reporting.type)));
+        if (reporting.file)
+            log_member_str(data, "file", ZSTR_VAL(reporting.file), ZSTR_LEN(reporting.file));
+        log_member_int(data, "line", reporting.line);
+    } else if (zend_is_executing()) {
+        const char *file = zend_get_executed_filename();
+        log_member_str(data, "file", file, strlen(file));
+        log_member_int(data, "line", zend_get_executed_lineno());
+    }
 }
 
 static void kiln_log_message(const char *message, int syslog_type)
@@ -390,7 +488,14 @@ static void kiln_log_message(const char *message, int syslog_type)
         write_stderr("\n", 1);
         return;
     }
-    proto_put_log(worker_frames(r->worker), log_level(syslog_type), message, strlen(message));
+    struct buf data = {0};
+    php_log_data(r, &data);
+    if (reporting.type)
+        send_log(r, syslog_level(syslog_type), "php", ZSTR_VAL(reporting.message),
+                 ZSTR_LEN(reporting.message), &data);
+    else
+        send_log(r, syslog_level(syslog_type), "php", message, strlen(message), &data);
+    buf_free(&data);
     worker_send(r->worker);
 }
 
@@ -476,6 +581,8 @@ int kiln_sapi_startup(const struct config *cfg, char *err, size_t errlen)
         return -1;
     }
     sapi_module.name = KILN_SAPI_NAME;
+    next_error_cb = zend_error_cb;
+    zend_error_cb = kiln_error_cb;
     return 0;
 }
 
@@ -501,6 +608,9 @@ struct known_vars {
     const char *cookie;
     const char *authorization;
     const char *document_root;
+    const char *request_id;
+    const char *trace_id;
+    const char *span_id;
 };
 
 static void find_known_vars(const struct kiln_request *r, struct known_vars *k)
@@ -514,7 +624,8 @@ static void find_known_vars(const struct kiln_request *r, struct known_vars *k)
         KNOWN("REQUEST_METHOD", method),   KNOWN("QUERY_STRING", query),
         KNOWN("REQUEST_URI", uri),         KNOWN("CONTENT_TYPE", content_type),
         KNOWN("HTTP_COOKIE", cookie),      KNOWN("HTTP_AUTHORIZATION", authorization),
-        KNOWN("DOCUMENT_ROOT", document_root),
+        KNOWN("DOCUMENT_ROOT", document_root), KNOWN("REQUEST_ID", request_id),
+        KNOWN("TRACE_ID", trace_id),           KNOWN("SPAN_ID", span_id),
     };
 #undef KNOWN
     memset(k, 0, sizeof *k);
@@ -549,6 +660,9 @@ static void set_request_info(struct kiln_request *r)
     r->cookie = k.cookie;
     r->content_type = k.content_type && k.content_type[0] ? k.content_type : NULL;
     r->document_root = k.document_root;
+    r->request_id = k.request_id;
+    r->trace_id = k.trace_id;
+    r->span_id = k.span_id;
 }
 
 #define DEFAULT_OUTPUT_HANDLER "default output handler"

@@ -31,6 +31,9 @@ struct kiln_request {
     const char *cookie;        /* HTTP_COOKIE or NULL */
     const char *content_type;  /* CONTENT_TYPE or NULL; PHP sees it after the .user.ini files */
     const char *document_root; /* DOCUMENT_ROOT or NULL */
+    const char *request_id;    /* REQUEST_ID, TRACE_ID, SPAN_ID or NULL: for PHP's log lines */
+    const char *trace_id;
+    const char *span_id;
     uint8_t *body;             /* body received in BODY frames, or NULL */
     uint64_t body_len;         /* bytes of body available (memory or file) */
     int body_fd;               /* body file (PROTO_REQ_BODY_FD), or -1 */

@@ -458,7 +458,7 @@ static bool pool_worker_frame(struct pool_worker *w, const struct proto_frame *f
         struct proto_log msg;
         if (proto_parse_log(f, &msg) < 0)
             return false;
-        log_msg(log_level_of(msg.level), "php: %.*s", (int)msg.len, msg.text);
+        log_line(log_level_of(msg.level), msg.text, msg.len); /* a whole line from the worker */
         return true;
     }
     if (!job)

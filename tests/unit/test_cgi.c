@@ -255,9 +255,12 @@ static void test_tls_ipv6_and_ids(void **state)
     in.local = (const struct sockaddr *)&l;
     in.https = true;
     in.protocol = "HTTP/2.0";
-    in.request_id = "req-1";
-    in.trace_id = "0af7651916cd43dd8448eb211c80319c";
-    in.span_id = "b7ad6b7169203331";
+    struct trace_request t = {
+        .ctx = {.trace_id = "0af7651916cd43dd8448eb211c80319c", .span_id = "b7ad6b7169203331"},
+        .request_id = "req-1",
+        .ready = true,
+    };
+    in.trace = &t;
     struct decoded d;
     encode(&in, 0, &d);
     assert_string_equal(var(&d, "HTTPS"), "on");
@@ -271,6 +274,11 @@ static void test_tls_ipv6_and_ids(void **state)
     assert_string_equal(var(&d, "TRACE_ID"), "0af7651916cd43dd8448eb211c80319c");
     assert_string_equal(var(&d, "SPAN_ID"), "b7ad6b7169203331");
     assert_null(var(&d, "PARENT_SPAN_ID"));
+    buf_free(&d.buf);
+
+    memcpy(t.ctx.parent_id, "00f067aa0ba902b7", TRACE_SPAN_ID_LEN + 1);
+    encode(&in, 0, &d);
+    assert_string_equal(var(&d, "PARENT_SPAN_ID"), "00f067aa0ba902b7");
     buf_free(&d.buf);
 }
 

@@ -1,4 +1,5 @@
-/* obs/log: a stdout that nobody reads never blocks logging; the lost lines are counted. */
+/* obs/log: a stdout that nobody reads never blocks logging; the lost lines are counted. Lines
+   about a request, data members, and lines made in a worker and queued by the master. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,10 +73,107 @@ static void test_slow_stdout_never_blocks(void **state)
     }
 }
 
+/* Runs fn with stdout on a pipe and returns what it wrote (static storage). */
+static const char *capture(void (*fn)(void))
+{
+    int p[2];
+    assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+    int saved = dup(STDOUT_FILENO);
+    assert_int_equal(dup2(p[1], STDOUT_FILENO), STDOUT_FILENO);
+    fn();
+    log_flush();
+    static char got[65536];
+    size_t used = 0;
+    drain(p[0], got, &used, sizeof(got) - 1);
+    got[used] = '\0';
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    close(p[0]);
+    close(p[1]);
+    return got;
+}
+
+static void test_format_with_ids_and_data(void **state)
+{
+    (void)state;
+    log_init(LOG_LEVEL_INFO, "svc");
+    struct buf data = {0};
+    log_member_str(&data, "script", "/www/a.php", 10);
+    log_member_int(&data, "line", 7);
+    log_member_bool(&data, "ok", false);
+    assert_int_equal(data.len, strlen("\"script\":\"/www/a.php\",\"line\":7,\"ok\":false"));
+
+    struct log_ids ids = {"req-1", "0af7651916cd43dd8448eb211c80319c", NULL};
+    struct buf line = {0};
+    log_format(&line, LOG_LEVEL_WARN, "php", "a \"quoted\"\nmessage", 18, &ids, &data);
+    buf_append_char(&line, '\0');
+    const char *l = (const char *)line.data;
+    assert_memory_equal(l, "{\"ts\":\"", 7);
+    const char *rest = strstr(l, "\",\"level\"");
+    assert_non_null(rest);
+    assert_string_equal(rest,
+                        "\",\"level\":\"warn\",\"type\":\"php\",\"msg\":\"a \\\"quoted\\\"\\nmessage\","
+                        "\"ctx\":{\"service\":\"svc\",\"request_id\":\"req-1\","
+                        "\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\"},"
+                        "\"data\":{\"script\":\"/www/a.php\",\"line\":7,\"ok\":false}}\n");
+    buf_free(&line);
+    buf_free(&data);
+}
+
+static void forward_lines(void)
+{
+    log_init(LOG_LEVEL_INFO, "svc");
+    struct buf line = {0};
+    log_format(&line, LOG_LEVEL_WARN, "php", "from a worker", 13, NULL, NULL);
+    log_line(LOG_LEVEL_WARN, (const char *)line.data, line.len);
+    log_line(LOG_LEVEL_WARN, (const char *)line.data, line.len - 1); /* without its newline */
+    log_line(LOG_LEVEL_DEBUG, (const char *)line.data, line.len);    /* below LOG_LEVEL */
+    log_line(LOG_LEVEL_ERROR, "not json\n{\"a\":1}", 17);          /* would break the stream */
+    buf_free(&line);
+}
+
+static void test_lines_from_a_worker(void **state)
+{
+    (void)state;
+    const char *got = capture(forward_lines);
+    size_t forwarded = 0; /* twice: the debug line is below LOG_LEVEL */
+    for (const char *m = got; (m = strstr(m, "\"msg\":\"from a worker\"")); m++)
+        forwarded++;
+    assert_int_equal(forwarded, 2);
+    /* The bad text became the message of a line of Kiln's own. */
+    assert_non_null(strstr(got, "\"level\":\"error\",\"type\":\"error\",\"msg\":\"not json\\n{\\\"a\\\":1}\""));
+    size_t lines = 0;
+    for (const char *l = got; *l; l = strchr(l, '\n') + 1, lines++)
+        assert_memory_equal(l, "{\"ts\":", 6);
+    assert_int_equal(lines, 3);
+}
+
+static void start_up_line(void)
+{
+    log_init(LOG_LEVEL_INFO, "svc");
+    struct buf data = {0};
+    log_member_str(&data, "php_version", "8.2.0", 5);
+    log_data(LOG_LEVEL_INFO, &data, "kiln %s", "1.0");
+    log_data(LOG_LEVEL_DEBUG, &data, "dropped");
+    buf_free(&data);
+}
+
+static void test_log_data(void **state)
+{
+    (void)state;
+    const char *got = capture(start_up_line);
+    assert_non_null(strstr(got, "\"msg\":\"kiln 1.0\",\"ctx\":{\"service\":\"svc\"},"
+                                "\"data\":{\"php_version\":\"8.2.0\"}}\n"));
+    assert_null(strstr(got, "dropped"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slow_stdout_never_blocks),
+        cmocka_unit_test(test_format_with_ids_and_data),
+        cmocka_unit_test(test_lines_from_a_worker),
+        cmocka_unit_test(test_log_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

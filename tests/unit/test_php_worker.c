@@ -272,9 +272,10 @@ static uint32_t send_request(struct conn *c, const struct request *rq)
     struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = htons(8080)};
     inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
     inet_pton(AF_INET, "127.0.0.1", &local.sin_addr);
-    char request_id[32];
+    struct trace_request trace = {0};
     uint32_t seq = ++fx.seq;
-    snprintf(request_id, sizeof request_id, "test-%u", seq);
+    trace_request_start(&trace, NULL, 0, NULL, 0);
+    snprintf(trace.request_id, sizeof trace.request_id, "test-%u", seq);
     struct cgi_input in = {
         .method = rq->method ? rq->method : "GET",
         .target = rq->target,
@@ -289,7 +290,7 @@ static uint32_t send_request(struct conn *c, const struct request *rq)
         .header_count = count,
         .content_length = rq->body ? (int64_t)rq->body_len : -1,
         .start_usec = now_usec(),
-        .request_id = request_id,
+        .trace = &trace,
     };
     struct buf b = {0};
     assert_int_equal(cgi_encode_request(&b, &in, seq, rq->body_in_file ? PROTO_REQ_BODY_FD : 0), 0);
@@ -561,7 +562,11 @@ static void test_fatal_error_gives_500(void **state)
     assert_int_equal(r.status, 500);
     assert_body(&r, "partial"); /* display_errors is off: no message in the body */
     assert_int_equal(r.end.exit_status, 255);
-    assert_non_null(strstr(r.logs, "PHP Fatal error:  Uncaught Error: Call to undefined function"));
+    /* a JSON line of type php, with the request's id and the error's parts */
+    assert_non_null(
+        strstr(r.logs, "\"type\":\"php\",\"msg\":\"Uncaught Error: Call to undefined function"));
+    assert_non_null(strstr(r.logs, "\"request_id\":\"test-"));
+    assert_non_null(strstr(r.logs, "\"php_level\":\"E_ERROR\""));
     assert_int_equal(r.end.flags, 0); /* the worker carries on */
     response_free(&r);
     get("/hello.php", &r);

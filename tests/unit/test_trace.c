@@ -264,6 +264,31 @@ static void test_request_id(void **state)
     assert_int_equal(out[TRACE_REQUEST_ID_MAX], '\0');
 }
 
+static void test_request_start(void **state)
+{
+    (void)state;
+    struct trace_request t = {0};
+    assert_false(t.ready);
+    trace_request_start(&t, VALID, strlen(VALID), "abc-123", 7);
+    assert_true(t.ready);
+    assert_string_equal(t.ctx.trace_id, TRACE);
+    assert_string_equal(t.ctx.parent_id, PARENT);
+    check_lower_hex(t.ctx.span_id, TRACE_SPAN_ID_LEN);
+    assert_string_equal(t.request_id, "abc-123");
+
+    /* Neither header: a new trace without a parent, the short id as the request id. */
+    struct trace_request fresh = {0};
+    trace_request_start(&fresh, NULL, 0, NULL, 0);
+    assert_true(fresh.ready);
+    check_lower_hex(fresh.ctx.trace_id, TRACE_ID_LEN);
+    assert_string_equal(fresh.ctx.parent_id, "");
+    assert_int_equal(fresh.ctx.flags, TRACE_FLAG_SAMPLED);
+    char short_id[TRACE_SHORT_ID_LEN + 1];
+    trace_short_id(&fresh.ctx, short_id);
+    assert_string_equal(fresh.request_id, short_id);
+    assert_string_not_equal(fresh.ctx.trace_id, t.ctx.trace_id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_short_id),
         cmocka_unit_test(test_request_id_valid),
         cmocka_unit_test(test_request_id),
+        cmocka_unit_test(test_request_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
