@@ -6,7 +6,6 @@
 
 #include "base.h"
 #include "http/conn.h"
-#include "http/dispatch.h"
 #include "http/field.h"
 #include "http/response.h"
 #include "http/serve.h"
@@ -314,7 +313,7 @@ bool h1_step(struct conn *c)
 
 void h1_close(struct conn *c)
 {
-    dispatch_cancel(&c->x);
+    exchange_source_stop(&c->x);
 }
 
 void h1_free(struct conn *c)

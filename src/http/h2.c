@@ -15,7 +15,6 @@
 
 #include "base.h"
 #include "http/conn.h"
-#include "http/dispatch.h"
 #include "http/exchange.h"
 #include "http/field.h"
 #include "http/httpdate.h"
@@ -93,10 +92,10 @@ static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t l
     (void)id;
     (void)user;
     struct h2_stream *st = source->ptr;
-    /* Nothing queued: a worker paused for back-pressure may go on, and may add output (even
-       the end of the response) right here, before we look. */
+    /* Nothing queued: a source paused for back-pressure goes on after the batch (never from
+       here); its output resumes the stream then. */
     if (st->out_pos == st->out.len && st->file_left == 0)
-        dispatch_output_drained(&st->x);
+        exchange_source_drained(&st->x);
     size_t n = 0;
     if (st->out_pos < st->out.len) {
         n = st->out.len - st->out_pos < length ? st->out.len - st->out_pos : length;
@@ -451,7 +450,7 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error_code,
     (void)user;
     struct h2_stream *st = stream_get(ng, id);
     if (st)
-        stream_free(st); /* cancels a PHP request still running: connection_aborted() */
+        stream_free(st); /* stops a source still producing (PHP: connection_aborted()) */
     return 0;
 }
 

@@ -132,7 +132,7 @@ static void compression_response(struct exchange *x, long long *length)
 {
     const struct config *cfg = x->srv->cfg;
     char type[128];
-    if (!cfg->compression || x->override_body || x->encoder || x->status != 200 ||
+    if (!cfg->compression || x->override_body || x->filter || x->status != 200 ||
         !media_type(x, type, sizeof(type)) ||
         !encoding_type_compressible(type, strlen(type), extra_types) || already_encoded(x))
         return;
@@ -153,10 +153,12 @@ static void compression_response(struct exchange *x, long long *length)
             return;
     } else {
         if (!exchange_is_head(x)) {
-            x->encoder = compress_create(coding, levels->level[coding],
-                                         *length >= 0 ? (uint64_t)*length : COMPRESS_SIZE_UNKNOWN);
-            if (!x->encoder)
+            struct compress *c = compress_create(coding, levels->level[coding],
+                                                 *length >= 0 ? (uint64_t)*length
+                                                              : COMPRESS_SIZE_UNKNOWN);
+            if (!c)
                 return;
+            exchange_set_filter(x, &compress_filter, c);
         }
         *length = -1;
     }
