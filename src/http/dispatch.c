@@ -13,6 +13,7 @@
 #include "http/response.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "obs/log.h"
 #include "pool/pool.h"
 
 #define STREAM_THRESHOLD (64u * 1024)  /* output held back before the response streams */
@@ -122,8 +123,10 @@ static void on_headers(void *owner, const struct proto_headers *h)
         if (exchange_is_head(x) && p.name_len == 14 &&
             strncasecmp(p.name, "Content-Length", 14) == 0)
             r->head_length = parse_length(p.value, p.value_len);
-        if (!is_hop_by_hop(p.name, p.name_len))
-            response_header_n(&x->head, p.name, p.value, p.value_len);
+        if (!is_hop_by_hop(p.name, p.name_len) &&
+            !headers_add_checked(&x->response_headers, p.name, p.name_len, p.value,
+                                 p.value_len))
+            log_debug("dropped an invalid header from PHP: %.*s", (int)p.name_len, p.name);
     }
 }
 
@@ -179,8 +182,8 @@ static void on_fail(void *owner, int status)
         exchange_abort(x); /* half a response: the client must see it is incomplete */
         return;
     }
-    buf_clear(&x->head);
-    exchange_reply_status(x, status, NULL);
+    headers_clear(&x->response_headers);
+    exchange_reply_status(x, status);
 }
 
 static const struct pool_job_ops job_ops = {
@@ -252,7 +255,7 @@ static struct php_reply *reply_get(void)
 void dispatch_php(struct exchange *x, const struct route *route)
 {
     if (x->body.failed) {
-        exchange_reply_status(x, 500, NULL);
+        exchange_reply_status(x, 500);
         return;
     }
     struct php_reply *r = reply_get();
@@ -261,7 +264,7 @@ void dispatch_php(struct exchange *x, const struct route *route)
         pool_job_cancel(job);
         reply_release(&r->src);
         x->close = true;
-        exchange_reply_status(x, 431, NULL);
+        exchange_reply_status(x, 431);
         return;
     }
     add_body(job, &x->body);
@@ -271,6 +274,7 @@ void dispatch_php(struct exchange *x, const struct route *route)
     exchange_source_attach(x, &r->src, &reply_ops);
     if (pool_submit(job) < 0) {
         r->job = NULL;
-        exchange_reply_status(x, 503, "Retry-After: 1\r\n");
+        headers_add_str(&x->response_headers, "Retry-After", "1");
+        exchange_reply_status(x, 503);
     }
 }

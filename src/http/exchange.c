@@ -24,7 +24,7 @@ void exchange_reset(struct exchange *x)
     x->has_body = false;
     body_reset(&x->body);
     x->status = 0;
-    buf_clear(&x->head);
+    headers_clear(&x->response_headers);
     x->close = false;
     exchange_end_middleware(x);
     x->start_ms = 0;
@@ -44,7 +44,7 @@ void exchange_free(struct exchange *x)
     exchange_source_stop(x);
     exchange_end_middleware(x);
     body_reset(&x->body);
-    buf_free(&x->head);
+    headers_free(&x->response_headers);
 }
 
 const char *exchange_header(const struct exchange *x, const char *name, size_t *len)
@@ -66,25 +66,23 @@ bool exchange_is_head(const struct exchange *x)
     return x->method == HTTP_HEAD;
 }
 
-void exchange_reply(struct exchange *x, int status, const char *extra_headers,
-                    const char *content_type, const char *body, size_t len)
+void exchange_reply(struct exchange *x, int status, const char *content_type, const char *body,
+                    size_t len)
 {
     x->status = status;
-    if (extra_headers)
-        buf_append_str(&x->head, extra_headers);
     if (content_type)
-        response_header(&x->head, "Content-Type", content_type);
+        headers_add_str(&x->response_headers, "Content-Type", content_type);
     exchange_send_head(x, (long long)len);
     exchange_send_data(x, body, len, false);
     exchange_finish(x);
 }
 
-void exchange_reply_status(struct exchange *x, int status, const char *extra_headers)
+void exchange_reply_status(struct exchange *x, int status)
 {
     char body[64];
     int n = snprintf(body, sizeof(body), "%d %s\n", status, response_reason(status));
     x->own_body = true;
-    exchange_reply(x, status, extra_headers, "text/plain; charset=utf-8", body, (size_t)n);
+    exchange_reply(x, status, "text/plain; charset=utf-8", body, (size_t)n);
 }
 
 /* ---- sources ------------------------------------------------------------------------------- */

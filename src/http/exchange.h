@@ -4,9 +4,9 @@
  * middleware work on exchanges only; the protocol behind them implements `exchange_ops`.
  *
  * The request fields are filled by the protocol before serve_request() and stay valid until
- * the exchange ends. The response is built in `status` and `head` (header lines
- * "Name: value\r\n", without Date, Server, framing or connection headers, which the protocol
- * adds), then sent with exchange_send_head() once, exchange_send_data()/exchange_send_file(),
+ * the exchange ends. The response is built in `status` and `response_headers` (a header list,
+ * http/headers.h, without Date, Server, framing or connection headers, which the protocol adds),
+ * then sent with exchange_send_head() once, exchange_send_data()/exchange_send_file(),
  * and exchange_finish(). These run the middleware chain's response phase, the body override
  * (error pages) and the encoder (compression) before the protocol's ops.
  *
@@ -44,6 +44,7 @@
 #include "buf.h"
 #include "http/body.h"
 #include "http/field.h"
+#include "http/headers.h"
 #include "net/loop.h"
 
 struct server;
@@ -80,7 +81,7 @@ struct exchange_filter_ops {
 };
 
 struct exchange_ops {
-    /* Sends the status and `head`. `length` >= 0 is the body length (Content-Length); -1 means
+    /* Sends the status and `response_headers`. `length` >= 0 is the body length (Content-Length); -1 means
        the body follows in pieces of unknown total. Bodies of HEAD, 1xx, 204, 304 are dropped. */
     void (*send_head)(struct exchange *x, long long length);
     void (*send_data)(struct exchange *x, const void *data, size_t len);
@@ -114,7 +115,7 @@ struct exchange {
 
     /* The response */
     int status;
-    struct buf head;
+    struct headers response_headers;
     bool close;                 /* HTTP/1: close the connection after this response */
     struct exchange_source *src; /* what produces the response over time, or NULL */
 
@@ -168,11 +169,12 @@ void exchange_send_file(struct exchange *x, int fd, off_t off, off_t len);
 void exchange_finish(struct exchange *x);
 void exchange_abort(struct exchange *x);
 
-/* A complete response with a small in-memory body. `extra_headers`: NULL or "Name: v\r\n" lines. */
-void exchange_reply(struct exchange *x, int status, const char *extra_headers,
-                    const char *content_type, const char *body, size_t len);
+/* A complete response with a small in-memory body. Headers it needs besides Content-Type
+   (Location, Retry-After, ...) are added to `response_headers` first. */
+void exchange_reply(struct exchange *x, int status, const char *content_type, const char *body,
+                    size_t len);
 
 /* exchange_reply() with the body "<status> <reason>\n" as text/plain: Kiln's own answers. */
-void exchange_reply_status(struct exchange *x, int status, const char *extra_headers);
+void exchange_reply_status(struct exchange *x, int status);
 
 #endif

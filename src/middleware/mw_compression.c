@@ -15,7 +15,6 @@
 
 #include "http/encoding.h"
 #include "http/exchange.h"
-#include "http/response.h"
 #include "middleware/chain.h"
 #include "middleware/compress.h"
 #include "middleware/zcache.h"
@@ -92,7 +91,7 @@ static bool use_compressed_file(struct exchange *x, enum encoding_coding coding,
 static bool media_type(const struct exchange *x, char *out, size_t size)
 {
     size_t len;
-    const char *v = response_find_header(&x->head, "Content-Type", &len);
+    const char *v = headers_find(&x->response_headers, "Content-Type", &len);
     if (!v)
         return false;
     size_t n = 0;
@@ -107,14 +106,14 @@ static bool media_type(const struct exchange *x, char *out, size_t size)
 static bool already_encoded(const struct exchange *x)
 {
     size_t len;
-    const char *v = response_find_header(&x->head, "Content-Encoding", &len);
+    const char *v = headers_find(&x->response_headers, "Content-Encoding", &len);
     return v && encoding_already_encoded(v, len);
 }
 
 static void weaken_etag(struct exchange *x)
 {
     size_t len;
-    const char *v = response_find_header(&x->head, "ETag", &len);
+    const char *v = headers_find(&x->response_headers, "ETag", &len);
     if (!v || len == 0 || v[0] != '"')
         return;
     char weak[80];
@@ -124,8 +123,7 @@ static void weaken_etag(struct exchange *x)
     weak[1] = '/';
     memcpy(weak + 2, v, len);
     weak[len + 2] = '\0';
-    response_remove_header(&x->head, "ETag");
-    response_header(&x->head, "ETag", weak);
+    headers_set(&x->response_headers, "ETag", weak);
 }
 
 static void compression_response(struct exchange *x, long long *length)
@@ -137,8 +135,8 @@ static void compression_response(struct exchange *x, long long *length)
         !encoding_type_compressible(type, strlen(type), extra_types) || already_encoded(x))
         return;
     size_t vary_len;
-    if (!response_find_header(&x->head, "Vary", &vary_len))
-        response_header(&x->head, "Vary", "Accept-Encoding");
+    if (!headers_find(&x->response_headers, "Vary", &vary_len))
+        headers_add_str(&x->response_headers, "Vary", "Accept-Encoding");
     if (*length >= 0 && (uint64_t)*length < cfg->compression_min_size)
         return;
     if (x->is_static && *length > (long long)STATIC_COMPRESS_MAX)
@@ -162,7 +160,7 @@ static void compression_response(struct exchange *x, long long *length)
         }
         *length = -1;
     }
-    response_header(&x->head, "Content-Encoding", encoding_name(coding));
+    headers_add_str(&x->response_headers, "Content-Encoding", encoding_name(coding));
     weaken_etag(x);
 }
 

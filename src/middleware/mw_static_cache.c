@@ -8,7 +8,6 @@
 
 #include "http/exchange.h"
 #include "http/httpdate.h"
-#include "http/response.h"
 #include "middleware/chain.h"
 #include "http/server.h"
 
@@ -20,10 +19,10 @@ static void static_cache_response(struct exchange *x, long long *length)
         return;
     char value[48];
     snprintf(value, sizeof(value), "public, max-age=%llu", (unsigned long long)ttl);
-    response_header(&x->head, "Cache-Control", value);
+    headers_add_str(&x->response_headers, "Cache-Control", value);
     char expires[HTTPDATE_LEN + 1];
     httpdate_format(loop_wall_time(x->srv->loop) + (time_t)ttl, expires);
-    response_header(&x->head, "Expires", expires);
+    headers_add_str(&x->response_headers, "Expires", expires);
 }
 
 const struct middleware middleware_static_cache = {
