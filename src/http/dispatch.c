@@ -152,13 +152,15 @@ static void on_body(void *owner, const uint8_t *data, size_t len, bool flush)
         if (flush || r->pending.len > STREAM_THRESHOLD)
             start_streaming(r);
     }
+    if (!r->src.x)
+        return; /* the response was aborted (the filter failed): the job is cancelled */
     if (r->streaming && r->job && !r->src.paused && x->ops->queued(x) > PAUSE_THRESHOLD) {
         pool_job_pause(r->job, true);
         r->src.paused = true; /* resumed when the protocol has written it out */
     }
 }
 
-/* The exchange's finish or abort releases `r`: nothing may touch it after them. */
+/* After the exchange's finish or abort, `r` is detached and released after the batch. */
 static void on_complete(void *owner)
 {
     struct php_reply *r = owner;

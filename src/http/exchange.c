@@ -115,7 +115,10 @@ bool exchange_has_source(const struct exchange *x)
     return x->src != NULL;
 }
 
-/* Lets go of the source; its memory goes now, or after its queued resume has gone by. */
+/*
+ * Lets go of the source. Its memory is released after the batch (source_on_deferred): the
+ * source may be on the stack (an abort from inside its own send), and a resume may be queued.
+ */
 static void source_detach(struct exchange *x, bool stop)
 {
     struct exchange_source *s = x->src;
@@ -125,8 +128,7 @@ static void source_detach(struct exchange *x, bool stop)
     s->x = NULL;
     if (stop)
         s->ops->stop(s);
-    if (!s->resume.queued)
-        s->ops->release(s);
+    loop_defer(x->srv->loop, &s->resume);
 }
 
 void exchange_source_stop(struct exchange *x)
@@ -252,7 +254,7 @@ void exchange_finish(struct exchange *x)
 
 void exchange_abort(struct exchange *x)
 {
-    source_detach(x, false);
+    source_detach(x, true); /* an aborted response needs nothing more from its source */
     destroy_filter(x);
     exchange_end_middleware(x);
     x->ops->abort(x);

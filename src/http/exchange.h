@@ -24,8 +24,9 @@
  * or the exchange is freed) and exchange_source_drained() (what was queued has been written).
  * A source that paused for back-pressure sets `paused`; its `resume` then runs after the event
  * batch in which the output drained (a loop_defer item), never from inside the protocol's write
- * path or nghttp2's data callback. `release` is called once nothing refers to the source any
- * more (after it finished or was stopped, and after a queued resume has gone by).
+ * path or nghttp2's data callback. `release` is called after the batch in which the source was
+ * detached (finished, aborted or stopped), so a source may still look at its own state after
+ * a send: `x` is NULL once the exchange let go.
  *
  * A *filter* rewrites the body on its way to the protocol (compression): the response phase of
  * the middleware installs one with exchange_set_filter(); it sees every body byte, flushes with
@@ -58,7 +59,7 @@ struct exchange_source_ops {
     /* The output queued for the client has drained after the source paused: produce again.
        Runs after the event batch; the source may send on its exchange from here. */
     void (*resume)(struct exchange_source *s);
-    /* Nothing refers to the source any more: free or recycle it. */
+    /* After the batch in which the source was detached: free or recycle it. */
     void (*release)(struct exchange_source *s);
 };
 
