@@ -250,12 +250,9 @@ static bool conn_write_out(struct conn *c)
 /* Writes pending output. Returns true when everything queued so far has been written. */
 bool conn_flush(struct conn *c)
 {
-    do {
-        if (!conn_write_out(c))
-            return false;
-        /* A worker paused for back-pressure may add output (even the end) right here. */
-        dispatch_output_drained(&c->x);
-    } while (c->out.len > 0 || c->file_left > 0);
+    if (!conn_write_out(c))
+        return false;
+    exchange_source_drained(&c->x); /* a paused source resumes after the batch */
     return true;
 }
 
@@ -380,9 +377,9 @@ static void conn_on_io(struct loop *loop, struct loop_io *io, uint32_t events)
     struct conn *c = container_of(io, struct conn, io);
     if (c->closed)
         return;
-    /* A client that goes away while PHP works on its request: stop, and let the script see
-       connection_aborted() (nginx + PHP-FPM behave the same way). */
-    if (c->x.php.job && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+    /* A client that goes away while its response is being produced (PHP works on it): stop,
+       and let the script see connection_aborted() (nginx + PHP-FPM behave the same way). */
+    if (exchange_has_source(&c->x) && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
         conn_close(c);
         return;
     }

@@ -1,19 +1,39 @@
 #include "http/dispatch.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "base.h"
+#include "buf.h"
 #include "http/cgi.h"
 #include "http/exchange.h"
 #include "http/response.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "obs/log.h"
 #include "pool/pool.h"
 
 #define STREAM_THRESHOLD (64u * 1024)  /* output held back before the response streams */
 #define PAUSE_THRESHOLD (1024u * 1024) /* unsent output at which the worker is paused */
+#define SPARE_REPLIES 64                /* finished replies kept for the next requests */
+#define SPARE_PENDING (16u * 1024)      /* held-back output memory a spare reply keeps */
+
+/* A PHP request in progress: the exchange's source. */
+struct php_reply {
+    struct exchange_source src;
+    struct pool_job *job;     /* the request at the pool, NULL once it ended */
+    bool streaming;           /* the head has been sent; the body follows as it comes */
+    struct buf pending;       /* output held back until the response is complete or streams */
+    long long head_length;    /* HEAD: the Content-Length the script set, or -1 */
+    struct php_reply *next;   /* in the spare list */
+};
+
+/* Finished replies, reused so that a request does not allocate one (the loop is single-threaded). */
+static struct php_reply *spare;
+static unsigned spare_count;
 
 /* ---- the request ------------------------------------------------------------------------------ */
 
@@ -91,9 +111,10 @@ static long long parse_length(const char *v, size_t len)
 
 static void on_headers(void *owner, const struct proto_headers *h)
 {
-    struct exchange *x = owner;
+    struct php_reply *r = owner;
+    struct exchange *x = r->src.x;
     x->status = (int)h->status;
-    x->worker_id = pool_job_worker_id(x->php.job);
+    x->worker_id = pool_job_worker_id(r->job);
     struct proto_pair_iter it;
     struct proto_pair p;
     proto_pair_iter_init(&it, h->pairs, h->pairs_len);
@@ -102,62 +123,70 @@ static void on_headers(void *owner, const struct proto_headers *h)
            (RFC 9110 section 9.3.2). For other methods Kiln frames the body it receives. */
         if (exchange_is_head(x) && p.name_len == 14 &&
             strncasecmp(p.name, "Content-Length", 14) == 0)
-            x->php.head_length = parse_length(p.value, p.value_len);
-        if (!is_hop_by_hop(p.name, p.name_len))
-            response_header_n(&x->head, p.name, p.value, p.value_len);
+            r->head_length = parse_length(p.value, p.value_len);
+        if (!is_hop_by_hop(p.name, p.name_len) &&
+            !headers_add_checked(&x->response_headers, p.name, p.name_len, p.value,
+                                 p.value_len))
+            log_debug("dropped an invalid header from PHP: %.*s", (int)p.name_len, p.name);
     }
 }
 
-static void start_streaming(struct exchange *x)
+static void start_streaming(struct php_reply *r)
 {
-    x->php.streaming = true;
+    struct exchange *x = r->src.x;
+    r->streaming = true;
     if (!x->status)
         x->status = 500;
     exchange_send_head(x, -1);
-    exchange_send_data(x, x->php.pending.data, x->php.pending.len, true);
-    buf_free(&x->php.pending);
+    exchange_send_data(x, r->pending.data, r->pending.len, true);
+    buf_clear(&r->pending);
 }
 
 static void on_body(void *owner, const uint8_t *data, size_t len, bool flush)
 {
-    struct exchange *x = owner;
-    if (x->php.streaming) {
+    struct php_reply *r = owner;
+    struct exchange *x = r->src.x;
+    if (r->streaming) {
         exchange_send_data(x, data, len, flush);
     } else {
-        buf_append(&x->php.pending, data, len);
-        if (flush || x->php.pending.len > STREAM_THRESHOLD)
-            start_streaming(x);
+        buf_append(&r->pending, data, len);
+        if (flush || r->pending.len > STREAM_THRESHOLD)
+            start_streaming(r);
     }
-    if (x->php.streaming && x->php.job && x->ops->queued(x) > PAUSE_THRESHOLD)
-        pool_job_pause(x->php.job, true);
+    if (!r->src.x)
+        return; /* the response was aborted (the filter failed): the job is cancelled */
+    if (r->streaming && r->job && !r->src.paused && x->ops->queued(x) > PAUSE_THRESHOLD) {
+        pool_job_pause(r->job, true);
+        r->src.paused = true; /* resumed when the protocol has written it out */
+    }
 }
 
+/* After the exchange's finish or abort, `r` is detached and released after the batch. */
 static void on_complete(void *owner)
 {
-    struct exchange *x = owner;
-    x->php.job = NULL;
-    if (!x->php.streaming) {
+    struct php_reply *r = owner;
+    struct exchange *x = r->src.x;
+    r->job = NULL;
+    if (!r->streaming) {
         if (!x->status)
             x->status = 500;
-        exchange_send_head(x, exchange_is_head(x) ? x->php.head_length
-                                                  : (long long)x->php.pending.len);
-        exchange_send_data(x, x->php.pending.data, x->php.pending.len, false);
-        buf_free(&x->php.pending);
+        exchange_send_head(x, exchange_is_head(x) ? r->head_length : (long long)r->pending.len);
+        exchange_send_data(x, r->pending.data, r->pending.len, false);
     }
     exchange_finish(x);
 }
 
 static void on_fail(void *owner, int status)
 {
-    struct exchange *x = owner;
-    x->php.job = NULL;
-    if (x->php.streaming) {
+    struct php_reply *r = owner;
+    struct exchange *x = r->src.x;
+    r->job = NULL;
+    if (r->streaming) {
         exchange_abort(x); /* half a response: the client must see it is incomplete */
         return;
     }
-    buf_clear(&x->head);
-    buf_free(&x->php.pending);
-    exchange_reply_status(x, status, NULL);
+    headers_clear(&x->response_headers);
+    exchange_reply_status(x, status);
 }
 
 static const struct pool_job_ops job_ops = {
@@ -167,41 +196,88 @@ static const struct pool_job_ops job_ops = {
     .on_fail = on_fail,
 };
 
+/* ---- the exchange's source -------------------------------------------------------------------- */
+
+/* The client is gone: the worker is told (connection_aborted()) and its answer dropped. */
+static void reply_stop(struct exchange_source *s)
+{
+    struct php_reply *r = container_of(s, struct php_reply, src);
+    if (r->job)
+        pool_job_cancel(r->job);
+    r->job = NULL;
+}
+
+static void reply_resume(struct exchange_source *s)
+{
+    struct php_reply *r = container_of(s, struct php_reply, src);
+    if (r->job)
+        pool_job_pause(r->job, false);
+}
+
+static void reply_release(struct exchange_source *s)
+{
+    struct php_reply *r = container_of(s, struct php_reply, src);
+    if (spare_count >= SPARE_REPLIES) {
+        buf_free(&r->pending);
+        free(r);
+        return;
+    }
+    if (r->pending.cap > SPARE_PENDING)
+        buf_free(&r->pending);
+    r->next = spare;
+    spare = r;
+    spare_count++;
+}
+
+static const struct exchange_source_ops reply_ops = {
+    .stop = reply_stop,
+    .resume = reply_resume,
+    .release = reply_release,
+};
+
+static struct php_reply *reply_get(void)
+{
+    struct php_reply *r = spare;
+    if (r) {
+        spare = r->next;
+        spare_count--;
+    } else {
+        r = calloc(1, sizeof(*r));
+        if (!r)
+            abort();
+    }
+    buf_clear(&r->pending);
+    r->job = NULL;
+    r->streaming = false;
+    r->head_length = -1;
+    return r;
+}
+
 /* ---- entry points ----------------------------------------------------------------------------- */
 
 void dispatch_php(struct exchange *x, const struct route *route)
 {
     if (x->body.failed) {
-        exchange_reply_status(x, 500, NULL);
+        exchange_reply_status(x, 500);
         return;
     }
-    x->php = (struct php_reply){.head_length = -1};
-    struct pool_job *job = pool_job_create(x->srv->pool, &job_ops, x);
+    struct php_reply *r = reply_get();
+    struct pool_job *job = pool_job_create(x->srv->pool, &job_ops, r);
     if (encode_request(x, route, job) < 0) {
         pool_job_cancel(job);
+        reply_release(&r->src);
         x->close = true;
-        exchange_reply_status(x, 431, NULL);
+        exchange_reply_status(x, 431);
         return;
     }
     add_body(job, &x->body);
     body_reset(&x->body);
-    x->php.job = job; /* before submitting: a worker failing at once already reports to us */
+    /* Attached before submitting: a worker failing at once already reports to us. */
+    r->job = job;
+    exchange_source_attach(x, &r->src, &reply_ops);
     if (pool_submit(job) < 0) {
-        x->php.job = NULL;
-        exchange_reply_status(x, 503, "Retry-After: 1\r\n");
+        r->job = NULL;
+        headers_add_str(&x->response_headers, "Retry-After", "1");
+        exchange_reply_status(x, 503);
     }
-}
-
-void dispatch_cancel(struct exchange *x)
-{
-    if (x->php.job)
-        pool_job_cancel(x->php.job);
-    x->php.job = NULL;
-    buf_free(&x->php.pending);
-}
-
-void dispatch_output_drained(struct exchange *x)
-{
-    if (x->php.job)
-        pool_job_pause(x->php.job, false);
 }

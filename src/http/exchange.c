@@ -6,9 +6,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "http/response.h"
 #include "http/server.h"
-#include "middleware/compress.h"
 
 static void exchange_end_middleware(struct exchange *x);
 
@@ -24,7 +24,7 @@ void exchange_reset(struct exchange *x)
     body_reset(&x->body);
     x->trace.ready = false;
     x->status = 0;
-    buf_clear(&x->head);
+    headers_clear(&x->response_headers);
     x->close = false;
     exchange_end_middleware(x);
     x->start_ms = 0;
@@ -41,10 +41,10 @@ void exchange_reset(struct exchange *x)
 
 void exchange_free(struct exchange *x)
 {
-    dispatch_cancel(x);
+    exchange_source_stop(x);
     exchange_end_middleware(x);
     body_reset(&x->body);
-    buf_free(&x->head);
+    headers_free(&x->response_headers);
 }
 
 const char *exchange_header(const struct exchange *x, const char *name, size_t *len)
@@ -77,40 +77,106 @@ bool exchange_is_head(const struct exchange *x)
     return x->method == HTTP_HEAD;
 }
 
-void exchange_reply(struct exchange *x, int status, const char *extra_headers,
-                    const char *content_type, const char *body, size_t len)
+void exchange_reply(struct exchange *x, int status, const char *content_type, const char *body,
+                    size_t len)
 {
     x->status = status;
-    if (extra_headers)
-        buf_append_str(&x->head, extra_headers);
     if (content_type)
-        response_header(&x->head, "Content-Type", content_type);
+        headers_add_str(&x->response_headers, "Content-Type", content_type);
     exchange_send_head(x, (long long)len);
     exchange_send_data(x, body, len, false);
     exchange_finish(x);
 }
 
-void exchange_reply_status(struct exchange *x, int status, const char *extra_headers)
+void exchange_reply_status(struct exchange *x, int status)
 {
     char body[64];
     int n = snprintf(body, sizeof(body), "%d %s\n", status, response_reason(status));
     x->own_body = true;
-    exchange_reply(x, status, extra_headers, "text/plain; charset=utf-8", body, (size_t)n);
+    exchange_reply(x, status, "text/plain; charset=utf-8", body, (size_t)n);
 }
 
-/* ---- the send path: middleware, body override, encoder, protocol -------------------------- */
+/* ---- sources ------------------------------------------------------------------------------- */
 
-/* The chain's end-of-exchange hooks run once, and the encoder goes with them. */
+/* After the batch: a queued resume runs, or the source detached meanwhile and is released. */
+static void source_on_deferred(struct loop *loop, struct loop_defer *d)
+{
+    (void)loop;
+    struct exchange_source *s = container_of(d, struct exchange_source, resume);
+    if (!s->x) {
+        s->ops->release(s);
+        return;
+    }
+    s->paused = false;
+    s->ops->resume(s);
+}
+
+void exchange_source_attach(struct exchange *x, struct exchange_source *s,
+                            const struct exchange_source_ops *ops)
+{
+    s->ops = ops;
+    s->x = x;
+    s->resume.fn = source_on_deferred;
+    s->paused = false;
+    x->src = s;
+}
+
+bool exchange_has_source(const struct exchange *x)
+{
+    return x->src != NULL;
+}
+
+/*
+ * Lets go of the source. Its memory is released after the batch (source_on_deferred): the
+ * source may be on the stack (an abort from inside its own send), and a resume may be queued.
+ */
+static void source_detach(struct exchange *x, bool stop)
+{
+    struct exchange_source *s = x->src;
+    if (!s)
+        return;
+    x->src = NULL;
+    s->x = NULL;
+    if (stop)
+        s->ops->stop(s);
+    loop_defer(x->srv->loop, &s->resume);
+}
+
+void exchange_source_stop(struct exchange *x)
+{
+    source_detach(x, true);
+}
+
+void exchange_source_drained(struct exchange *x)
+{
+    if (x->src && x->src->paused)
+        loop_defer(x->srv->loop, &x->src->resume);
+}
+
+/* ---- the send path: middleware, body override, filter, protocol --------------------------- */
+
+void exchange_set_filter(struct exchange *x, const struct exchange_filter_ops *ops, void *filter)
+{
+    x->filter_ops = ops;
+    x->filter = filter;
+}
+
+static void destroy_filter(struct exchange *x)
+{
+    if (x->filter) {
+        x->filter_ops->destroy(x->filter);
+        x->filter = NULL;
+    }
+}
+
+/* The chain's end-of-exchange hooks run once, and the filter goes with them. */
 static void exchange_end_middleware(struct exchange *x)
 {
     if (x->head_sent && !x->done) {
         x->done = true;
         server_chain_done(x->srv, x);
     }
-    if (x->encoder) {
-        compress_destroy(x->encoder);
-        x->encoder = NULL;
-    }
+    destroy_filter(x);
 }
 
 static void deliver(struct exchange *x, const void *data, size_t len)
@@ -121,16 +187,19 @@ static void deliver(struct exchange *x, const void *data, size_t len)
     x->ops->send_data(x, data, len);
 }
 
-/* Runs `data` through the encoder (if any) with `mode`, and hands the result to the protocol. */
-static void encode_and_deliver(struct exchange *x, const void *data, size_t len,
-                               enum compress_flush mode)
+/* Runs `data` through the filter (if any) and hands the result to the protocol; `finish` ends
+   the filter's output (data is then empty). */
+static void filter_and_deliver(struct exchange *x, const void *data, size_t len, bool flush,
+                               bool finish)
 {
-    if (!x->encoder) {
+    if (!x->filter) {
         deliver(x, data, len);
         return;
     }
     struct buf out = {0};
-    if (compress_write(x->encoder, data, len, mode, &out) < 0) {
+    int rc = finish ? x->filter_ops->finish(x->filter, &out)
+                    : x->filter_ops->write(x->filter, data, len, flush, &out);
+    if (rc < 0) {
         buf_free(&out);
         exchange_abort(x); /* cannot happen with sane input; the client must not get garbage */
         return;
@@ -154,10 +223,10 @@ void exchange_send_data(struct exchange *x, const void *data, size_t len, bool f
 {
     if (x->override_body || (len == 0 && !flush))
         return;
-    encode_and_deliver(x, data, len, flush ? COMPRESS_FLUSH : COMPRESS_NO_FLUSH);
+    filter_and_deliver(x, data, len, flush, false);
 }
 
-/* Compressed files are read and encoded piece by piece (sendfile cannot compress). */
+/* Filtered files are read and encoded piece by piece (sendfile cannot compress). */
 #define FILE_PIECE (64u * 1024)
 
 void exchange_send_file(struct exchange *x, int fd, off_t off, off_t len)
@@ -166,19 +235,19 @@ void exchange_send_file(struct exchange *x, int fd, off_t off, off_t len)
         close(fd);
         return;
     }
-    if (!x->encoder) {
+    if (!x->filter) {
         x->bytes_sent += (uint64_t)len;
         x->ops->send_file(x, fd, off, len);
         return;
     }
     char piece[FILE_PIECE];
-    while (len > 0 && x->encoder) {
+    while (len > 0 && x->filter) {
         ssize_t n = pread(fd, piece, len < (off_t)sizeof(piece) ? (size_t)len : sizeof(piece), off);
         if (n <= 0) {
             exchange_abort(x); /* the file shrank under us */
             break;
         }
-        encode_and_deliver(x, piece, (size_t)n, COMPRESS_NO_FLUSH);
+        filter_and_deliver(x, piece, (size_t)n, false, false);
         off += n;
         len -= n;
     }
@@ -187,18 +256,17 @@ void exchange_send_file(struct exchange *x, int fd, off_t off, off_t len)
 
 void exchange_finish(struct exchange *x)
 {
-    if (x->encoder)
-        encode_and_deliver(x, NULL, 0, COMPRESS_FINISH);
+    source_detach(x, false);
+    if (x->filter)
+        filter_and_deliver(x, NULL, 0, true, true);
     exchange_end_middleware(x);
     x->ops->finish(x);
 }
 
 void exchange_abort(struct exchange *x)
 {
-    if (x->encoder) {
-        compress_destroy(x->encoder);
-        x->encoder = NULL;
-    }
+    source_detach(x, true); /* an aborted response needs nothing more from its source */
+    destroy_filter(x);
     exchange_end_middleware(x);
     x->ops->abort(x);
 }

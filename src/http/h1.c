@@ -6,7 +6,6 @@
 
 #include "base.h"
 #include "http/conn.h"
-#include "http/dispatch.h"
 #include "http/field.h"
 #include "http/response.h"
 #include "http/serve.h"
@@ -37,8 +36,7 @@ static void h1_send_head(struct exchange *x, long long length)
 {
     struct conn *c = conn_of(x);
     response_begin(&c->out, x->status, loop_wall_time(c->srv->loop));
-    buf_append(&c->out, x->head.data, x->head.len);
-    buf_clear(&x->head);
+    response_add_headers(&c->out, &x->response_headers);
     if (response_status_has_body(x->status) && length >= 0) {
         response_header_uint(&c->out, "Content-Length", (unsigned long long)length);
     } else if (h1_has_body(c)) {
@@ -112,7 +110,7 @@ void h1_fail(struct conn *c, int status)
     exchange_reset(&c->x);
     c->x.method = HTTP_GET; /* whatever the request was, the error has a body */
     c->x.close = true;
-    exchange_reply_status(&c->x, status, NULL);
+    exchange_reply_status(&c->x, status);
 }
 
 /* Keeps the buffer bounded while a body streams through: decoded body bytes are dropped. */
@@ -191,7 +189,7 @@ static void h1_start_exchange(struct conn *c)
     h1_fill_exchange(c);
     if (!h1_host_valid(c)) {
         c->x.close = true;
-        exchange_reply_status(&c->x, 400, NULL);
+        exchange_reply_status(&c->x, 400);
         return;
     }
     if (c->redirect)
@@ -243,7 +241,7 @@ static void h1_release_buffers(struct conn *c)
     buf_free(&c->in);
     buf_free(&c->out);
     c->out_pos = 0;
-    buf_free(&c->x.head);
+    headers_free(&c->x.response_headers);
     http1_free(&c->http);
     free(c->fields);
     c->fields = NULL;
@@ -314,7 +312,7 @@ bool h1_step(struct conn *c)
 
 void h1_close(struct conn *c)
 {
-    dispatch_cancel(&c->x);
+    exchange_source_stop(&c->x);
 }
 
 void h1_free(struct conn *c)

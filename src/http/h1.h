@@ -21,7 +21,7 @@ bool h1_step(struct conn *c);
 /* Answers a request that cannot be parsed or is refused before it was read; always closes. */
 void h1_fail(struct conn *c, int status);
 
-/* The connection closed: the request in progress ends now (a PHP request is cancelled). */
+/* The connection closed: the request in progress ends now (its source is stopped). */
 void h1_close(struct conn *c);
 
 /* Releases the parser and the exchange. */

@@ -15,7 +15,6 @@
 
 #include "base.h"
 #include "http/conn.h"
-#include "http/dispatch.h"
 #include "http/exchange.h"
 #include "http/field.h"
 #include "http/httpdate.h"
@@ -63,6 +62,9 @@ struct h2_session {
     LIST_HEAD(, h2_stream) streams;
     unsigned open_streams;
     bool goaway;
+    nghttp2_nv *nv;                /* the response head being submitted, */
+    size_t nv_cap;
+    struct buf names;              /*   and its lower-cased names */
 };
 
 static struct h2_stream *stream_of(const struct exchange *x)
@@ -93,10 +95,10 @@ static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t l
     (void)id;
     (void)user;
     struct h2_stream *st = source->ptr;
-    /* Nothing queued: a worker paused for back-pressure may go on, and may add output (even
-       the end of the response) right here, before we look. */
+    /* Nothing queued: a source paused for back-pressure goes on after the batch (never from
+       here); its output resumes the stream then. */
     if (st->out_pos == st->out.len && st->file_left == 0)
-        dispatch_output_drained(&st->x);
+        exchange_source_drained(&st->x);
     size_t n = 0;
     if (st->out_pos < st->out.len) {
         n = st->out.len - st->out_pos < length ? st->out.len - st->out_pos : length;
@@ -132,46 +134,52 @@ static void add_nv(nghttp2_nv *nv, size_t *n, const char *name, size_t name_len,
     (*n)++;
 }
 
-static size_t count_lines(const struct buf *head)
+/* Room for `count` name/value pairs in the session's array (kept from response to response). */
+static nghttp2_nv *nv_reserve(struct h2_session *s, size_t count)
 {
-    size_t n = 0;
-    for (size_t i = 0; i + 1 < head->len; i++)
-        if (head->data[i] == '\r' && head->data[i + 1] == '\n')
-            n++;
-    return n;
+    if (count > s->nv_cap) {
+        free(s->nv);
+        s->nv_cap = count < 32 ? 32 : count;
+        s->nv = malloc(s->nv_cap * sizeof(*s->nv));
+        if (!s->nv)
+            abort();
+    }
+    return s->nv;
+}
+
+/* The response headers into `nv`, names lower-cased (HTTP/2 wants them so) into the session's
+   name store, which is sized first so that the pointers stay put. */
+static void add_response_headers(struct h2_session *s, const struct headers *h, nghttp2_nv *nv,
+                                 size_t *n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < h->count; i++)
+        total += h->entries[i].name_len;
+    buf_clear(&s->names);
+    char *lower = buf_reserve(&s->names, total);
+    for (size_t i = 0; i < h->count; i++) {
+        struct http_field f = headers_at(h, i);
+        for (size_t k = 0; k < f.name_len; k++)
+            lower[k] = (char)tolower((unsigned char)f.name[k]);
+        add_nv(nv, n, lower, f.name_len, f.value, f.value_len);
+        lower += f.name_len;
+    }
 }
 
 static void h2_send_head(struct exchange *x, long long length)
 {
     struct h2_stream *st = stream_of(x);
+    struct h2_session *s = st->s;
     char status[4], clen[24];
     char date[HTTPDATE_LEN + 1];
     snprintf(status, sizeof(status), "%03d", x->status);
     httpdate_format(loop_wall_time(x->srv->loop), date);
     st->no_body = !response_status_has_body(x->status) || exchange_is_head(x) || length == 0;
 
-    /* x->head holds "Name: value\r\n" lines: lower-case the names in place, then point at them. */
-    size_t lines = count_lines(&x->head);
-    nghttp2_nv *nv = calloc(lines + 5, sizeof(*nv));
-    if (!nv)
-        abort();
+    nghttp2_nv *nv = nv_reserve(s, x->response_headers.count + 4);
     size_t n = 0;
     add_nv(nv, &n, ":status", 7, status, 3);
-    char *p = x->head.data;
-    char *end = x->head.data + x->head.len;
-    while (p < end) {
-        char *eol = memchr(p, '\r', (size_t)(end - p));
-        char *colon = memchr(p, ':', (size_t)((eol ? eol : end) - p));
-        if (!eol || !colon)
-            break;
-        for (char *q = p; q < colon; q++)
-            *q = (char)tolower((unsigned char)*q);
-        char *value = colon + 1;
-        while (value < eol && *value == ' ')
-            value++;
-        add_nv(nv, &n, p, (size_t)(colon - p), value, (size_t)(eol - value));
-        p = eol + 2;
-    }
+    add_response_headers(s, &x->response_headers, nv, &n);
     if (length >= 0 && response_status_has_body(x->status)) {
         int len = snprintf(clen, sizeof(clen), "%lld", length);
         add_nv(nv, &n, "content-length", 14, clen, (size_t)len);
@@ -180,11 +188,9 @@ static void h2_send_head(struct exchange *x, long long length)
     add_nv(nv, &n, "date", 4, date, HTTPDATE_LEN);
 
     nghttp2_data_provider body = {.source.ptr = st, .read_callback = read_body};
-    if (nghttp2_submit_response(st->s->ng, st->id, nv, n, st->no_body ? NULL : &body) != 0)
-        nghttp2_submit_rst_stream(st->s->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
-    free(nv); /* nghttp2 copied the names and values */
-    buf_clear(&x->head);
-    schedule(st->s);
+    if (nghttp2_submit_response(s->ng, st->id, nv, n, st->no_body ? NULL : &body) != 0)
+        nghttp2_submit_rst_stream(s->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+    schedule(s); /* nghttp2 copied the names and values */
 }
 
 static void h2_send_data(struct exchange *x, const void *data, size_t len)
@@ -349,14 +355,14 @@ static void stream_dispatch(struct h2_stream *st)
         return;
     st->dispatched = true;
     if (st->refuse) {
-        exchange_reply_status(&st->x, st->refuse, NULL);
+        exchange_reply_status(&st->x, st->refuse);
         return;
     }
     stream_fill_exchange(st);
     size_t host_len;
     const char *host = exchange_header(&st->x, "host", &host_len);
     if (!st->x.target || !st->x.method_name || (host && !http_field_host_valid(host, host_len))) {
-        exchange_reply_status(&st->x, 400, NULL);
+        exchange_reply_status(&st->x, 400);
         return;
     }
     serve_request(&st->x);
@@ -451,7 +457,7 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error_code,
     (void)user;
     struct h2_stream *st = stream_get(ng, id);
     if (st)
-        stream_free(st); /* cancels a PHP request still running: connection_aborted() */
+        stream_free(st); /* stops a source still producing (PHP: connection_aborted()) */
     return 0;
 }
 
@@ -530,6 +536,8 @@ void h2_free(struct conn *c)
         return;
     h2_close_streams(c);
     nghttp2_session_del(c->h2->ng);
+    free(c->h2->nv);
+    buf_free(&c->h2->names);
     free(c->h2);
     c->h2 = NULL;
 }

@@ -11,26 +11,37 @@
 #include "http/exchange.h"
 #include "net/listener.h"
 #include "obs/stats.h"
+#include "obs/sysinfo.h"
 #include "pool/pool.h"
+#include "pool/scoreboard.h"
+#include "pool/status.h"
 
 #define JSON_TYPE "application/json"
 #define TEXT_TYPE "text/plain; charset=utf-8"
-/* Probes and scrapes must see the state of now, never a cached copy. */
-#define NO_STORE "Cache-Control: no-store\r\n"
+/* Answers from the pool's scoreboard: at most this many workers are listed. */
+#define WORKERS_MAX 1024
 
 static struct internal *internal_of(const struct exchange *x)
 {
     return container_of(x->srv, struct internal, srv);
 }
 
-static void reply_text(struct exchange *x, int status, const char *extra, const char *text)
+/* Every answer: probes and scrapes must see the state of now, never a cached copy. */
+static void reply(struct exchange *x, int status, const char *content_type, const char *body,
+                  size_t len)
 {
-    exchange_reply(x, status, extra, TEXT_TYPE, text, strlen(text));
+    headers_add_str(&x->response_headers, "Cache-Control", "no-store");
+    exchange_reply(x, status, content_type, body, len);
+}
+
+static void reply_text(struct exchange *x, int status, const char *text)
+{
+    reply(x, status, TEXT_TYPE, text, strlen(text));
 }
 
 static void reply_buf(struct exchange *x, const char *content_type, struct buf *body)
 {
-    exchange_reply(x, 200, NO_STORE, content_type, body->data, body->len);
+    reply(x, 200, content_type, body->data, body->len);
     buf_free(body);
 }
 
@@ -64,12 +75,32 @@ static void serve_ready(struct exchange *x)
 {
     const char *why = not_ready_reason(internal_of(x));
     if (!why) {
-        reply_text(x, 200, NO_STORE, "ready\n");
+        reply_text(x, 200, "ready\n");
         return;
     }
     char text[32];
     snprintf(text, sizeof(text), "%s\n", why);
-    reply_text(x, 503, NO_STORE "Retry-After: 1\r\n", text);
+    headers_add_str(&x->response_headers, "Retry-After", "1");
+    reply_text(x, 503, text);
+}
+
+/* OPcache as the workers last sampled it (pool/scoreboard.h); nothing before the first sample. */
+static void set_opcache(const struct pool *pool)
+{
+    struct scoreboard_opcache o;
+    if (!pool_opcache_stats(pool, &o) || !o.enabled)
+        return;
+    uint64_t lookups = o.hits + o.misses;
+    struct stats_opcache so = {
+        .memory_used = o.memory_used,
+        .memory_free = o.memory_free,
+        .hit_ratio = lookups ? (double)o.hits / (double)lookups : 0,
+        .cached_scripts = o.cached_scripts,
+        .restarts = {[STATS_OPCACHE_OOM] = o.oom_restarts,
+                     [STATS_OPCACHE_HASH] = o.hash_restarts,
+                     [STATS_OPCACHE_MANUAL] = o.manual_restarts},
+    };
+    stats_set_opcache(&so);
 }
 
 /* The values the master knows at any time, set just before they are written. */
@@ -85,6 +116,13 @@ static void set_scrape_gauges(const struct internal *in)
     metrics_gauge_set(s->workers_busy, ps.by_state[POOL_WORKER_BUSY]);
     metrics_gauge_set(s->workers_idle, ps.by_state[POOL_WORKER_IDLE]);
     metrics_gauge_set(s->queue_depth, ps.queued);
+    metrics_gauge_set(s->pending_requests, ps.pending);
+    metrics_counter_follow(s->dropped_requests, ps.dropped);
+    metrics_counter_follow(s->worker_restarts[STATS_RESTART_RECYCLED], ps.restarts[POOL_EXIT_RECYCLED]);
+    metrics_counter_follow(s->worker_restarts[STATS_RESTART_CRASHED], ps.restarts[POOL_EXIT_CRASHED]);
+    metrics_counter_follow(s->worker_restarts[STATS_RESTART_TIMED_OUT], ps.restarts[POOL_EXIT_TIMED_OUT]);
+    metrics_counter_follow(s->worker_restarts[STATS_RESTART_KILLED], ps.restarts[POOL_EXIT_KILLED]);
+    set_opcache(in->pool);
 }
 
 static void serve_metrics(struct exchange *x)
@@ -93,6 +131,20 @@ static void serve_metrics(struct exchange *x)
     set_scrape_gauges(internal_of(x));
     stats_render(&body);
     reply_buf(x, METRICS_CONTENT_TYPE, &body);
+}
+
+static void serve_workers(struct exchange *x)
+{
+    struct internal *in = internal_of(x);
+    struct buf body = {0};
+    if (in->pool) {
+        static struct pool_worker_info workers[WORKERS_MAX];
+        size_t n = pool_worker_snapshot(in->pool, workers, WORKERS_MAX);
+        pool_status_workers_json(workers, n, &body);
+    } else {
+        buf_append_str(&body, "{\"workers\":[]}");
+    }
+    reply_buf(x, JSON_TYPE, &body);
 }
 
 static void serve_config(struct exchange *x)
@@ -111,6 +163,7 @@ static const struct {
     {"/live", NULL}, /* answering at all is the proof */
     {"/metrics", serve_metrics},
     {"/config", serve_config},
+    {"/workers", serve_workers},
 };
 
 static void internal_handle(struct exchange *x)
@@ -123,14 +176,30 @@ static void internal_handle(struct exchange *x)
         if (strlen(endpoints[i].path) != len || memcmp(endpoints[i].path, x->target, len) != 0)
             continue;
         if (x->method != HTTP_GET && x->method != HTTP_HEAD)
-            reply_text(x, 405, "Allow: GET, HEAD\r\n", "405 Method Not Allowed\n");
-        else if (endpoints[i].serve)
+        {
+            headers_add_str(&x->response_headers, "Allow", "GET, HEAD");
+            reply_text(x, 405, "405 Method Not Allowed\n");
+        } else if (endpoints[i].serve) {
             endpoints[i].serve(x);
-        else
-            reply_text(x, 200, NO_STORE, "ok\n");
+        } else {
+            reply_text(x, 200, "ok\n");
+        }
         return;
     }
-    reply_text(x, 404, NULL, "404 Not Found\n");
+    reply_text(x, 404, "404 Not Found\n");
+}
+
+/* The host's load and memory for the node_* gauges, read at scrape time. */
+static bool read_host(struct stats_node *out)
+{
+    struct sysinfo_snapshot snap;
+    sysinfo_read(&snap);
+    out->load[0] = snap.load.load1;
+    out->load[1] = snap.load.load5;
+    out->load[2] = snap.load.load15;
+    out->mem_total = snap.memory.total_bytes;
+    out->mem_available = snap.memory.available_bytes;
+    return snap.load_ok || snap.memory_ok;
 }
 
 int internal_start(struct internal *in, const struct config *cfg, struct loop *loop,
@@ -138,6 +207,9 @@ int internal_start(struct internal *in, const struct config *cfg, struct loop *l
 {
     in->main = main;
     in->pool = pool;
+    stats_set_node_reader(read_host);
+    if (pool)
+        pool_set_histograms(pool, stats_global.queue_wait, stats_global.php_duration);
     server_init_handler(&in->srv, cfg, loop, internal_handle);
     char label[sizeof(cfg->internal.text) + 16];
     snprintf(label, sizeof(label), "INTERNAL_ADDR %s", cfg->internal.text);

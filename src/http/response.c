@@ -1,7 +1,6 @@
 #include "http/response.h"
 
 #include <string.h>
-#include <strings.h>
 
 #include "http/httpdate.h"
 
@@ -72,17 +71,21 @@ void response_begin(struct buf *out, int status, time_t now)
     buf_append(out, "\r\n", 2);
 }
 
-void response_header_n(struct buf *out, const char *name, const char *value, size_t value_len)
+void response_add_headers(struct buf *out, const struct headers *h)
 {
-    buf_append_str(out, name);
-    buf_append(out, ": ", 2);
-    buf_append(out, value, value_len);
-    buf_append(out, "\r\n", 2);
-}
-
-void response_header(struct buf *out, const char *name, const char *value)
-{
-    response_header_n(out, name, value, strlen(value));
+    for (size_t i = 0; i < h->count; i++) {
+        struct http_field f = headers_at(h, i);
+        char *to = buf_reserve(out, f.name_len + f.value_len + 4);
+        memcpy(to, f.name, f.name_len);
+        to += f.name_len;
+        *to++ = ':';
+        *to++ = ' ';
+        memcpy(to, f.value, f.value_len);
+        to += f.value_len;
+        *to++ = '\r';
+        *to = '\n';
+        out->len += f.name_len + f.value_len + 4;
+    }
 }
 
 void response_header_uint(struct buf *out, const char *name, unsigned long long value)
@@ -100,51 +103,4 @@ void response_end_head(struct buf *out, bool close, bool keep_alive_10)
     else if (keep_alive_10)
         buf_append_str(out, "Connection: keep-alive\r\n");
     buf_append(out, "\r\n", 2);
-}
-
-/* Finds the line of `name` at or after `from`; returns its start and sets *end, or NULL. */
-static const char *find_line(const struct buf *head, size_t from, const char *name,
-                             const char **end)
-{
-    size_t n = strlen(name);
-    const char *p = head->data + from;
-    const char *stop = head->data + head->len;
-    while (p < stop) {
-        const char *eol = memchr(p, '\n', (size_t)(stop - p));
-        const char *next = eol ? eol + 1 : stop;
-        if ((size_t)(next - p) > n && p[n] == ':' && strncasecmp(p, name, n) == 0) {
-            *end = next;
-            return p;
-        }
-        p = next;
-    }
-    return NULL;
-}
-
-const char *response_find_header(const struct buf *head, const char *name, size_t *len)
-{
-    const char *end;
-    const char *line = head->len ? find_line(head, 0, name, &end) : NULL;
-    if (!line)
-        return NULL;
-    const char *v = line + strlen(name) + 1;
-    while (v < end && *v == ' ')
-        v++;
-    const char *ve = end;
-    while (ve > v && (ve[-1] == '\n' || ve[-1] == '\r'))
-        ve--;
-    *len = (size_t)(ve - v);
-    return v;
-}
-
-void response_remove_header(struct buf *head, const char *name)
-{
-    const char *end;
-    const char *line;
-    while (head->len && (line = find_line(head, 0, name, &end))) {
-        size_t at = (size_t)(line - head->data);
-        size_t cut = (size_t)(end - line);
-        memmove(head->data + at, end, head->len - at - cut);
-        head->len -= cut;
-    }
 }

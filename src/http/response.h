@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "http/headers.h"
 
 #define RESPONSE_SERVER "kiln/" KILN_VERSION
 
@@ -28,16 +29,10 @@ const char *response_reason(int status);
 /* "HTTP/1.1 <status> <reason>\r\n" followed by Date and Server. `now` is the loop's wall time. */
 void response_begin(struct buf *out, int status, time_t now);
 
+/* "<name>: <value>\r\n" for every entry of `h`, in order. */
+void response_add_headers(struct buf *out, const struct headers *h);
 /* "<name>: <value>\r\n" */
-void response_header(struct buf *out, const char *name, const char *value);
-void response_header_n(struct buf *out, const char *name, const char *value, size_t value_len);
 void response_header_uint(struct buf *out, const char *name, unsigned long long value);
-
-/* The value of header `name` (case-insensitive) in a block of "Name: value\r\n" lines, or NULL. */
-const char *response_find_header(const struct buf *head, const char *name, size_t *len);
-
-/* Removes every line of header `name` (case-insensitive) from such a block. */
-void response_remove_header(struct buf *head, const char *name);
 
 /*
  * Ends the head: adds "Connection: close" when `close` is set, "Connection: keep-alive" when

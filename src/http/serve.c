@@ -67,31 +67,37 @@ static int parse_target(const char *t, size_t len, struct target *out)
 
 
 /*
- * Appends "Location: " + scheme_and_host + the normalised path as a URL + "?query" + CRLF and a
- * NUL (the result is passed on as a C string). Only the normalised path goes in, never the raw
- * target: a redirect cannot be turned into one to another site ("//evil/..", "/%2F/evil").
+ * Answers 301 with Location: `origin` + the normalised path as a URL + `suffix` + "?query". Only
+ * the normalised path goes in, never the raw target: a redirect cannot be turned into one to
+ * another site ("//evil/..", "/%2F/evil").
  */
-static void location_header(struct buf *location, const char *scheme_and_host, const char *norm,
-                            const char *suffix, const struct target *t)
+static void redirect(struct exchange *x, const char *origin, size_t origin_len, const char *norm,
+                     const char *suffix, const struct target *t)
 {
-    buf_append_str(location, "Location: ");
-    buf_append_str(location, scheme_and_host);
-    path_encode(norm, location);
-    buf_append_str(location, suffix);
+    struct buf location = {0};
+    buf_append(&location, origin, origin_len);
+    path_encode(norm, &location);
+    buf_append_str(&location, suffix);
     if (t->query) {
-        buf_append_char(location, '?');
-        buf_append(location, t->query, t->query_len);
+        buf_append_char(&location, '?');
+        buf_append(&location, t->query, t->query_len);
     }
-    buf_append(location, "\r\n", 3);
+    headers_add(&x->response_headers, "Location", 8, location.data, location.len);
+    buf_free(&location);
+    exchange_reply_status(x, 301);
 }
 
 /* A directory named without its trailing slash: `dir` is its normalised path. */
 static void redirect_with_slash(struct exchange *x, const char *dir, const struct target *t)
 {
-    struct buf location = {0};
-    location_header(&location, "", dir, "/", t);
-    exchange_reply_status(x, 301, location.data);
-    buf_free(&location);
+    redirect(x, "", 0, dir, "/", t);
+}
+
+/* A 503 that tells the client to come back in a second. */
+static void reply_unavailable(struct exchange *x)
+{
+    headers_add_str(&x->response_headers, "Retry-After", "1");
+    exchange_reply_status(x, 503);
 }
 
 void serve_https_redirect(struct exchange *x, unsigned https_port)
@@ -105,18 +111,14 @@ void serve_https_redirect(struct exchange *x, unsigned https_port)
     char norm[PATH_MAX];
     if (!host || host_len == 0 || parse_target(x->target, x->target_len, &t) < 0 ||
         t.path_len >= sizeof(norm) || path_normalize(t.path, t.path_len, norm) < 0) {
-        exchange_reply_status(x, 400, NULL);
+        exchange_reply_status(x, 400);
         return;
     }
     struct buf origin = {0};
     buf_printf(&origin, "https://%.*s", (int)host_len, host);
     if (https_port != 443)
         buf_printf(&origin, ":%u", https_port);
-    buf_append_char(&origin, '\0');
-    struct buf location = {0};
-    location_header(&location, origin.data, norm, "", &t);
-    exchange_reply_status(x, 301, location.data);
-    buf_free(&location);
+    redirect(x, origin.data, origin.len, norm, "", &t);
     buf_free(&origin);
 }
 
@@ -130,17 +132,21 @@ static struct static_hdr request_header(const struct exchange *x, const char *na
 static void add_static_headers(struct exchange *x, const struct route *r,
                                const struct static_plan *plan, off_t size)
 {
-    struct buf *head = &x->head;
+    struct headers *h = &x->response_headers;
     if (plan->status != 304)
-        response_header(head, "Content-Type", mime_lookup(r->script, strlen(r->script)));
-    response_header(head, "ETag", plan->etag);
-    response_header(head, "Last-Modified", plan->last_modified);
-    response_header(head, "Accept-Ranges", "bytes");
-    if (plan->status == 206)
-        buf_printf(head, "Content-Range: bytes %lld-%lld/%lld\r\n", (long long)plan->offset,
-                   (long long)(plan->offset + plan->length - 1), (long long)size);
-    else if (plan->status == 416)
-        buf_printf(head, "Content-Range: bytes */%lld\r\n", (long long)size);
+        headers_add_str(h, "Content-Type", mime_lookup(r->script, strlen(r->script)));
+    headers_add_str(h, "ETag", plan->etag);
+    headers_add_str(h, "Last-Modified", plan->last_modified);
+    headers_add_str(h, "Accept-Ranges", "bytes");
+    char range[80];
+    if (plan->status == 206) {
+        snprintf(range, sizeof(range), "bytes %lld-%lld/%lld", (long long)plan->offset,
+                 (long long)(plan->offset + plan->length - 1), (long long)size);
+        headers_add_str(h, "Content-Range", range);
+    } else if (plan->status == 416) {
+        snprintf(range, sizeof(range), "bytes */%lld", (long long)size);
+        headers_add_str(h, "Content-Range", range);
+    }
 }
 
 /*
@@ -182,7 +188,8 @@ static int open_precompressed(struct exchange *x, const struct route *r,
 static void serve_static(struct exchange *x, const struct route *r)
 {
     if (x->method != HTTP_GET && x->method != HTTP_HEAD) {
-        exchange_reply_status(x, 405, "Allow: GET, HEAD\r\n");
+        headers_add_str(&x->response_headers, "Allow", "GET, HEAD");
+        exchange_reply_status(x, 405);
         return;
     }
     enum encoding_coding coding = ENCODING_NONE;
@@ -194,13 +201,13 @@ static void serve_static(struct exchange *x, const struct route *r)
     }
     struct stat st;
     if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM)) {
-        exchange_reply_status(x, 503, "Retry-After: 1\r\n");
+        reply_unavailable(x);
         return;
     }
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
             close(fd);
-        exchange_reply_status(x, 404, NULL);
+        exchange_reply_status(x, 404);
         return;
     }
     struct static_request req = {
@@ -215,9 +222,9 @@ static void serve_static(struct exchange *x, const struct route *r)
     x->status = plan.status;
     add_static_headers(x, r, &plan, st.st_size);
     if (coding != ENCODING_NONE)
-        response_header(&x->head, "Content-Encoding", encoding_name(coding));
+        headers_add_str(&x->response_headers, "Content-Encoding", encoding_name(coding));
     if (varies)
-        response_header(&x->head, "Vary", "Accept-Encoding");
+        headers_add_str(&x->response_headers, "Vary", "Accept-Encoding");
     x->is_static = true;
     x->static_path = r->script;
     x->static_stat = st;
@@ -232,7 +239,7 @@ static void serve_static(struct exchange *x, const struct route *r)
 static void serve_php(struct exchange *x, const struct route *r)
 {
     if (x->srv->cfg->executor == CONFIG_EXECUTOR_STUB)
-        exchange_reply(x, 200, NULL, "text/html; charset=UTF-8", STUB_BODY, sizeof(STUB_BODY) - 1);
+        exchange_reply(x, 200, "text/html; charset=UTF-8", STUB_BODY, sizeof(STUB_BODY) - 1);
     else
         dispatch_php(x, r);
 }
@@ -249,27 +256,27 @@ void serve_request(struct exchange *x)
     struct target t;
     if (parse_target(x->target, x->target_len, &t) < 0) {
         x->close = true;
-        exchange_reply_status(x, 400, NULL);
+        exchange_reply_status(x, 400);
         return;
     }
     if (x->method == HTTP_CONNECT) {
-        exchange_reply_status(x, 405, NULL);
+        exchange_reply_status(x, 405);
         return;
     }
     struct route route;
     switch (router_resolve(&x->srv->router, t.path, t.path_len, loop_now_ms(x->srv->loop),
                            &route)) {
     case ROUTE_BAD_REQUEST:
-        exchange_reply_status(x, 400, NULL);
+        exchange_reply_status(x, 400);
         return;
     case ROUTE_NOT_FOUND:
-        exchange_reply_status(x, 404, NULL);
+        exchange_reply_status(x, 404);
         return;
     case ROUTE_REDIRECT_SLASH:
         redirect_with_slash(x, route.script, &t);
         return;
     case ROUTE_UNAVAILABLE:
-        exchange_reply_status(x, 503, "Retry-After: 1\r\n");
+        reply_unavailable(x);
         return;
     case ROUTE_STATIC:
         serve_static(x, &route);

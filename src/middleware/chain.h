@@ -39,8 +39,8 @@ struct middleware {
     void (*reload)(void *instance);
     /* Request phase: true when the middleware answered the request itself. */
     bool (*request)(void *instance, struct exchange *x);
-    /* Response phase: may change x->status, x->head and *length (-1 = unknown) before the head
-       goes out, and may set the exchange's body override or encoder. */
+    /* Response phase: may change x->status, x->response_headers and *length (-1 = unknown) before the head
+       goes out, and may set the exchange's body override or install a filter. */
     void (*response)(void *instance, struct exchange *x, long long *length);
     /* The response is complete (or was aborted): x->status and x->bytes_sent are final. */
     void (*done)(void *instance, struct exchange *x);

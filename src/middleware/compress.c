@@ -1,5 +1,7 @@
 #include "middleware/compress.h"
 
+#include "http/exchange.h"
+
 #include <brotli/encode.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,3 +205,26 @@ void compress_destroy(struct compress *c)
     }
     free(c);
 }
+
+/* ---- the exchange's body filter ------------------------------------------------------------ */
+
+static int filter_write(void *filter, const void *data, size_t len, bool flush, struct buf *out)
+{
+    return compress_write(filter, data, len, flush ? COMPRESS_FLUSH : COMPRESS_NO_FLUSH, out);
+}
+
+static int filter_finish(void *filter, struct buf *out)
+{
+    return compress_write(filter, NULL, 0, COMPRESS_FINISH, out);
+}
+
+static void filter_destroy(void *filter)
+{
+    compress_destroy(filter);
+}
+
+const struct exchange_filter_ops compress_filter = {
+    .write = filter_write,
+    .finish = filter_finish,
+    .destroy = filter_destroy,
+};

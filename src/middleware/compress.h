@@ -48,4 +48,9 @@ int compress_write(struct compress *c, const void *data, size_t len, enum compre
 
 void compress_destroy(struct compress *c);
 
+/* A compressor as the exchange's body filter (http/exchange.h); its argument is a `struct
+   compress *`, destroyed with the response. */
+struct exchange_filter_ops;
+extern const struct exchange_filter_ops compress_filter;
+
 #endif

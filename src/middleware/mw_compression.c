@@ -17,7 +17,6 @@
 #include "config.h"
 #include "http/encoding.h"
 #include "http/exchange.h"
-#include "http/response.h"
 #include "http/statcache.h"
 #include "middleware/chain.h"
 #include "middleware/compress.h"
@@ -112,7 +111,7 @@ static bool use_compressed_file(struct compression *z, struct exchange *x,
 static bool media_type(const struct exchange *x, char *out, size_t size)
 {
     size_t len;
-    const char *v = response_find_header(&x->head, "Content-Type", &len);
+    const char *v = headers_find(&x->response_headers, "Content-Type", &len);
     if (!v)
         return false;
     size_t n = 0;
@@ -127,14 +126,14 @@ static bool media_type(const struct exchange *x, char *out, size_t size)
 static bool already_encoded(const struct exchange *x)
 {
     size_t len;
-    const char *v = response_find_header(&x->head, "Content-Encoding", &len);
+    const char *v = headers_find(&x->response_headers, "Content-Encoding", &len);
     return v && encoding_already_encoded(v, len);
 }
 
 static void weaken_etag(struct exchange *x)
 {
     size_t len;
-    const char *v = response_find_header(&x->head, "ETag", &len);
+    const char *v = headers_find(&x->response_headers, "ETag", &len);
     if (!v || len == 0 || v[0] != '"')
         return;
     char weak[80];
@@ -144,21 +143,20 @@ static void weaken_etag(struct exchange *x)
     weak[1] = '/';
     memcpy(weak + 2, v, len);
     weak[len + 2] = '\0';
-    response_remove_header(&x->head, "ETag");
-    response_header(&x->head, "ETag", weak);
+    headers_set(&x->response_headers, "ETag", weak);
 }
 
 static void compression_response(void *instance, struct exchange *x, long long *length)
 {
     struct compression *z = instance;
     char type[128];
-    if (x->override_body || x->encoder || x->status != 200 ||
+    if (x->override_body || x->filter || x->status != 200 ||
         !media_type(x, type, sizeof(type)) ||
         !encoding_type_compressible(type, strlen(type), z->extra_types) || already_encoded(x))
         return;
     size_t vary_len;
-    if (!response_find_header(&x->head, "Vary", &vary_len))
-        response_header(&x->head, "Vary", "Accept-Encoding");
+    if (!headers_find(&x->response_headers, "Vary", &vary_len))
+        headers_add_str(&x->response_headers, "Vary", "Accept-Encoding");
     if (*length >= 0 && (uint64_t)*length < z->min_size)
         return;
     if (x->is_static && *length > (long long)STATIC_COMPRESS_MAX)
@@ -173,14 +171,16 @@ static void compression_response(void *instance, struct exchange *x, long long *
             return;
     } else {
         if (!exchange_is_head(x)) {
-            x->encoder = compress_create(coding, z->levels->level[coding],
-                                         *length >= 0 ? (uint64_t)*length : COMPRESS_SIZE_UNKNOWN);
-            if (!x->encoder)
+            struct compress *c = compress_create(coding, z->levels->level[coding],
+                                                 *length >= 0 ? (uint64_t)*length
+                                                              : COMPRESS_SIZE_UNKNOWN);
+            if (!c)
                 return;
+            exchange_set_filter(x, &compress_filter, c);
         }
         *length = -1;
     }
-    response_header(&x->head, "Content-Encoding", encoding_name(coding));
+    headers_add_str(&x->response_headers, "Content-Encoding", encoding_name(coding));
     weaken_etag(x);
 }
 

@@ -8,7 +8,6 @@
 
 #include "config.h"
 #include "http/exchange.h"
-#include "http/response.h"
 #include "middleware/chain.h"
 #include "middleware/errorpages.h"
 #include "obs/log.h"
@@ -73,8 +72,7 @@ static void error_pages_response(void *instance, struct exchange *x, long long *
     const char *page = errorpages_lookup(ep->pages, x->status, &len);
     if (!page)
         return;
-    response_remove_header(&x->head, "Content-Type");
-    response_header(&x->head, "Content-Type", "text/html; charset=utf-8");
+    headers_set(&x->response_headers, "Content-Type", "text/html; charset=utf-8");
     x->override_body = page;
     x->override_len = len;
     *length = (long long)len;

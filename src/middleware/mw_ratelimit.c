@@ -64,14 +64,18 @@ static bool ratelimit_mw_request(void *instance, struct exchange *x)
     addr_client_ip(rl->proxies, &peer, xff, xff_len, &client);
     struct ratelimit_result r;
     ratelimit_check(rl->limiter, &client, loop_now_ms(rl->loop), &r);
-    /* The head only grows from here on, so these lines reach whatever response follows. */
-    buf_printf(&x->head, "X-RateLimit-Limit: %u\r\nX-RateLimit-Remaining: %u\r\n"
-                         "X-RateLimit-Reset: %u\r\n", r.limit, r.remaining, r.reset_secs);
+    /* These entries reach whatever response follows (only a PHP failure starts over). */
+    char limit[12], remaining[12], reset[12];
+    snprintf(limit, sizeof(limit), "%u", r.limit);
+    snprintf(remaining, sizeof(remaining), "%u", r.remaining);
+    snprintf(reset, sizeof(reset), "%u", r.reset_secs);
+    headers_add_str(&x->response_headers, "X-RateLimit-Limit", limit);
+    headers_add_str(&x->response_headers, "X-RateLimit-Remaining", remaining);
+    headers_add_str(&x->response_headers, "X-RateLimit-Reset", reset);
     if (r.allowed)
         return false;
-    char retry[32];
-    snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", r.reset_secs);
-    exchange_reply_status(x, 429, retry);
+    headers_add_str(&x->response_headers, "Retry-After", reset);
+    exchange_reply_status(x, 429);
     return true;
 }
 

@@ -10,7 +10,6 @@
 #include "config.h"
 #include "http/exchange.h"
 #include "http/httpdate.h"
-#include "http/response.h"
 #include "middleware/chain.h"
 #include "net/loop.h"
 
@@ -43,10 +42,10 @@ static void static_cache_response(void *instance, struct exchange *x, long long 
         return;
     char value[48];
     snprintf(value, sizeof(value), "public, max-age=%llu", (unsigned long long)ttl);
-    response_header(&x->head, "Cache-Control", value);
+    headers_add_str(&x->response_headers, "Cache-Control", value);
     char expires[HTTPDATE_LEN + 1];
     httpdate_format(loop_wall_time(sc->loop) + (time_t)ttl, expires);
-    response_header(&x->head, "Expires", expires);
+    headers_add_str(&x->response_headers, "Expires", expires);
 }
 
 const struct middleware middleware_static_cache = {

@@ -91,6 +91,13 @@ static inline void metrics_counter_inc(struct metrics_counter *c)
     c->value++;
 }
 
+/* A count kept by someone else (the pool, OPcache) and only ever growing: the counter shows
+   its running total. */
+static inline void metrics_counter_follow(struct metrics_counter *c, uint64_t total)
+{
+    c->value = total;
+}
+
 static inline void metrics_gauge_set(struct metrics_gauge *g, double v)
 {
     g->value = v;

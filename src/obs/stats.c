@@ -195,7 +195,7 @@ void stats_set_opcache(const struct stats_opcache *o)
     metrics_gauge_set(s->opcache_scripts, (double)o->cached_scripts);
     /* OPcache counts its restarts itself: the counters follow its totals. */
     for (size_t i = 0; i < STATS_OPCACHE_RESTART_COUNT; i++)
-        s->opcache_restarts[i]->value = o->restarts[i];
+        metrics_counter_follow(s->opcache_restarts[i], o->restarts[i]);
 }
 
 uint64_t stats_total_requests(void)

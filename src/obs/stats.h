@@ -58,9 +58,9 @@ enum stats_timeout {
 /* kiln_worker_restarts_total{reason} */
 enum stats_restart {
     STATS_RESTART_RECYCLED,  /* WORKER_MAX_REQUESTS reached */
-    STATS_RESTART_CRASHED,   /* died on its own (signal, exit) */
+    STATS_RESTART_CRASHED,   /* died on its own (signal, exit, protocol error) */
     STATS_RESTART_TIMED_OUT, /* killed at REQUEST_TIMEOUT */
-    STATS_RESTART_KILLED,    /* killed by the master for another reason (protocol error) */
+    STATS_RESTART_KILLED,    /* killed from outside (the OOM killer, an operator) */
     STATS_RESTART_COUNT,
 };
 
@@ -238,11 +238,6 @@ static inline void stats_count_response(int status, enum stats_protocol protocol
 static inline void stats_count_timeout(enum stats_timeout kind)
 {
     stats_inc(stats_global.timeouts[kind]);
-}
-
-static inline void stats_count_restart(enum stats_restart reason)
-{
-    stats_inc(stats_global.worker_restarts[reason]);
 }
 
 static inline void stats_count_tls_handshake(bool ok)

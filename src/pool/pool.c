@@ -111,7 +111,8 @@ struct pool {
     unsigned pending;
     uint64_t dropped;
     uint64_t restarts[POOL_EXIT_REASONS];
-    struct metrics_histogram *queue_wait; /* optional, pool_set_queue_wait_histogram() */
+    struct metrics_histogram *queue_wait; /* optional, pool_set_histograms() */
+    struct metrics_histogram *php_time;   /* optional, pool_set_histograms() */
 };
 
 static void pool_worker_spawn(struct pool_worker *w);
@@ -414,6 +415,8 @@ static void pool_worker_end(struct pool_worker *w, const struct proto_end *end)
     struct pool_job *job = w->job;
     uint64_t now = loop_now_ms(pool->loop);
     w->avg_ms8 = w->avg_ms8 - w->avg_ms8 / 8 + (now - job->started_ms);
+    if (pool->php_time)
+        metrics_histogram_observe(pool->php_time, (double)(now - job->started_ms) / 1000);
     job_complete(job);
     job_free(job);
     w->job = NULL;
@@ -996,9 +999,11 @@ void pool_stats(const struct pool *pool, struct pool_stats *out)
     memcpy(out->restarts, pool->restarts, sizeof out->restarts);
 }
 
-void pool_set_queue_wait_histogram(struct pool *pool, struct metrics_histogram *h)
+void pool_set_histograms(struct pool *pool, struct metrics_histogram *queue_wait,
+                         struct metrics_histogram *php_time)
 {
-    pool->queue_wait = h;
+    pool->queue_wait = queue_wait;
+    pool->php_time = php_time;
 }
 
 bool pool_opcache_stats(const struct pool *pool, struct scoreboard_opcache *out)

@@ -108,11 +108,13 @@ struct pool_stats {
 void pool_stats(const struct pool *pool, struct pool_stats *out);
 
 /*
- * Observes each job's queue wait, in seconds, into `h` (NULL: none): from pool_submit() to the
- * moment a worker takes it (or, for a job sent ahead, its turn comes), once per job, with the
- * loop clock's millisecond resolution. The histogram must outlive the pool.
+ * Observes, in seconds with the loop clock's millisecond resolution, each job's queue wait into
+ * `queue_wait` (from pool_submit() to the moment a worker takes it or, for a job sent ahead,
+ * its turn comes; once per job) and each answered job's PHP time into `php_time` (from then to
+ * the worker's END). NULL: not observed. The histograms must outlive the pool.
  */
-void pool_set_queue_wait_histogram(struct pool *pool, struct metrics_histogram *h);
+void pool_set_histograms(struct pool *pool, struct metrics_histogram *queue_wait,
+                         struct metrics_histogram *php_time);
 
 /* The most recent OPcache sample any worker published; false when none has yet. */
 bool pool_opcache_stats(const struct pool *pool, struct scoreboard_opcache *out);

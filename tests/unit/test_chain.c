@@ -134,7 +134,7 @@ static void test_rate_limit_headers_carry_the_instance_limit(void **state)
     struct chain *c = one_middleware_chain(f, &cfg, &middleware_ratelimit);
     assert_int_equal(request(f, c), 0);
     size_t len;
-    const char *v = response_find_header(&f->x.head, "X-RateLimit-Limit", &len);
+    const char *v = headers_find(&f->x.response_headers, "X-RateLimit-Limit", &len);
     assert_non_null(v);
     assert_int_equal(len, 1);
     assert_memory_equal(v, "5", 1);
@@ -149,7 +149,7 @@ static void test_a_middleware_that_is_off_is_skipped(void **state)
     for (int i = 0; i < 3; i++)
         assert_int_equal(request(f, c), 0);
     size_t len;
-    assert_null(response_find_header(&f->x.head, "X-RateLimit-Limit", &len));
+    assert_null(headers_find(&f->x.response_headers, "X-RateLimit-Limit", &len));
     chain_teardown(c);
 }
 
@@ -160,7 +160,7 @@ static const char *cache_control_of(struct fixture *f, struct chain *c, size_t *
     f->x.status = 200;
     long long length = 10;
     chain_response(c, &f->x, &length);
-    return response_find_header(&f->x.head, "Cache-Control", len);
+    return headers_find(&f->x.response_headers, "Cache-Control", len);
 }
 
 static void test_two_static_caches_keep_their_own_ttl(void **state)

@@ -544,7 +544,12 @@ static void test_stats_follow_the_jobs(void **state)
         &(struct metrics_desc){.name = "kiln_queue_wait_seconds", .help = "Queue wait.",
                                .buckets = bounds, .nbuckets = 2});
     struct metrics_histogram *h = metrics_histogram_at(fam, NULL);
-    pool_set_queue_wait_histogram(f->pool, h);
+    struct metrics_family *php_fam = metrics_register(
+        reg, METRICS_HISTOGRAM,
+        &(struct metrics_desc){.name = "kiln_php_duration_seconds", .help = "PHP time.",
+                               .buckets = bounds, .nbuckets = 2});
+    struct metrics_histogram *php = metrics_histogram_at(php_fam, NULL);
+    pool_set_histograms(f->pool, h, php);
 
     struct pool_stats st;
     pool_stats(f->pool, &st);
@@ -586,6 +591,8 @@ static void test_stats_follow_the_jobs(void **state)
     assert_int_equal(st.by_state[POOL_WORKER_IDLE], WORKERS);
     /* every job that began was observed once, the dropped one never */
     assert_int_equal(h->counts[0] + h->counts[1] + h->counts[2], 3);
+    /* and every answered job's PHP time once */
+    assert_int_equal(php->counts[0] + php->counts[1] + php->counts[2], 3);
     pool_destroy(f->pool); /* before the histogram goes */
     f->pool = NULL;
     metrics_free(reg);
