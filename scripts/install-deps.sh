@@ -13,7 +13,7 @@ PACKAGES="
   curl nghttp2-client wrk nginx php8.2-fpm openssl slowhttptest
   wordpress wordpress-theme-twentytwentythree mariadb-server php8.2-mysql
   dokuwiki
-  prometheus
+  prometheus chromium
 "
 
 missing=""

@@ -282,7 +282,7 @@ int cgi_encode_request(struct buf *out, const struct cgi_input *in, uint32_t seq
 
     struct proto_request_head head = {
         .seq = seq,
-        .flags = (flags & PROTO_REQ_BODY_FD) |
+        .flags = (flags & (PROTO_REQ_BODY_FD | PROTO_REQ_EVENT_STREAM)) |
                  (strcmp(in->method, "HEAD") == 0 ? PROTO_REQ_HEAD : 0),
         .body_length = in->content_length > 0 ? (uint64_t)in->content_length : 0,
         .start_usec = in->start_usec,

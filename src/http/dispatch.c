@@ -9,17 +9,20 @@
 #include "base.h"
 #include "buf.h"
 #include "http/cgi.h"
+#include "http/encoding.h"
 #include "http/exchange.h"
 #include "http/response.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "obs/log.h"
+#include "obs/stats.h"
 #include "pool/pool.h"
 
 #define STREAM_THRESHOLD (64u * 1024)  /* output held back before the response streams */
 #define PAUSE_THRESHOLD (1024u * 1024) /* unsent output at which the worker is paused */
 #define SPARE_REPLIES 64                /* finished replies kept for the next requests */
 #define SPARE_PENDING (16u * 1024)      /* held-back output memory a spare reply keeps */
+#define EVENT_STREAM "text/event-stream"
 
 /* A PHP request in progress: the exchange's source. */
 struct php_reply {
@@ -28,6 +31,9 @@ struct php_reply {
     bool streaming;           /* the head has been sent; the body follows as it comes */
     struct buf pending;       /* output held back until the response is complete or streams */
     long long head_length;    /* HEAD: the Content-Length the script set, or -1 */
+    bool sse_request;         /* the client asked for text/event-stream (Accept) */
+    bool stream;              /* the answer is text/event-stream: every piece goes out at once */
+    bool stream_counted;      /* in kiln_sse_active_connections */
     struct php_reply *next;   /* in the spare list */
 };
 
@@ -59,7 +65,8 @@ static void add_body(struct pool_job *job, struct body *body)
     }
 }
 
-static int encode_request(struct exchange *x, const struct route *route, struct pool_job *job)
+static int encode_request(struct exchange *x, const struct route *route, struct php_reply *r,
+                          struct pool_job *job)
 {
     struct cgi_input in = {
         .method = x->method_name,
@@ -79,6 +86,8 @@ static int encode_request(struct exchange *x, const struct route *route, struct 
         .trace = exchange_trace(x),
     };
     uint32_t flags = x->body.fd >= 0 ? PROTO_REQ_BODY_FD : 0;
+    if (r->sse_request)
+        flags |= PROTO_REQ_EVENT_STREAM;
     return cgi_encode_request(pool_job_frames(job), &in, pool_job_seq(job), flags);
 }
 
@@ -109,6 +118,33 @@ static long long parse_length(const char *v, size_t len)
     return n;
 }
 
+static bool is_event_stream(const struct exchange *x)
+{
+    size_t len;
+    const char *type = headers_find(&x->response_headers, "Content-Type", &len);
+    return type && len >= sizeof(EVENT_STREAM) - 1 &&
+           strncasecmp(type, EVENT_STREAM, sizeof(EVENT_STREAM) - 1) == 0 &&
+           (len == sizeof(EVENT_STREAM) - 1 || type[sizeof(EVENT_STREAM) - 1] == ';' ||
+            type[sizeof(EVENT_STREAM) - 1] == ' ');
+}
+
+/*
+ * The answer is an event stream (docs/php.md, "Server-Sent Events"): SSE_TIMEOUT instead of
+ * REQUEST_TIMEOUT (from now, unless the client asked for a stream from the start), nothing
+ * held back, and no cache or proxy buffering on the way.
+ */
+static void begin_stream(struct php_reply *r)
+{
+    struct exchange *x = r->src.x;
+    r->stream = true;
+    if (!r->sse_request)
+        pool_job_set_stream(r->job, x->srv->cfg->sse_timeout_secs);
+    size_t len;
+    if (!headers_find(&x->response_headers, "Cache-Control", &len))
+        headers_add_str(&x->response_headers, "Cache-Control", "no-cache");
+    headers_add_str(&x->response_headers, "X-Accel-Buffering", "no");
+}
+
 static void on_headers(void *owner, const struct proto_headers *h)
 {
     struct php_reply *r = owner;
@@ -129,6 +165,8 @@ static void on_headers(void *owner, const struct proto_headers *h)
                                  p.value_len))
             log_debug("dropped an invalid header from PHP: %.*s", (int)p.name_len, p.name);
     }
+    if (is_event_stream(x))
+        begin_stream(r);
 }
 
 static void start_streaming(struct php_reply *r)
@@ -137,6 +175,11 @@ static void start_streaming(struct php_reply *r)
     r->streaming = true;
     if (!x->status)
         x->status = 500;
+    if (r->stream) {
+        stats_inc(stats_global.sse_connections);
+        stats_gauge_add(stats_global.sse_active, 1);
+        r->stream_counted = true;
+    }
     exchange_send_head(x, -1);
     exchange_send_data(x, r->pending.data, r->pending.len, true);
     buf_clear(&r->pending);
@@ -150,8 +193,12 @@ static void on_body(void *owner, const uint8_t *data, size_t len, bool flush)
         exchange_send_data(x, data, len, flush);
     } else {
         buf_append(&r->pending, data, len);
-        if (flush || r->pending.len > STREAM_THRESHOLD)
+        if (flush || r->stream || r->pending.len > STREAM_THRESHOLD)
             start_streaming(r);
+    }
+    if (r->stream) {
+        stats_inc(stats_global.sse_chunks);
+        stats_add(stats_global.sse_bytes, len);
     }
     if (!r->src.x)
         return; /* the response was aborted (the filter failed): the job is cancelled */
@@ -217,6 +264,8 @@ static void reply_resume(struct exchange_source *s)
 static void reply_release(struct exchange_source *s)
 {
     struct php_reply *r = container_of(s, struct php_reply, src);
+    if (r->stream_counted)
+        stats_gauge_add(stats_global.sse_active, -1);
     if (spare_count >= SPARE_REPLIES) {
         buf_free(&r->pending);
         free(r);
@@ -250,6 +299,7 @@ static struct php_reply *reply_get(void)
     r->job = NULL;
     r->streaming = false;
     r->head_length = -1;
+    r->sse_request = r->stream = r->stream_counted = false;
     return r;
 }
 
@@ -263,7 +313,12 @@ void dispatch_php(struct exchange *x, const struct route *route)
     }
     struct php_reply *r = reply_get();
     struct pool_job *job = pool_job_create(x->srv->pool, &job_ops, r);
-    if (encode_request(x, route, job) < 0) {
+    size_t accept_len;
+    const char *accept = exchange_header(x, "Accept", &accept_len);
+    r->sse_request = encoding_list_names(accept, accept_len, EVENT_STREAM);
+    if (r->sse_request)
+        pool_job_set_stream(job, x->srv->cfg->sse_timeout_secs);
+    if (encode_request(x, route, r, job) < 0) {
         pool_job_cancel(job);
         reply_release(&r->src);
         x->close = true;

@@ -123,6 +123,19 @@ bool encoding_list_next(const char **pos, const char *end, struct encoding_item 
     return false;
 }
 
+bool encoding_list_names(const char *value, size_t len, const char *name)
+{
+    if (!value)
+        return false;
+    size_t n = strlen(name);
+    const char *pos = value;
+    struct encoding_item it;
+    while (encoding_list_next(&pos, value + len, &it))
+        if (it.q > 0 && it.name_len == n && strncasecmp(it.name, name, n) == 0)
+            return true;
+    return false;
+}
+
 /* ---- Accept-Encoding ----------------------------------------------------------------------- */
 
 static bool name_is(const struct encoding_item *it, const char *name)
@@ -241,6 +254,9 @@ bool encoding_type_compressible(const char *type, size_t len, const struct codin
     type = text_trim(type, &len);
     char lower[CODING_TYPE_MAX];
     if (!coding_media_type(type, len, false, lower))
+        return false;
+    /* An event stream's events must leave as they come; a compressor holds bytes back. */
+    if (len == 17 && memcmp(lower, "text/event-stream", 17) == 0)
         return false;
     return builtin_compressible(lower, len) || extra_compressible(lower, len, extra);
 }

@@ -32,6 +32,10 @@ struct encoding_item {
  */
 bool encoding_list_next(const char **pos, const char *end, struct encoding_item *item);
 
+/* Whether the weighted list `value[0..len)` (Accept, Accept-Encoding; NULL = absent: false)
+   names `name` (case-insensitive, exactly: no wildcard matching) with q > 0. */
+bool encoding_list_names(const char *value, size_t len, const char *name);
+
 /*
  * The coding to send for a request with Accept-Encoding `value[0..len)` (NULL when the header
  * is absent: no coding), among the codings in `offered` (ENCODING_BIT set). Highest q wins;
@@ -53,7 +57,8 @@ const char *encoding_file_suffix(enum encoding_coding c);
  * Whether a response with Content-Type `type[0..len)` (parameters allowed) is worth compressing:
  * text/\*, JSON, JavaScript, XML, any +json or +xml type (SVG, RSS, Atom, XHTML, manifests),
  * uncompressed fonts (ttf, otf, eot), plus the `extra` types (NULL = none). Images, audio,
- * video, archives, woff/woff2 and wasm are not on the list.
+ * video, archives, woff/woff2 and wasm are not on the list, and text/event-stream never is (not
+ * even through `extra`): Server-Sent Events must reach the client as they are written.
  */
 bool encoding_type_compressible(const char *type, size_t len, const struct coding_types *extra);
 

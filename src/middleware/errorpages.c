@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -159,21 +158,8 @@ void errorpages_destroy(struct errorpages *ep)
     free(ep);
 }
 
-static bool item_is(const struct encoding_item *it, const char *range)
-{
-    size_t n = strlen(range);
-    return it->name_len == n && strncasecmp(it->name, range, n) == 0;
-}
-
 bool errorpages_accepts_html(const char *value, size_t len)
 {
-    if (!value)
-        return false;
-    const char *pos = value;
-    struct encoding_item it;
-    while (encoding_list_next(&pos, value + len, &it))
-        if (it.q > 0 &&
-            (item_is(&it, "text/html") || item_is(&it, "text/*") || item_is(&it, "*/*")))
-            return true;
-    return false;
+    return encoding_list_names(value, len, "text/html") ||
+           encoding_list_names(value, len, "text/*") || encoding_list_names(value, len, "*/*");
 }

@@ -31,7 +31,8 @@ static ZEND_FUNCTION(kiln_request_heartbeat)
         Z_PARAM_LONG(seconds)
     ZEND_PARSE_PARAMETERS_END();
     struct kiln_request *r = kiln_sapi_current();
-    if (!r || seconds <= 0 || seconds > UINT32_MAX || (uint64_t)seconds > r->heartbeat_max)
+    if (!r || seconds <= 0 || seconds > UINT32_MAX ||
+        (uint64_t)seconds > kiln_sapi_heartbeat_limit(r))
         RETURN_FALSE;
     proto_put_heartbeat(worker_frames(r->worker), (uint32_t)seconds);
     worker_send(r->worker);

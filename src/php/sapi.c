@@ -170,6 +170,25 @@ static bool is_head(const struct kiln_request *r)
     return r->req.head.flags & PROTO_REQ_HEAD;
 }
 
+#define EVENT_STREAM "text/event-stream"
+
+static bool is_event_stream(const struct kiln_request *r)
+{
+    if (r->req.head.flags & PROTO_REQ_EVENT_STREAM)
+        return true;
+    const char *type = SG(sapi_headers).mimetype;
+    return type && strncasecmp(type, EVENT_STREAM, sizeof(EVENT_STREAM) - 1) == 0;
+}
+
+uint64_t kiln_sapi_heartbeat_limit(struct kiln_request *r)
+{
+    if (!is_event_stream(r))
+        return r->heartbeat_max;
+    if (!SG(headers_sent))
+        php_header();
+    return r->stream_heartbeat_max;
+}
+
 static size_t kiln_ub_write(const char *str, size_t len)
 {
     struct kiln_request *r = SG(server_context);
@@ -512,6 +531,13 @@ static int kiln_activate(void)
     if (r->document_root)
         userini_apply(r->document_root, strlen(r->document_root), r->req.head.script,
                       r->req.head.script_len);
+    /* An EventSource's request: a script that sets no Content-Type answers an event stream. */
+    if (r->req.head.flags & PROTO_REQ_EVENT_STREAM) {
+        zend_string *name = zend_string_init("default_mimetype", sizeof("default_mimetype") - 1, 0);
+        zend_alter_ini_entry_chars(name, EVENT_STREAM, sizeof(EVENT_STREAM) - 1, PHP_INI_USER,
+                                   PHP_INI_STAGE_RUNTIME);
+        zend_string_release(name);
+    }
     sapi_request_info *ri = &SG(request_info);
     ri->content_type = r->content_type;
     if (PG(enable_post_data_reading) && ri->content_type && ri->request_method &&

@@ -39,6 +39,7 @@ struct kiln_request {
     int body_fd;               /* body file (PROTO_REQ_BODY_FD), or -1 */
     uint64_t body_read;        /* read_post position */
     uint64_t heartbeat_max;    /* REQUEST_TIMEOUT in seconds; 0 = heartbeats refused */
+    uint64_t stream_heartbeat_max; /* SSE_TIMEOUT: the same for an event stream */
     bool abort_received;       /* ABORT frame seen: the client went away */
     bool abort_reported;       /* PHP was told (php_handle_aborted_connection) */
     bool headers_sent;         /* HEADERS frame queued */
@@ -56,6 +57,11 @@ struct kiln_request {
  * are removed as disable_functions does. Returns 0, or -1 with a message in `err`.
  */
 int kiln_sapi_startup(const struct config *cfg, char *err, size_t errlen);
+
+/* The longest deadline kiln_request_heartbeat() may ask for: SSE_TIMEOUT when the request is an
+   event stream (asked for by the client, or the script's Content-Type), else REQUEST_TIMEOUT.
+   A stream's head is sent first, so that the master knows it is one before the heartbeat. */
+uint64_t kiln_sapi_heartbeat_limit(struct kiln_request *r);
 
 /* True when OPcache survived start-up under this SAPI and opcache.enable is on. */
 bool kiln_sapi_opcache_enabled(void);

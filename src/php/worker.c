@@ -155,6 +155,7 @@ static int receive_request(struct worker *w, struct kiln_request *r)
         return -1;
     }
     r->heartbeat_max = w->cfg->request_timeout_secs;
+    r->stream_heartbeat_max = w->cfg->sse_timeout_secs;
     if (r->req.head.flags & PROTO_REQ_BODY_FD) {
         r->body_fd = take_body_fd(w);
         r->body_len = r->req.head.body_length;

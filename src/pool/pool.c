@@ -94,6 +94,8 @@ struct pool_job {
     bool streamed;                /* the script flushed: a long response, nothing goes behind it */
     struct pool_worker *worker;   /* while it runs, or is sent ahead to this worker */
     struct loop_timer deadline;
+    uint64_t limit_secs;          /* REQUEST_TIMEOUT, or SSE_TIMEOUT for a stream; 0 = none */
+    bool stream;                  /* pool_job_set_stream() */
 };
 
 struct pool {
@@ -269,8 +271,9 @@ static void on_deadline(struct loop *loop, struct loop_timer *t)
            (pool_worker_end) */
         return;
     }
-    log_warn("worker %u: request passed REQUEST_TIMEOUT (%llus); killing pid %d", w->id,
-             (unsigned long long)pool->cfg->request_timeout_secs, (int)w->pid);
+    log_warn("worker %u: request passed %s (%llus); killing pid %d", w->id,
+             job->stream ? "SSE_TIMEOUT" : "REQUEST_TIMEOUT", (unsigned long long)job->limit_secs,
+             (int)w->pid);
     job_fail(job, 504);
     pool_worker_kill(w);
     w->exit_reason = POOL_EXIT_TIMED_OUT;
@@ -288,6 +291,7 @@ struct pool_job *pool_job_create(struct pool *pool, const struct pool_job_ops *o
     job->body_fd = -1;
     job->seq = ++pool->next_seq;
     job->deadline.fn = on_deadline;
+    job->limit_secs = pool->cfg->request_timeout_secs;
     return job;
 }
 
@@ -306,6 +310,18 @@ int pool_job_worker_id(const struct pool_job *job)
     return job->worker ? (int)job->worker->id : -1;
 }
 
+void pool_job_set_stream(struct pool_job *job, uint64_t secs)
+{
+    job->stream = true;
+    job->limit_secs = secs;
+    if (!job->pending)
+        return; /* armed by pool_submit() */
+    if (secs > 0)
+        loop_timer_arm(job->pool->loop, &job->deadline, secs * 1000);
+    else
+        loop_timer_cancel(job->pool->loop, &job->deadline);
+}
+
 void pool_job_set_body_fd(struct pool_job *job, int fd)
 {
     job->body_fd = fd;
@@ -322,8 +338,8 @@ int pool_submit(struct pool_job *job)
     job->submitted_ms = loop_now_ms(pool->loop);
     job->pending = true;
     pool->pending++;
-    if (pool->cfg->request_timeout_secs > 0)
-        loop_timer_arm(pool->loop, &job->deadline, pool->cfg->request_timeout_secs * 1000);
+    if (job->limit_secs > 0)
+        loop_timer_arm(pool->loop, &job->deadline, job->limit_secs * 1000);
     job->queued = true;
     TAILQ_INSERT_TAIL(&pool->queue, job, link);
     pool->queued++;
@@ -435,8 +451,8 @@ static void pool_worker_end(struct pool_worker *w, const struct proto_end *end)
     if (next) {
         w->job = next;
         job_started(next, now);
-        if (!loop_timer_armed(&next->deadline) && pool->cfg->request_timeout_secs > 0)
-            loop_timer_arm(pool->loop, &next->deadline, pool->cfg->request_timeout_secs * 1000);
+        if (!loop_timer_armed(&next->deadline) && next->limit_secs > 0)
+            loop_timer_arm(pool->loop, &next->deadline, next->limit_secs * 1000);
         pool_assign(pool);
         return;
     }
@@ -446,7 +462,7 @@ static void pool_worker_end(struct pool_worker *w, const struct proto_end *end)
 
 static void pool_worker_heartbeat(struct pool_worker *w, uint32_t secs)
 {
-    uint64_t limit = w->pool->cfg->request_timeout_secs;
+    uint64_t limit = w->job->limit_secs;
     if (limit > 0 && secs > 0 && secs <= limit)
         loop_timer_arm(w->pool->loop, &w->job->deadline, (uint64_t)secs * 1000);
 }

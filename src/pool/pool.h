@@ -58,6 +58,14 @@ int pool_job_worker_id(const struct pool_job *job);
 /* Hands a request body file to the job (sent with the REQUEST frame); the job owns it. */
 void pool_job_set_body_fd(struct pool_job *job, int fd);
 
+/*
+ * The job is a stream (Server-Sent Events): its deadline is `secs` (SSE_TIMEOUT; 0 = none)
+ * instead of REQUEST_TIMEOUT, counted from pool_submit() when called before it, from now when
+ * called after (the stream showed itself by its Content-Type); kiln_request_heartbeat() may
+ * move it by up to `secs`.
+ */
+void pool_job_set_stream(struct pool_job *job, uint64_t secs);
+
 /* Queues the job. Returns 0, or -1 when the queue is full (503): the job is freed then. */
 int pool_submit(struct pool_job *job);
 

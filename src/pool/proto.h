@@ -72,7 +72,9 @@ enum proto_type {
 /* REQUEST flags. */
 #define PROTO_REQ_HEAD 0x01u    /* HEAD request: the worker sends no BODY frame */
 #define PROTO_REQ_BODY_FD 0x02u /* body in a file passed with the frame, not in BODY frames */
-#define PROTO_REQ_FLAGS_ALL (PROTO_REQ_HEAD | PROTO_REQ_BODY_FD)
+#define PROTO_REQ_EVENT_STREAM 0x04u /* the client asks for text/event-stream (SSE): PHP's
+                                         default Content-Type is that for this request */
+#define PROTO_REQ_FLAGS_ALL (PROTO_REQ_HEAD | PROTO_REQ_BODY_FD | PROTO_REQ_EVENT_STREAM)
 
 /* END flags. */
 #define PROTO_END_RETIRING 0x01u /* the worker exits now (WORKER_MAX_REQUESTS or a broken state) */

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the weighted-list parser and what is built on it: Accept-Encoding
- * negotiation, the "accepts HTML" test of error pages, content types, and the COMPRESSION_TYPES
+ * negotiation, the "accepts HTML" test of error pages, the event-stream test of SSE requests, content types, and the COMPRESSION_TYPES
  * and COMPRESSION_LEVEL setting parsers.
  *
  * Checks: every list item lies inside the input with a non-empty name and q <= 1000, and the
@@ -100,6 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_list(value, size);
     check_negotiate(value, size);
     (void)errorpages_accepts_html(value, size);
+    (void)encoding_list_names(value, size, "text/event-stream");
     (void)encoding_type_compressible(value, size, NULL);
     (void)encoding_already_encoded(value, size);
     check_types(text);

@@ -304,6 +304,11 @@ static void test_request_flags(void **state)
     assert_int_equal(d.req.head.flags, PROTO_REQ_BODY_FD);
     assert_string_equal(var(&d, "CONTENT_LENGTH"), "0");
     buf_free(&d.buf);
+
+    in.method = "GET";
+    encode(&in, PROTO_REQ_EVENT_STREAM, &d);
+    assert_int_equal(d.req.head.flags, PROTO_REQ_EVENT_STREAM);
+    buf_free(&d.buf);
 }
 
 static void test_too_big_leaves_buffer_unchanged(void **state)

@@ -190,7 +190,7 @@ static void test_compressible_types(void **state)
     (void)state;
     static const char *const yes[] = {
         "text/html", "text/html; charset=utf-8", "TEXT/CSS", " text/plain ", "text/csv",
-        "text/javascript", "text/event-stream", "application/json",
+        "text/javascript", "application/json",
         "application/json;charset=UTF-8", "application/javascript", "application/x-javascript",
         "application/xml", "application/xhtml+xml", "application/rss+xml",
         "application/atom+xml", "application/ld+json", "application/manifest+json",
@@ -201,7 +201,8 @@ static void test_compressible_types(void **state)
         NULL, "", "text", "text/", "/html", "image/png", "image/jpeg", "application/wasm",
         "font/woff", "font/woff2", "application/octet-stream", "application/zip",
         "application/gzip", "video/mp4", "application/jsonx", "application/x-json+zip",
-        "application/epub+zip", "texts/html", "text/html/x",
+        "application/epub+zip", "texts/html", "text/html/x", "text/event-stream",
+        "Text/Event-Stream; charset=utf-8",
     };
     for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
         if (!compressible(yes[i], NULL))
@@ -272,6 +273,23 @@ static void test_already_encoded(void **state)
     assert_true(encoding_already_encoded("gzip, identity", 14));
 }
 
+/* The Accept test behind SSE requests and error pages: exact names, q > 0, malformed skipped. */
+static void test_list_names(void **state)
+{
+    (void)state;
+#define NAMES(v, n) encoding_list_names(v, strlen(v), n)
+    assert_true(NAMES("text/event-stream", "text/event-stream"));
+    assert_true(NAMES("text/html, Text/Event-Stream;q=0.5", "text/event-stream"));
+    assert_true(NAMES("a/b;x=\"q=0\", text/event-stream", "text/event-stream"));
+    assert_false(NAMES("text/event-stream;q=0", "text/event-stream"));
+    assert_false(NAMES("text/*", "text/event-stream"));           /* no wildcard matching */
+    assert_false(NAMES("text/event-streams", "text/event-stream"));
+    assert_false(NAMES("text/event-stream;q=2", "text/event-stream")); /* malformed: skipped */
+    assert_false(NAMES("", "text/event-stream"));
+    assert_false(encoding_list_names(NULL, 0, "text/event-stream"));
+#undef NAMES
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_compressible_types),
         cmocka_unit_test(test_extra_types),
         cmocka_unit_test(test_already_encoded),
+        cmocka_unit_test(test_list_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
