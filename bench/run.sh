@@ -21,6 +21,9 @@ if [ -z "${WP_KILN_ROUTING:-}" ]; then
   if "$KILN" --help 2>&1 | grep -q -- --routing; then WP_KILN_ROUTING="$WP_KILN_ROUTING --routing try-files"; fi
 fi
 WP_POST=${WP_POST:-/a-longer-read/}
+# KILN_OBS=1: every Kiln also writes its access log and runs its internal server, whose /metrics
+# is scraped once a second during the runs (the cost of observability, against KILN_OBS=0).
+KILN_OBS=${KILN_OBS:-0}
 
 work=$(mktemp -d /tmp/kiln-bench.XXXXXX)
 chmod 755 "$work"
@@ -105,11 +108,18 @@ mkdir "$work/sessions"
 # one per request) in the throw-away directory instead of /var/lib/php/sessions.
 ini="-d opcache.validate_timestamps=0 -d session.save_path=$work/sessions"
 
+obs_ports="" # the internal servers to scrape (KILN_OBS=1)
 kiln() { # log-name port docroot [flag...]: one Kiln in the background
   name=$1 port=$2 root=$3
   shift 3
+  obs=""
+  if [ "$KILN_OBS" = 1 ]; then
+    obs_port=$(free_port)
+    obs_ports="$obs_ports $obs_port"
+    obs="--access-log --internal-addr 127.0.0.1:$obs_port"
+  fi
   # shellcheck disable=SC2086
-  "$KILN" --listen "127.0.0.1:$port" --docroot "$root" --log-level warn $ini "$@" >"$work/$name.log" 2>&1 &
+  "$KILN" --listen "127.0.0.1:$port" --docroot "$root" --log-level warn $ini $obs "$@" >"$work/$name.log" 2>&1 &
   pids="$pids $!"
 }
 
@@ -142,6 +152,14 @@ if uses kwp; then
     fail "wordpress.sh start failed: $(tail -5 "$work/wordpress.log")"
   # shellcheck disable=SC2086
   kiln kiln-wp "$kwp_port" "$work/wp/docroot" --workers "$WORKERS" $WP_KILN_ROUTING
+fi
+
+if [ -n "$obs_ports" ]; then
+  while :; do
+    for p in $obs_ports; do curl -s -o /dev/null "http://127.0.0.1:$p/metrics"; done
+    sleep 1
+  done &
+  pids="$pids $!"
 fi
 
 cat >"$work/fpm.conf" <<FPM
