@@ -379,6 +379,7 @@ static const struct full_setting full_settings[] = {
     {"MAX_URI_SIZE", "--max-uri-size", "2048"},
     {"MAX_CONNECTIONS", "--max-connections", "500"},
     {"ACCESS_LOG", "--access-log", "1"},
+    {"PROFILE", "--profile", "on"},
     {"RATE_LIMIT", "--rate-limit", "100"},
     {"RATE_WINDOW", "--rate-window", "10"},
     {"TLS_CERT", "--tls-cert", "/etc/kiln/cert.pem"},
@@ -417,6 +418,7 @@ static void assert_full_config(const struct config *cfg)
     assert_int_equal(cfg->max_uri_size, 2048);
     assert_int_equal(cfg->max_connections, 500);
     assert_true(cfg->access_log);
+    assert_true(cfg->profile);
     assert_int_equal(cfg->rate_limit, 100);
     assert_int_equal(cfg->rate_window_secs, 10);
     assert_string_equal(cfg->tls_cert, "/etc/kiln/cert.pem");
@@ -459,6 +461,7 @@ static void test_load_defaults(void **state)
     assert_int_equal(cfg.max_uri_size, 8192);
     assert_int_equal(cfg.max_connections, 65536);
     assert_false(cfg.access_log);
+    assert_false(cfg.profile);
     assert_int_equal(cfg.rate_limit, 0);
     assert_int_equal(cfg.rate_window_secs, 60);
     assert_string_equal(cfg.tls_cert, "");
