@@ -492,10 +492,10 @@ static void test_load_env_only(void **state)
     config_free(&cfg);
 }
 
-/* A switch (--access-log) takes its value only after '='. */
+/* A switch (--access-log, --profile) takes its value only after '='. */
 static bool is_switch(const char *flag)
 {
-    return strcmp(flag, "--access-log") == 0;
+    return strcmp(flag, "--access-log") == 0 || strcmp(flag, "--profile") == 0;
 }
 
 static void test_load_flags_separate_values(void **state)
