@@ -85,6 +85,7 @@ struct config {
 
     /* Middleware (later issues) */
     bool access_log;            /* ACCESS_LOG; default off */
+    bool profile;               /* PROFILE; default off */
     unsigned rate_limit;        /* RATE_LIMIT; default 0 = off */
     unsigned rate_window_secs;  /* RATE_WINDOW; default 60 */
 

@@ -292,6 +292,7 @@ static void conn_handshake_done(struct conn *c)
     c->state = CONN_READING;
     conn_arm(c, CONN_TIMER_IDLE);
     c->x.tls = true;
+    c->x.tls_version = tls_version(c->tls);
     if (tls_alpn_h2(c->tls) && h2_start(c) < 0)
         conn_close(c);
 }

@@ -169,10 +169,18 @@ static void on_headers(void *owner, const struct proto_headers *h)
         begin_stream(r);
 }
 
+/* Copies the job's times to the exchange (profiling headers, access log); the job must live. */
+static void note_timing(struct exchange *x, const struct pool_job *job)
+{
+    x->php_queued = true;
+    x->php_begun = pool_job_timing(job, &x->queue_wait_ms, &x->php_ms);
+}
+
 static void start_streaming(struct php_reply *r)
 {
     struct exchange *x = r->src.x;
     r->streaming = true;
+    note_timing(x, r->job); /* so far: the script is still running */
     if (!x->status)
         x->status = 500;
     if (r->stream) {
@@ -213,6 +221,7 @@ static void on_complete(void *owner)
 {
     struct php_reply *r = owner;
     struct exchange *x = r->src.x;
+    note_timing(x, r->job);
     r->job = NULL;
     if (!r->streaming) {
         if (!x->status)
@@ -227,6 +236,7 @@ static void on_fail(void *owner, int status)
 {
     struct php_reply *r = owner;
     struct exchange *x = r->src.x;
+    note_timing(x, r->job);
     r->job = NULL;
     if (r->streaming) {
         exchange_abort(x); /* half a response: the client must see it is incomplete */

@@ -32,6 +32,7 @@ void exchange_reset(struct exchange *x)
     x->static_path = NULL;
     x->own_body = false;
     x->worker_id = -1;
+    x->php_queued = x->php_begun = false;
     x->head_sent = false;
     x->done = false;
     x->bytes_sent = 0;

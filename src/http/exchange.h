@@ -114,6 +114,7 @@ struct exchange {
     const struct sockaddr *peer;
     const struct sockaddr *local;
     bool tls;
+    const char *tls_version;    /* "TLSv1.3", "TLSv1.2" (net/tls.h); NULL on a plain connection */
     struct trace_request trace; /* made by exchange_trace() when first needed */
 
     /* The response */
@@ -129,6 +130,12 @@ struct exchange {
     struct stat static_stat;    /*   and what fstat() said of it */
     bool own_body;              /* the body is Kiln's own short answer (error pages may replace it) */
     int worker_id;              /* the PHP worker that answered, -1 = none */
+    /* A PHP request's times from the pool (pool_job_timing(), loop clock, milliseconds), set by
+       the dispatch when the head goes out and again when the job ends. */
+    bool php_queued;            /* the request went to the pool: queue_wait_ms is set */
+    bool php_begun;             /* a worker took it: php_ms is set */
+    uint64_t queue_wait_ms;     /* submitted until a worker took it (or until now, still queued) */
+    uint64_t php_ms;            /* taken until the response was complete, or until now */
     bool head_sent;
     bool done;                  /* chain_done() ran */
     uint64_t bytes_sent;        /* body bytes handed to the protocol, after encoding */

@@ -261,6 +261,7 @@ static struct h2_stream *stream_new(struct h2_session *s, int32_t id)
     st->x.peer = (const struct sockaddr *)&s->c->peer;
     st->x.local = (const struct sockaddr *)&s->c->local;
     st->x.tls = s->c->tls != NULL;
+    st->x.tls_version = s->c->x.tls_version; /* set at the handshake (conn.c) */
     st->x.method = -1;
     st->x.worker_id = -1;
     body_init(&st->x.body);

@@ -62,6 +62,13 @@ static void append_ctx(struct buf *b, const struct accesslog_entry *e)
     buf_append_char(b, '}');
 }
 
+/* `,"name":1.234`: microseconds as milliseconds with 3 decimals */
+static void append_ms(struct buf *b, const char *name, uint64_t us)
+{
+    buf_printf(b, ",\"%s\":%llu.%03llu", name, (unsigned long long)(us / 1000),
+               (unsigned long long)(us % 1000));
+}
+
 static void append_data(struct buf *b, const struct accesslog_entry *e)
 {
     buf_append_str(b, ",\"data\":{\"method\":");
@@ -69,9 +76,8 @@ static void append_data(struct buf *b, const struct accesslog_entry *e)
     append_field(b, "path", e->path);
     append_optional(b, "query", e->query);
     append_field(b, "http", e->http);
-    buf_printf(b, ",\"status\":%u,\"bytes\":%llu,\"duration_ms\":%llu.%03llu", e->status,
-               (unsigned long long)e->bytes, (unsigned long long)(e->duration_us / 1000),
-               (unsigned long long)(e->duration_us % 1000));
+    buf_printf(b, ",\"status\":%u,\"bytes\":%llu", e->status, (unsigned long long)e->bytes);
+    append_ms(b, "duration_ms", e->duration_us);
     append_field(b, "ip", e->ip);
     append_optional(b, "ua", e->ua);
     append_optional(b, "referer", e->referer);
@@ -80,6 +86,10 @@ static void append_data(struct buf *b, const struct accesslog_entry *e)
     append_field(b, "protocol", e->protocol);
     if (e->worker_id >= 0)
         buf_printf(b, ",\"worker_id\":%d", e->worker_id);
+    if (e->php)
+        append_ms(b, "queue_wait_ms", e->queue_wait_us);
+    if (e->php_begun)
+        append_ms(b, "php_ms", e->php_us);
     buf_append_char(b, '}');
 }
 

@@ -6,7 +6,8 @@
  *    "ctx":{"service":"kiln","request_id":"…","trace_id":"…","span_id":"…"},
  *    "data":{"method":"GET","path":"/a.php","query":"x=1","http":"HTTP/1.1","status":200,
  *            "bytes":512,"duration_ms":1.234,"ip":"192.0.2.1","ua":"curl/8.0","referer":"…",
- *            "xff":"…","tls":"TLSv1.3","protocol":"http/1.1","worker_id":2}}
+ *            "xff":"…","tls":"TLSv1.3","protocol":"http/1.1","worker_id":2,
+ *            "queue_wait_ms":0.000,"php_ms":1.000}}
  *
  * Lines go to a bounded in-memory queue; the event loop writes it out when the fd is writable
  * (accesslog_flush(), accesslog_pending_fd()). A reader that cannot keep up costs dropped lines,
@@ -17,6 +18,7 @@
 #ifndef KILN_MIDDLEWARE_ACCESSLOG_H
 #define KILN_MIDDLEWARE_ACCESSLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -42,6 +44,9 @@ struct accesslog_entry {
     struct str tls;      /* optional: protocol version, e.g. "TLSv1.3" */
     struct str protocol; /* the wire protocol, ALPN style: "http/1.1", "h2", "h2c" */
     int worker_id;                 /* the PHP worker that answered; < 0 = none (left out) */
+    bool php;                      /* a PHP request: queue_wait_us is written */
+    bool php_begun;                /* a worker took it: php_us is written */
+    uint64_t queue_wait_us, php_us; /* written as milliseconds with 3 decimals */
 };
 
 /* Appends the entry's line, with its '\n', to `out`. */

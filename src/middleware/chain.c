@@ -7,6 +7,8 @@
 static const struct middleware *const main_table[] = {
     &middleware_ratelimit,
     &middleware_accesslog,
+    &middleware_trace,
+    &middleware_profile,
     &middleware_static_cache,
     &middleware_error_pages,
     &middleware_compression,

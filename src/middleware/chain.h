@@ -1,8 +1,9 @@
 /*
  * The middleware chain, ordered by priority as in tokio_php: rate limit (-100), access log (-90),
- * static cache (50), error pages (90), compression (100). The request phase runs from low to high
- * and may answer early; the response phase (just before the head goes out) and the end of the
- * exchange run from high to low.
+ * static cache (50), error pages (90), compression (100); and Kiln's trace headers (-80) and
+ * profiling headers (-70). The request phase runs from low to high and may answer early; the
+ * response phase (just before the head goes out) and the end of the exchange run from high to
+ * low.
  *
  * A middleware is one file defining a `struct middleware` plus one line in the table in chain.c.
  * Its state lives in an instance that setup() creates from a `struct mw_env`, never in file
@@ -46,16 +47,18 @@ struct middleware {
     void (*done)(void *instance, struct exchange *x);
 };
 
-/* The five middlewares (mw_*.c). */
+/* The seven middlewares (mw_*.c). */
 extern const struct middleware middleware_ratelimit;
 extern const struct middleware middleware_accesslog;
+extern const struct middleware middleware_trace;
+extern const struct middleware middleware_profile;
 extern const struct middleware middleware_static_cache;
 extern const struct middleware middleware_error_pages;
 extern const struct middleware middleware_compression;
 
 struct chain;
 
-/* The main listener's chain: the five middlewares above, each set up from `env`. NULL with one
+/* The main listener's chain: the seven middlewares above, each set up from `env`. NULL with one
    line in err when a setup fails (what was set up before is released). */
 struct chain *chain_setup(const struct mw_env *env, char *err, size_t errlen);
 /* A chain of `count` middlewares, which must be sorted by priority (another listener's chain,

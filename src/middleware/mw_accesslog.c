@@ -111,9 +111,19 @@ static void accesslog_mw_done(void *instance, struct exchange *x)
     struct accesslog_mw *al = instance;
     if (!x->target)
         return; /* a request that never parsed (its 400 is in the app log) */
-    struct accesslog_entry e = {.worker_id = x->worker_id};
+    struct accesslog_entry e = {
+        .worker_id = x->worker_id,
+        .php = x->php_queued,
+        .php_begun = x->php_begun,
+        .queue_wait_us = x->queue_wait_ms * 1000,
+        .php_us = x->php_ms * 1000,
+    };
     clock_gettime(CLOCK_REALTIME, &e.time);
     e.service = text_str(al->service);
+    const struct trace_request *t = exchange_trace(x);
+    e.request_id = text_str(t->request_id);
+    e.trace_id = text_str(t->ctx.trace_id);
+    e.span_id = text_str(t->ctx.span_id);
     e.method = text_str(x->method_name);
     const char *q = memchr(x->target, '?', x->target_len);
     e.path = (struct str){x->target, q ? (size_t)(q - x->target) : x->target_len};
@@ -134,6 +144,7 @@ static void accesslog_mw_done(void *instance, struct exchange *x)
     e.ua = header(x, "User-Agent");
     e.referer = header(x, "Referer");
     e.xff = header(x, "X-Forwarded-For");
+    e.tls = text_str(x->tls_version);
     bool h2 = strcmp(x->protocol, "HTTP/2.0") == 0;
     const char *proto = h2 ? (x->tls ? "h2" : "h2c") : "http/1.1";
     e.protocol = text_str(proto);

@@ -189,3 +189,8 @@ bool tls_alpn_h2(const struct tls_conn *t)
     SSL_get0_alpn_selected((const SSL *)t, &proto, &len);
     return len == 2 && memcmp(proto, "h2", 2) == 0;
 }
+
+const char *tls_version(const struct tls_conn *t)
+{
+    return SSL_get_version((const SSL *)t);
+}

@@ -32,5 +32,7 @@ void tls_shutdown(struct tls_conn *t);
 
 /* The protocol chosen by ALPN is "h2". */
 bool tls_alpn_h2(const struct tls_conn *t);
+/* The negotiated version, OpenSSL's name: "TLSv1.3" or "TLSv1.2" (a static string). */
+const char *tls_version(const struct tls_conn *t);
 
 #endif

@@ -300,6 +300,16 @@ struct buf *pool_job_frames(struct pool_job *job)
     return &job->frames;
 }
 
+bool pool_job_timing(const struct pool_job *job, uint64_t *queue_ms, uint64_t *php_ms)
+{
+    uint64_t now = loop_now_ms(job->pool->loop);
+    /* taken: it has a worker and is not the one waiting behind that worker's current job */
+    bool taken = job->worker && job->worker->next_job != job;
+    *queue_ms = (taken ? job->started_ms : now) - job->submitted_ms;
+    *php_ms = taken ? now - job->started_ms : 0;
+    return taken;
+}
+
 uint32_t pool_job_seq(const struct pool_job *job)
 {
     return job->seq;

@@ -55,6 +55,14 @@ struct buf *pool_job_frames(struct pool_job *job);
 uint32_t pool_job_seq(const struct pool_job *job);
 /* The id (0..PHP_WORKERS-1) of the worker running the job, or -1 while it waits. */
 int pool_job_worker_id(const struct pool_job *job);
+/*
+ * The job's times so far, in milliseconds of the loop clock (read once per wake-up): its queue
+ * wait, from pool_submit() until a worker took it (the pool's queue-wait histogram measures the
+ * same; a job sent ahead is taken when its turn comes), and its PHP time, from then until now.
+ * Returns false, with *php_ms 0, while no worker has taken it: *queue_ms then runs until now.
+ * Called from on_complete or on_fail, "now" is the moment the response ended or failed.
+ */
+bool pool_job_timing(const struct pool_job *job, uint64_t *queue_ms, uint64_t *php_ms);
 /* Hands a request body file to the job (sent with the REQUEST frame); the job owns it. */
 void pool_job_set_body_fd(struct pool_job *job, int fd);
 

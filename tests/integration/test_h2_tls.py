@@ -230,3 +230,27 @@ def test_tls_client_sockets_have_tcp_nodelay(tls):
             s.sendall(b"GET /static.txt HTTP/1.1\r\nHost: x\r\n\r\n")
             assert s.recv(4096).startswith(b"HTTP/1.1 200")
             assert nodelay(tls.proc.pid, tls.port, s)
+
+
+def test_access_log_names_the_tls_version(phpsite, certs, start_kiln):
+    import json
+    k = start_kiln(phpsite, PHP_ARGS + ["--access-log", "--tls-cert", str(certs / "cert.pem"),
+                                        "--tls-key", str(certs / "key.pem")])
+    curl("-k", "--http1.1", "-H", "X-Request-ID: tls13-h1", https(k, "/static.txt"))
+    curl("-k", "--http2", "-H", "X-Request-ID: tls13-h2", https(k, "/exit.php"))
+    curl("-k", "--http1.1", "--tls-max", "1.2", "-H", "X-Request-ID: tls12",
+         https(k, "/static.txt"))
+    plain = start_kiln(phpsite, PHP_ARGS + ["--access-log"])
+    curl("-H", "X-Request-ID: plain", plain.url("/static.txt"))
+    time.sleep(0.3)
+
+    def data(kiln, request_id):
+        for line in kiln.log().splitlines():
+            if '"type":"access"' in line and json.loads(line)["ctx"]["request_id"] == request_id:
+                return json.loads(line)["data"]
+        raise AssertionError(f"no access-log line for {request_id}")
+
+    assert data(k, "tls13-h1")["tls"] == "TLSv1.3"
+    assert data(k, "tls13-h2")["tls"] == "TLSv1.3" and data(k, "tls13-h2")["protocol"] == "h2"
+    assert data(k, "tls12")["tls"] == "TLSv1.2"
+    assert "tls" not in data(plain, "plain")

@@ -219,6 +219,35 @@ def test_access_log_names_the_php_worker(site, start_kiln):
     assert lines[-1]["data"]["worker_id"] == 0 and lines[-1]["data"]["path"] == "/hello.php"
 
 
+def test_access_log_has_the_php_times(phpsite, start_kiln):
+    import json
+    k = start_kiln(phpsite, ["--workers", "1", "--access-log"])
+    r = httpx.get(k.url("/sleep.php?ms=200"), timeout=10)
+    assert r.status_code == 200
+    second = httpx.get(k.url("/headers.php"), timeout=10)  # another PHP request
+    assert second.status_code == 200
+    time.sleep(0.3)
+    lines = [json.loads(line) for line in k.log().splitlines() if '"type":"access"' in line]
+    by_id = {e["ctx"]["request_id"]: e for e in lines}
+    d = by_id[r.headers["x-request-id"]]["data"]
+    assert d["worker_id"] == 0
+    assert d["php_ms"] >= 200  # the script slept 200 ms
+    assert d["queue_wait_ms"] >= 0 and d["duration_ms"] >= d["php_ms"]
+    assert set(by_id[second.headers["x-request-id"]]["data"]) >= {"queue_wait_ms", "php_ms"}
+
+
+def test_access_log_has_no_php_times_for_other_answers(site, start_kiln):
+    import json
+    k = start_kiln(site, ["--workers", "1", "--access-log"])
+    assert httpx.get(k.url("/style.css")).status_code == 200
+    assert httpx.get(k.url("/missing")).status_code == 404
+    time.sleep(0.3)
+    lines = [json.loads(line) for line in k.log().splitlines() if '"type":"access"' in line]
+    assert len(lines) == 2
+    for e in lines:
+        assert not {"queue_wait_ms", "php_ms", "worker_id", "tls"} & set(e["data"])
+
+
 # ---- error pages -----------------------------------------------------------------------------
 
 def test_error_pages_for_html_clients_and_reload_on_sighup(tmp_path, site, start_kiln):

@@ -1,6 +1,7 @@
 """W3C trace context and request ids as a PHP script sees them ($_SERVER), issue 10 item 4."""
 
 import re
+import time
 
 import httpx
 import pytest
@@ -108,3 +109,112 @@ def test_http2_sees_the_same_variables(php):
     assert r.http_version == "HTTP/2"
     v = r.json()
     assert v["TRACE_ID"] == TRACE and v["PARENT_SPAN_ID"] == PARENT and v["REQUEST_ID"] == "h2-id"
+
+
+# ---- on the response, and in the access log (issue 10 item 4, response side) ------------------
+
+OWN_ID_SCRIPT = "<?php header('X-Request-ID: set-by-php'); echo 'ok';\n"
+TRACEPARENT_RE = r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})"
+
+
+@pytest.fixture
+def logged(tmp_path, start_kiln):
+    root = tmp_path / "logged"
+    root.mkdir()
+    (root / "server.php").write_text(SERVER_SCRIPT)
+    (root / "own_id.php").write_text(OWN_ID_SCRIPT)
+    (root / "static.txt").write_text("static\n")
+    return start_kiln(root, ["--workers", "1", "--access-log"])
+
+
+def get(k, path, headers=None, h2=False):
+    with httpx.Client(http1=not h2, http2=h2) as c:
+        r = c.get(k.url(path), headers=headers or {}, timeout=10)
+    assert r.http_version == ("HTTP/2" if h2 else "HTTP/1.1")
+    return r
+
+
+def response_trace(r):
+    m = re.fullmatch(TRACEPARENT_RE, r.headers["traceparent"])
+    assert m, r.headers["traceparent"]
+    return m.group(1), m.group(2), m.group(3)
+
+
+def access_line(k, request_id, timeout=5):
+    """The access-log line of the request whose X-Request-ID is `request_id`."""
+    import json
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in k.log().splitlines():
+            if '"type":"access"' in line:
+                entry = json.loads(line)
+                if entry["ctx"]["request_id"] == request_id:
+                    return entry
+        time.sleep(0.05)
+    raise AssertionError(f"no access-log line for {request_id}")
+
+
+@pytest.mark.parametrize("h2", [False, True], ids=["http1", "h2"])
+def test_response_continues_the_incoming_trace(logged, h2):
+    r = get(logged, "/server.php", {"traceparent": VALID}, h2)
+    trace_id, span_id, flags = response_trace(r)
+    v = r.json()
+    assert trace_id == TRACE and flags == "01"
+    assert span_id != PARENT and span_id == v["SPAN_ID"]  # this request's span, as PHP saw it
+    assert r.headers["x-request-id"] == v["REQUEST_ID"] == f"{TRACE[:12]}-{span_id[:4]}"
+    ctx = access_line(logged, v["REQUEST_ID"])["ctx"]
+    assert ctx["trace_id"] == TRACE and ctx["span_id"] == span_id
+
+
+@pytest.mark.parametrize("h2", [False, True], ids=["http1", "h2"])
+@pytest.mark.parametrize("value", [f"00-{TRACE.upper()}-{PARENT}-01", f"00-{'0' * 32}-{PARENT}-01",
+                                   "garbage"])
+def test_bad_traceparent_gets_a_fresh_trace_on_the_response(logged, h2, value):
+    r = get(logged, "/server.php", {"traceparent": value}, h2)
+    trace_id, span_id, flags = response_trace(r)
+    v = r.json()
+    assert trace_id != TRACE and trace_id == v["TRACE_ID"] and span_id == v["SPAN_ID"]
+    assert flags == "01"
+    ctx = access_line(logged, r.headers["x-request-id"])["ctx"]
+    assert (ctx["trace_id"], ctx["span_id"]) == (trace_id, span_id)
+
+
+@pytest.mark.parametrize("h2", [False, True], ids=["http1", "h2"])
+def test_x_request_id_kept_or_replaced_on_the_response(logged, h2):
+    r = get(logged, "/server.php", {"X-Request-ID": "f47ac10b-58cc-4372-a567-0e02b2c3d479"}, h2)
+    assert r.headers["x-request-id"] == "f47ac10b-58cc-4372-a567-0e02b2c3d479"
+    assert r.json()["REQUEST_ID"] == r.headers["x-request-id"]
+    r = get(logged, "/server.php", {"X-Request-ID": "has space"}, h2)
+    trace_id, span_id, _ = response_trace(r)
+    assert r.headers["x-request-id"] == f"{trace_id[:12]}-{span_id[:4]}"
+    assert r.headers.get_list("x-request-id") == [r.headers["x-request-id"]]
+
+
+@pytest.mark.parametrize("h2", [False, True], ids=["http1", "h2"])
+def test_x_request_id_set_by_php_is_kept(logged, h2):
+    r = get(logged, "/own_id.php", {"X-Request-ID": "from-client"}, h2)
+    assert r.headers.get_list("x-request-id") == ["set-by-php"]
+    assert re.fullmatch(TRACEPARENT_RE, r.headers["traceparent"])
+    access_line(logged, "from-client")  # the log keeps the request's id
+
+
+def test_every_answer_of_the_main_server_carries_the_ids(logged):
+    for path, status in [("/static.txt", 200), ("/missing", 404), ("/.hidden", 404)]:
+        r = get(logged, path, {"traceparent": VALID})
+        assert r.status_code == status
+        trace_id, span_id, _ = response_trace(r)
+        assert trace_id == TRACE
+        assert r.headers["x-request-id"] == f"{TRACE[:12]}-{span_id[:4]}"
+        entry = access_line(logged, r.headers["x-request-id"])
+        assert entry["data"]["status"] == status and entry["ctx"]["span_id"] == span_id
+
+
+def test_the_internal_server_answers_without_ids(tmp_path, start_kiln):
+    from conftest import free_port
+    port = free_port()
+    root = tmp_path / "int"
+    root.mkdir()
+    start_kiln(root, ["--executor", "stub", "--internal-addr", f"127.0.0.1:{port}"])
+    r = httpx.get(f"http://127.0.0.1:{port}/live", headers={"traceparent": VALID}, timeout=10)
+    assert r.status_code == 200
+    assert "traceparent" not in r.headers and "x-request-id" not in r.headers

@@ -205,6 +205,10 @@ static struct accesslog_entry full_entry(void)
         .tls = S("TLSv1.3"),
         .protocol = S("h2"),
         .worker_id = 3,
+        .php = true,
+        .php_begun = true,
+        .queue_wait_us = 2000,
+        .php_us = 12345,
     };
 }
 
@@ -231,8 +235,22 @@ static void test_full_line(void **state)
         "\"http\":\"HTTP/1.1\",\"status\":200,\"bytes\":5120,\"duration_ms\":1.234,"
         "\"ip\":\"192.0.2.1\",\"ua\":\"curl/8.0\",\"referer\":\"https://example.com/\","
         "\"xff\":\"192.0.2.1, 10.0.0.1\",\"tls\":\"TLSv1.3\",\"protocol\":\"h2\","
-        "\"worker_id\":3}}\n");
+        "\"worker_id\":3,\"queue_wait_ms\":2.000,\"php_ms\":12.345}}\n");
     assert_true(jc_line_valid(line, strlen(line)));
+    free(line);
+}
+
+/* A PHP request that no worker took (504 in the queue): its wait, and no PHP time. */
+static void test_php_request_never_begun(void **state)
+{
+    (void)state;
+    struct accesslog_entry e = full_entry();
+    e.worker_id = -1;
+    e.php_begun = false;
+    e.queue_wait_us = 120000000;
+    char *line = format(&e);
+    assert_non_null(strstr(line, ",\"protocol\":\"h2\",\"queue_wait_ms\":120000.000}}\n"));
+    assert_null(strstr(line, "php_ms"));
     free(line);
 }
 
@@ -525,6 +543,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checker_rejects_bad_json),
         cmocka_unit_test(test_full_line),
+        cmocka_unit_test(test_php_request_never_begun),
         cmocka_unit_test(test_minimal_line),
         cmocka_unit_test(test_weird_values_stay_json),
         cmocka_unit_test(test_full_pipe_drops_and_counts),

@@ -379,6 +379,7 @@ static const struct full_setting full_settings[] = {
     {"MAX_URI_SIZE", "--max-uri-size", "2048"},
     {"MAX_CONNECTIONS", "--max-connections", "500"},
     {"ACCESS_LOG", "--access-log", "1"},
+    {"PROFILE", "--profile", "on"},
     {"RATE_LIMIT", "--rate-limit", "100"},
     {"RATE_WINDOW", "--rate-window", "10"},
     {"TLS_CERT", "--tls-cert", "/etc/kiln/cert.pem"},
@@ -417,6 +418,7 @@ static void assert_full_config(const struct config *cfg)
     assert_int_equal(cfg->max_uri_size, 2048);
     assert_int_equal(cfg->max_connections, 500);
     assert_true(cfg->access_log);
+    assert_true(cfg->profile);
     assert_int_equal(cfg->rate_limit, 100);
     assert_int_equal(cfg->rate_window_secs, 10);
     assert_string_equal(cfg->tls_cert, "/etc/kiln/cert.pem");
@@ -459,6 +461,7 @@ static void test_load_defaults(void **state)
     assert_int_equal(cfg.max_uri_size, 8192);
     assert_int_equal(cfg.max_connections, 65536);
     assert_false(cfg.access_log);
+    assert_false(cfg.profile);
     assert_int_equal(cfg.rate_limit, 0);
     assert_int_equal(cfg.rate_window_secs, 60);
     assert_string_equal(cfg.tls_cert, "");
@@ -489,10 +492,10 @@ static void test_load_env_only(void **state)
     config_free(&cfg);
 }
 
-/* A switch (--access-log) takes its value only after '='. */
+/* A switch (--access-log, --profile) takes its value only after '='. */
 static bool is_switch(const char *flag)
 {
-    return strcmp(flag, "--access-log") == 0;
+    return strcmp(flag, "--access-log") == 0 || strcmp(flag, "--profile") == 0;
 }
 
 static void test_load_flags_separate_values(void **state)
