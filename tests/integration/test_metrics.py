@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 
 import httpx
 import pytest
@@ -43,10 +44,12 @@ def delta(before, after, series):
 def wait_for(base, series, value):
     """Polls /metrics until `series` reads `value` (the pool reports a worker's end on its own
     time); returns the last scrape."""
-    for _ in range(500):
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
         now = scrape(base)
         if now.get(series) == value:
             return now
+        time.sleep(0.02)
     raise AssertionError(f"{series} never reached {value}: {now.get(series)}")
 
 
@@ -196,18 +199,33 @@ def test_h2c_requests_count_streams_and_http2_durations(php):
     assert_histogram_counts(after, "kiln_request_duration_seconds", 'protocol="http2"', 4)
 
 
-def test_header_timeout_is_counted(phpsite, start_kiln):
-    k, base = start_internal(start_kiln, phpsite, ["--workers", "1", "--header-timeout", "1"])
+def test_header_body_and_write_timeouts_are_counted(phpsite, start_kiln):
+    (phpsite / "large.bin").write_bytes(b"\0" * (32 << 20))
+    k, base = start_internal(start_kiln, phpsite, ["--workers", "1", "--header-timeout", "1",
+                                                   "--idle-timeout", "1"])
+    kinds = ("header", "body", "request", "sse", "write")
     before = scrape(base)
     with socket.create_connection(("127.0.0.1", k.port), timeout=5) as s:
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and never the end of the head
         assert recv_all(s, timeout=5).startswith(b"HTTP/1.1 408 ")
+    with socket.create_connection(("127.0.0.1", k.port), timeout=5) as s:
+        s.sendall(b"POST /hello.php HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+        assert recv_all(s, timeout=5).startswith(b"HTTP/1.1 408 ")
     after = scrape(base)
-    assert moved(before, after).get('kiln_timeouts_total{kind="header"}') == 1
-    assert delta(before, after, 'kiln_responses_total{status="4xx"}') == 1
-    assert delta(before, after, 'kiln_requests_total{method="GET"}') == 0  # never a request
-    for kind in ("body", "request", "write"):
-        assert delta(before, after, f'kiln_timeouts_total{{kind="{kind}"}}') == 0
+    assert {kind: delta(before, after, f'kiln_timeouts_total{{kind="{kind}"}}')
+            for kind in kinds} == {"header": 1, "body": 1, "request": 0, "sse": 0, "write": 0}
+    assert delta(before, after, 'kiln_responses_total{status="4xx"}') == 2
+    assert delta(before, after, 'kiln_requests_total{method="GET"}') == 0  # never requests
+    assert delta(before, after, 'kiln_requests_total{method="POST"}') == 0
+    # a client that asks for 32 MiB and reads nothing
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", k.port))
+    s.sendall(b"GET /large.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        wait_for(base, 'kiln_timeouts_total{kind="write"}', 1)
+    finally:
+        s.close()
 
 
 def test_rate_limited_requests_are_counted_apart(phpsite, start_kiln):
@@ -271,10 +289,12 @@ def test_workers_shows_a_busy_workers_request(php):
     t = threading.Thread(target=lambda: httpx.get(k.url("/sleep.php?ms=2000&x=1"), timeout=20))
     t.start()
     try:
-        for _ in range(500):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
             busy = [w for w in get(base, "/workers").json()["workers"] if w["state"] == "busy"]
             if busy and busy[0]["request"] and busy[0]["request"]["method"]:
                 break
+            time.sleep(0.02)
         else:
             raise AssertionError("no worker was ever seen busy")
         request = busy[0]["request"]
