@@ -15,6 +15,7 @@
 #include "http/h2.h"
 #include "http/server.h"
 #include "net/tls.h"
+#include "obs/stats.h"
 
 #define CONN_READ_CHUNK 16384
 #define CONN_LINGER_MS 2000
@@ -389,12 +390,31 @@ static void conn_on_io(struct loop *loop, struct loop_io *io, uint32_t events)
     conn_run(c);
 }
 
+/* kiln_timeouts_total: a client too slow to send its head (or finish the TLS handshake), its
+   body, or to read our response. Idle keep-alive connections and lingering closes are not
+   timeouts of a request; the internal server's connections are not counted. */
+static void count_timeout(const struct conn *c, enum conn_timer_kind kind)
+{
+    if (c->srv->handler)
+        return;
+    switch (kind) {
+    case CONN_TIMER_HEADER: stats_count_timeout(STATS_TIMEOUT_HEADER); return;
+    case CONN_TIMER_BODY: stats_count_timeout(STATS_TIMEOUT_BODY); return;
+    case CONN_TIMER_WRITE: stats_count_timeout(STATS_TIMEOUT_WRITE); return;
+    case CONN_TIMER_NONE:
+    case CONN_TIMER_IDLE:
+    case CONN_TIMER_LINGER:
+        return;
+    }
+}
+
 static void conn_on_timer(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
     struct conn *c = container_of(t, struct conn, timer);
     enum conn_timer_kind kind = c->timer_kind;
     c->timer_kind = CONN_TIMER_NONE;
+    count_timeout(c, kind);
     if (c->state == CONN_HANDSHAKE || c->h2) {
         conn_close(c); /* no HTTP/1 answer is possible: TLS not up, or an HTTP/2 connection */
         return;

@@ -9,6 +9,7 @@
 #include "base.h"
 #include "http/response.h"
 #include "http/server.h"
+#include "obs/stats.h"
 
 static void exchange_end_middleware(struct exchange *x);
 
@@ -170,12 +171,25 @@ static void destroy_filter(struct exchange *x)
     }
 }
 
+/* kiln_responses_total and its kin: the main server's responses (the internal server, which
+   has a handler of its own, is not counted). Body bytes are the ones the client gets: the
+   protocol drops the body of a HEAD, 1xx, 204 or 304 response. */
+static void count_response(const struct exchange *x)
+{
+    if (x->srv->handler)
+        return;
+    bool body = response_status_has_body(x->status) && !exchange_is_head(x);
+    stats_count_response(x->status, stats_protocol_of(x->protocol),
+                         loop_now_ms(x->srv->loop) - x->start_ms, body ? x->bytes_sent : 0);
+}
+
 /* The chain's end-of-exchange hooks run once, and the filter goes with them. */
 static void exchange_end_middleware(struct exchange *x)
 {
     if (x->head_sent && !x->done) {
         x->done = true;
         server_chain_done(x->srv, x);
+        count_response(x);
     }
     destroy_filter(x);
 }

@@ -21,6 +21,7 @@
 #include "http/response.h"
 #include "http/serve.h"
 #include "http/server.h"
+#include "obs/stats.h"
 
 #define H2_OUT_HIGH (256u * 1024)      /* bytes of frames queued on the socket before we stop */
 #define H2_WINDOW (1u << 20)           /* initial stream window we offer: uploads go fast */
@@ -355,6 +356,8 @@ static void stream_dispatch(struct h2_stream *st)
     if (st->dispatched)
         return;
     st->dispatched = true;
+    if (!st->x.srv->handler) /* the main server's streams, not the internal server's */
+        stats_inc(stats_global.h2_streams);
     if (st->refuse) {
         exchange_reply_status(&st->x, st->refuse);
         return;

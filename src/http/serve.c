@@ -18,6 +18,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "http/static_file.h"
+#include "obs/stats.h"
 
 #define STUB_BODY "<!DOCTYPE html><title>Kiln</title><p>Hello from the Kiln stub executor.</p>\n"
 
@@ -252,7 +253,8 @@ void serve_request(struct exchange *x)
     }
     x->start_ms = loop_now_ms(x->srv->loop);
     if (server_chain_request(x->srv, x))
-        return;
+        return; /* a 429: counted by the rate limiter, not as a request (as in the seed) */
+    stats_count_request(x->method_name);
     struct target t;
     if (parse_target(x->target, x->target_len, &t) < 0) {
         x->close = true;

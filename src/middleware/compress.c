@@ -1,6 +1,7 @@
 #include "middleware/compress.h"
 
 #include "http/exchange.h"
+#include "obs/stats.h"
 
 #include <brotli/encode.h>
 #include <stdlib.h>
@@ -208,14 +209,25 @@ void compress_destroy(struct compress *c)
 
 /* ---- the exchange's body filter ------------------------------------------------------------ */
 
+/* Compresses and counts what went in and came out (kiln_compression_*_bytes_total). */
+static int filter_pass(struct compress *c, const void *data, size_t len,
+                       enum compress_flush mode, struct buf *out)
+{
+    size_t before = out->len;
+    int rc = compress_write(c, data, len, mode, out);
+    if (rc == 0)
+        stats_count_compression(len, out->len - before);
+    return rc;
+}
+
 static int filter_write(void *filter, const void *data, size_t len, bool flush, struct buf *out)
 {
-    return compress_write(filter, data, len, flush ? COMPRESS_FLUSH : COMPRESS_NO_FLUSH, out);
+    return filter_pass(filter, data, len, flush ? COMPRESS_FLUSH : COMPRESS_NO_FLUSH, out);
 }
 
 static int filter_finish(void *filter, struct buf *out)
 {
-    return compress_write(filter, NULL, 0, COMPRESS_FINISH, out);
+    return filter_pass(filter, NULL, 0, COMPRESS_FINISH, out);
 }
 
 static void filter_destroy(void *filter)

@@ -21,6 +21,7 @@
 #include "middleware/chain.h"
 #include "middleware/compress.h"
 #include "middleware/zcache.h"
+#include "obs/stats.h"
 
 /* Static files are compressed in the event loop: above this they go out as they are. */
 #define STATIC_COMPRESS_MAX (3u * 1024 * 1024)
@@ -104,6 +105,10 @@ static bool use_compressed_file(struct compression *z, struct exchange *x,
     x->override_body = data;
     x->override_len = len;
     *length = (long long)len;
+    /* Counted per response served, like a streamed body: the cache saves the work, not the
+       bytes (a HEAD sends none). */
+    if (!exchange_is_head(x))
+        stats_count_compression((uint64_t)x->static_stat.st_size, len);
     return true;
 }
 

@@ -14,6 +14,7 @@
 #include "middleware/chain.h"
 #include "middleware/ratelimit.h"
 #include "net/loop.h"
+#include "obs/stats.h"
 
 /* Clients tracked at once (32 bytes each); beyond it the oldest windows are forgotten first. */
 #define RATELIMIT_CLIENTS 65536
@@ -75,6 +76,7 @@ static bool ratelimit_mw_request(void *instance, struct exchange *x)
     if (r.allowed)
         return false;
     headers_add_str(&x->response_headers, "Retry-After", reset);
+    stats_inc(stats_global.rate_limited);
     exchange_reply_status(x, 429);
     return true;
 }

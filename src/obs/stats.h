@@ -47,11 +47,11 @@ enum stats_protocol { STATS_HTTP1, STATS_HTTP2, STATS_PROTOCOL_COUNT };
 
 /* kiln_timeouts_total{kind} */
 enum stats_timeout {
-    STATS_TIMEOUT_HEADER,  /* head incomplete at HEADER_TIMEOUT_SECS (408) */
+    STATS_TIMEOUT_HEADER,  /* TLS handshake or head incomplete at HEADER_TIMEOUT_SECS (408) */
     STATS_TIMEOUT_BODY,    /* body stalled for IDLE_TIMEOUT_SECS (408) */
-    STATS_TIMEOUT_REQUEST, /* REQUEST_TIMEOUT passed (504) */
+    STATS_TIMEOUT_REQUEST, /* REQUEST_TIMEOUT passed, queued or running (504) */
     STATS_TIMEOUT_SSE,     /* SSE_TIMEOUT passed */
-    STATS_TIMEOUT_WRITE,   /* client not reading for IDLE_TIMEOUT_SECS */
+    STATS_TIMEOUT_WRITE,   /* client not reading for IDLE_TIMEOUT_SECS (HTTP/1 and HTTP/2) */
     STATS_TIMEOUT_COUNT,
 };
 
@@ -96,19 +96,21 @@ struct stats {
     uint64_t started_ns; /* CLOCK_MONOTONIC at stats_init() */
     stats_node_reader node_reader;
 
-    /* Requests: http/serve.c serve_request(), after the rate limiter (429s are counted only in
-       rate_limited, as in the seed). */
+    /* Requests: http/serve.c serve_request(), the main server's requests after the rate
+       limiter (429s are counted only in rate_limited, as in the seed). Requests refused before
+       routing (unparsable, bad Host, 408) and the HTTPS redirect listener's are not requests. */
     struct metrics_counter *requests[STATS_METHOD_COUNT];
-    /* Responses: the end of an exchange (exchange.c, where chain_done runs): status class,
-       duration from x->start_ms, and body bytes (x->bytes_sent, after compression). */
+    /* Responses: the end of an exchange (http/exchange.c, where chain_done runs), every
+       response of the main server (429s, 408s and redirects included): status class, duration
+       from x->start_ms, and body bytes the client gets (x->bytes_sent after compression; 0 for
+       HEAD, 1xx, 204 and 304, whose bodies the protocol drops). */
     struct metrics_counter *responses[STATS_STATUS_COUNT];
     struct metrics_histogram *request_duration[STATS_PROTOCOL_COUNT];
     struct metrics_counter *response_bytes;
 
     struct metrics_gauge *active_connections; /* scrape: the main server's open connections */
-    struct metrics_gauge *pending_requests;   /* http/dispatch.c: +1 at pool_submit, -1 when
-                                                 the PHP response completes or fails */
-    struct metrics_counter *dropped_requests; /* http/dispatch.c: pool_submit refused (503) */
+    struct metrics_gauge *pending_requests;   /* scrape: pool_stats() */
+    struct metrics_counter *dropped_requests; /* scrape: pool_stats(), the queue was full (503) */
     struct metrics_gauge *uptime;             /* scrape */
     struct metrics_gauge *requests_per_second;  /* scrape: requests / uptime (seed) */
     struct metrics_gauge *response_time_avg;    /* scrape: mean of request_duration (seed) */
@@ -124,20 +126,24 @@ struct stats {
     struct metrics_gauge *workers_busy; /* scrape */
     struct metrics_gauge *workers_idle; /* scrape */
     struct metrics_gauge *queue_depth;  /* scrape: jobs waiting for a worker */
-    struct metrics_counter *worker_restarts[STATS_RESTART_COUNT]; /* pool/pool.c, worker down */
-    struct metrics_histogram *queue_wait;   /* pool/pool.c: queued -> a worker began it */
-    struct metrics_histogram *php_duration; /* pool/pool.c: began -> complete */
+    struct metrics_counter *worker_restarts[STATS_RESTART_COUNT]; /* scrape: pool_stats() */
+    /* Observed by pool/pool.c through pool_set_histograms() (http/internal.c hands them over) */
+    struct metrics_histogram *queue_wait;   /* queued -> a worker began it */
+    struct metrics_histogram *php_duration; /* began -> complete */
 
     /* Transport */
     struct metrics_counter *tls_handshakes;         /* net/tls.c (wired) */
     struct metrics_counter *tls_handshake_failures; /* net/tls.c (wired) */
-    struct metrics_counter *h2_streams;             /* http/h2.c: a stream's request begins */
-    struct metrics_counter *timeouts[STATS_TIMEOUT_COUNT]; /* http/conn.c timers; pool deadline */
-    struct metrics_counter *rate_limited;           /* middleware/mw_ratelimit.c: a 429 */
-    struct metrics_counter *compression_in;         /* middleware/compress.c: bytes encoded */
-    struct metrics_counter *compression_out;        /* middleware/compress.c: bytes produced */
+    struct metrics_counter *h2_streams;   /* http/h2.c: a stream's request is dispatched */
+    /* header, body, write: http/conn.c's timer; request: pool/pool.c's deadline (504) */
+    struct metrics_counter *timeouts[STATS_TIMEOUT_COUNT];
+    struct metrics_counter *rate_limited; /* middleware/mw_ratelimit.c: a 429 */
+    /* Per response sent compressed: middleware/compress.c's body filter (streamed bodies) and
+       mw_compression.c (static files, compressed once and then served from the cache) */
+    struct metrics_counter *compression_in;  /* bytes before compression */
+    struct metrics_counter *compression_out; /* bytes after */
 
-    /* OPcache: stats_set_opcache() */
+    /* OPcache: stats_set_opcache() at scrape (http/internal.c) */
     struct metrics_gauge *opcache_used;
     struct metrics_gauge *opcache_free;
     struct metrics_gauge *opcache_hit_ratio;
@@ -224,6 +230,13 @@ static inline enum stats_status stats_status_class(int status)
 static inline void stats_count_request(const char *method_name)
 {
     stats_inc(stats_global.requests[stats_method_of(method_name)]);
+}
+
+/* One pass of the response compressor: `in` bytes given, `out` produced. */
+static inline void stats_count_compression(uint64_t in, uint64_t out)
+{
+    stats_add(stats_global.compression_in, in);
+    stats_add(stats_global.compression_out, out);
 }
 
 /* The end of an exchange: its status, protocol, duration and body bytes. */

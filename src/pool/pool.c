@@ -15,6 +15,7 @@
 
 #include "base.h"
 #include "obs/log.h"
+#include "obs/stats.h"
 #include "obs/sysinfo.h"
 #include "pool/zygote_ctl.h"
 
@@ -256,6 +257,8 @@ static void on_deadline(struct loop *loop, struct loop_timer *t)
     (void)loop;
     struct pool_job *job = container_of(t, struct pool_job, deadline);
     struct pool *pool = job->pool;
+    if (job->owner) /* a client still waits for it: it gets its 504 below */
+        stats_count_timeout(job->stream ? STATS_TIMEOUT_SSE : STATS_TIMEOUT_REQUEST);
     if (job->queued) {
         queue_remove(pool, job);
         job_fail(job, 504);

@@ -142,10 +142,17 @@ def test_sse_timeout_replaces_request_timeout(phpsite, start_kiln):
 
 
 def test_sse_timeout_cuts_a_stream_and_heartbeats_extend_it(phpsite, start_kiln):
-    k = start_kiln(phpsite, PHP_ARGS + ["--request-timeout", "30s", "--sse-timeout", "1s"])
+    from test_internal import metric
+    from conftest import free_port
+    port = free_port()
+    k = start_kiln(phpsite, PHP_ARGS + ["--request-timeout", "30s", "--sse-timeout", "1s",
+                                        "--internal-addr", f"127.0.0.1:{port}"])
     hdr = {"Accept": "text/event-stream"}
     names = get_events(k.url("/sse.php?count=4&delay=700"), hdr)
     assert "end" not in names and 1 <= names.count("tick") < 4, names
+    body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    assert metric(body, 'kiln_timeouts_total{kind="sse"}') == 1
+    assert metric(body, 'kiln_timeouts_total{kind="request"}') == 0
     names = get_events(k.url("/sse.php?count=4&delay=700&heartbeat=1"), hdr)
     assert names == ["tick"] * 4 + ["end"]
     assert httpx.get(k.url("/sleep.php?ms=1"), timeout=10).text == "slept 1\n"
