@@ -9,7 +9,7 @@ PACKAGES="
   libphp8.2-embed php8.2-dev php8.2-opcache php8.2-cli
   libnghttp2-dev libssl-dev libbrotli-dev zlib1g-dev libzstd-dev
   libcmocka-dev
-  python3 python3-pytest python3-httpx python3-h2 python3-brotli python3-zstandard
+  python3 python3-pytest python3-httpx python3-h2 python3-brotli python3-zstandard python3-yaml
   curl nghttp2-client wrk nginx php8.2-fpm openssl slowhttptest
   wordpress wordpress-theme-twentytwentythree mariadb-server php8.2-mysql
   dokuwiki

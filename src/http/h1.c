@@ -192,10 +192,7 @@ static void h1_start_exchange(struct conn *c)
         exchange_reply_status(&c->x, 400);
         return;
     }
-    if (c->redirect)
-        serve_https_redirect(&c->x, config_addr_port(&c->srv->cfg->listen));
-    else
-        serve_request(&c->x);
+    serve_listener_request(&c->x, c->redirect);
 }
 
 /* Parses what is buffered. Returns true when a request is complete or refused (RESPONDING). */

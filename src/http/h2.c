@@ -369,7 +369,7 @@ static void stream_dispatch(struct h2_stream *st)
         exchange_reply_status(&st->x, 400);
         return;
     }
-    serve_request(&st->x);
+    serve_listener_request(&st->x, st->s->c->redirect);
 }
 
 /* ---- nghttp2 callbacks ------------------------------------------------------------------------ */

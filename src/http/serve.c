@@ -101,8 +101,9 @@ static void reply_unavailable(struct exchange *x)
     exchange_reply_status(x, 503);
 }
 
-void serve_https_redirect(struct exchange *x, unsigned https_port)
+static void https_redirect(struct exchange *x)
 {
+    unsigned https_port = config_addr_port(&x->srv->cfg->listen);
     size_t host_len;
     const char *host = exchange_header(x, "Host", &host_len);
     const char *colon = host ? memrchr(host, ':', host_len) : NULL;
@@ -287,4 +288,12 @@ void serve_request(struct exchange *x)
         serve_php(x, &route);
         return;
     }
+}
+
+void serve_listener_request(struct exchange *x, bool redirect)
+{
+    if (redirect)
+        https_redirect(x);
+    else
+        serve_request(x);
 }

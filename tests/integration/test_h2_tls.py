@@ -198,6 +198,21 @@ def test_http_redirect_listener(phpsite, certs, start_kiln):
     assert r.headers["location"] == f"https://example.test:{k.port}/dump.php?a=1"
 
 
+def test_http_redirect_listener_answers_h2c_with_the_same_301(phpsite, certs, start_kiln):
+    # h2c with prior knowledge on HTTP_REDIRECT_ADDR: the same 301, built from the normalised
+    # path, never the document root (the review found dump.php served here)
+    plain = free_port()
+    k = start_kiln(phpsite, PHP_ARGS + ["--tls-cert", str(certs / "cert.pem"),
+                                        "--tls-key", str(certs / "key.pem"),
+                                        "--http-redirect-addr", f"127.0.0.1:{plain}"])
+    head = curl("--http2-prior-knowledge", "--path-as-is", "-D", "-", "-o", "/dev/null",
+                "-H", "Host: example.test:80",
+                f"http://127.0.0.1:{plain}//evil.example/../dump.php?a=1").decode()
+    lines = head.splitlines()
+    assert lines[0].strip() == "HTTP/2 301", head
+    assert f"location: https://example.test:{k.port}/dump.php?a=1" in lines, head
+
+
 def run_kiln(args):
     return subprocess.run([KILN_BIN, *args], capture_output=True, text=True, timeout=30)
 
