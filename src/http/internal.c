@@ -55,20 +55,24 @@ static void serve_health(struct exchange *x)
     reply_buf(x, JSON_TYPE, &body);
 }
 
-/* NULL when ready, else why not. */
+/*
+ * NULL when ready, else why not. At start-up every worker must be up; after that a worker being
+ * replaced (recycled, crashed) is routine and must not take Kiln out of rotation: only having no
+ * worker up at all does ("no workers").
+ */
 static const char *not_ready_reason(const struct internal *in)
 {
     if (in->main->draining)
         return "draining";
     if (in->main->listener_count == 0)
         return "starting";
-    if (in->pool) {
-        struct pool_stats ps;
-        pool_stats(in->pool, &ps);
-        if (ps.by_state[POOL_WORKER_STARTING] > 0)
-            return "starting";
-    }
-    return NULL;
+    if (!in->pool)
+        return NULL;
+    struct pool_stats ps;
+    pool_stats(in->pool, &ps);
+    if (!ps.started)
+        return "starting";
+    return ps.by_state[POOL_WORKER_STARTING] == ps.workers ? "no workers" : NULL;
 }
 
 static void serve_ready(struct exchange *x)

@@ -116,6 +116,7 @@ struct pool {
     uint64_t restarts[POOL_EXIT_REASONS];
     struct metrics_histogram *queue_wait; /* optional, pool_set_histograms() */
     struct metrics_histogram *php_time;   /* optional, pool_set_histograms() */
+    bool started;                         /* every worker has been up at the same moment */
 };
 
 static void pool_worker_spawn(struct pool_worker *w);
@@ -869,6 +870,14 @@ static void log_exit(unsigned id, pid_t pid, int status)
                  WTERMSIG(status), strsignal(WTERMSIG(status)));
 }
 
+static bool all_workers_up(const struct pool *pool)
+{
+    for (unsigned i = 0; i < pool->worker_count; i++)
+        if (pool->workers[i].state == WORKER_DOWN || pool->workers[i].pid <= 0)
+            return false;
+    return true;
+}
+
 static void on_zygote_event(struct loop *loop, struct loop_io *io, uint32_t events)
 {
     (void)events;
@@ -886,6 +895,8 @@ static void on_zygote_event(struct loop *loop, struct loop_io *io, uint32_t even
         case ZYGOTE_CTL_SPAWNED:
             if (current && w->pid == 0)
                 w->pid = ev.pid;
+            if (!pool->started)
+                pool->started = all_workers_up(pool);
             break;
         case ZYGOTE_CTL_SPAWN_FAILED:
             log_error("worker %u: fork failed: %s", slot, strerror(ev.status));
@@ -1020,6 +1031,7 @@ void pool_stats(const struct pool *pool, struct pool_stats *out)
 {
     memset(out, 0, sizeof *out);
     out->workers = pool->worker_count;
+    out->started = pool->started;
     for (unsigned i = 0; i < pool->worker_count; i++)
         out->by_state[public_state(&pool->workers[i])]++;
     out->queued = pool->queued;

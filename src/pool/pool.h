@@ -113,6 +113,7 @@ const char *pool_worker_state_name(enum pool_worker_state state);
 
 struct pool_stats {
     unsigned workers;                         /* PHP_WORKERS */
+    bool started;        /* every worker has been up at once (start-up is over) */
     unsigned by_state[POOL_WORKER_STATES];    /* workers per enum pool_worker_state */
     unsigned queued;     /* queue depth: jobs waiting for a worker */
     unsigned pending;    /* jobs submitted whose owner has not yet heard the end (in flight) */

@@ -181,3 +181,34 @@ def test_config_redacts_the_tls_key_and_counts_handshakes(phpsite, start_kiln, t
     text = get(base, "/metrics").text
     assert metric(text, "kiln_tls_handshakes_total") == 1
     assert metric(text, "kiln_tls_handshake_failures_total") == 1
+
+
+def test_ready_stays_200_while_workers_are_recycled(phpsite, start_kiln):
+    """Workers replaced after every request (WORKER_MAX_REQUESTS=1) are briefly starting:
+    once Kiln was ready, that must not take it out of a load balancer's rotation."""
+    k, base = start_internal(start_kiln, phpsite, ["--workers", "2", "--worker-max-requests", "1"])
+    for _ in range(400):
+        if get(base, "/ready").status_code == 200:
+            break
+    else:
+        raise AssertionError("never ready")
+    stop = threading.Event()
+
+    def load():
+        with httpx.Client(timeout=10) as c:
+            while not stop.is_set():
+                c.get(k.url("/sleep.php?ms=1"))
+
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    for t in threads:
+        t.start()
+    codes = []
+    with httpx.Client(timeout=5) as c:
+        while len(codes) < 300:
+            codes.append(c.get(base + "/ready").status_code)
+    stop.set()
+    for t in threads:
+        t.join()
+    restarts = metric(get(base, "/metrics").text, 'kiln_worker_restarts_total{reason="recycled"}')
+    assert restarts > 10, "the workers were not recycled"
+    assert set(codes) == {200}, f"{codes.count(503)} of {len(codes)} probes said 503"

@@ -666,6 +666,7 @@ static void test_retiring_worker_counts_as_recycled(void **state)
     assert_int_equal(st.restarts[POOL_EXIT_RECYCLED], 1);
     assert_int_equal(st.restarts[POOL_EXIT_CRASHED] + st.restarts[POOL_EXIT_KILLED], 0);
     assert_int_equal(st.by_state[POOL_WORKER_STARTING], 1); /* its pid is not reported yet */
+    assert_true(st.started); /* a replacement does not make start-up begin again */
 }
 
 /* The socket closes before the zygote's report: the wait status decides when it comes. */
