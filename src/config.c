@@ -127,7 +127,7 @@ static const struct setting settings[] = {
      .kind = KIND_ADDR, FIELD(listen), .help = "Main listener: ip:port or [ipv6]:port."},
     {.env = "INTERNAL_ADDR", .flag = "--internal-addr", .metavar = "ADDR", .default_value = "",
      .kind = KIND_OPTIONAL_ADDR, FIELD(internal),
-     .help = "Internal server (/health /ready /live /metrics /config), plain HTTP/1.1; "
+     .help = "Internal server (/health /ready /live /metrics /config /workers), plain HTTP; "
              "unset = off."},
     {.env = "DOCUMENT_ROOT", .flag = "--docroot", .metavar = "DIR",
      .default_value = "/var/www/html", .kind = KIND_PATH, FIELD(document_root),

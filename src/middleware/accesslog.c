@@ -21,10 +21,18 @@ static void append_str(struct buf *b, struct str s)
     json_append_string(b, s.ptr ? s.ptr : "", s.ptr ? s.len : 0);
 }
 
+/* `,"name":` (one line per request: no printf on this path) */
+static void append_key(struct buf *b, const char *name)
+{
+    buf_append_str(b, ",\"");
+    buf_append_str(b, name);
+    buf_append_str(b, "\":");
+}
+
 /* `,"name":"value"` */
 static void append_field(struct buf *b, const char *name, struct str s)
 {
-    buf_printf(b, ",\"%s\":", name);
+    append_key(b, name);
     append_str(b, s);
 }
 
@@ -49,7 +57,9 @@ static void append_msg(struct buf *b, const struct accesslog_entry *e)
     append_json_chars(b, e->method);
     buf_append_char(b, ' ');
     append_json_chars(b, e->path);
-    buf_printf(b, " %u\"", e->status);
+    buf_append_char(b, ' ');
+    buf_append_uint(b, e->status);
+    buf_append_char(b, '"');
 }
 
 static void append_ctx(struct buf *b, const struct accesslog_entry *e)
@@ -65,8 +75,12 @@ static void append_ctx(struct buf *b, const struct accesslog_entry *e)
 /* `,"name":1.234`: microseconds as milliseconds with 3 decimals */
 static void append_ms(struct buf *b, const char *name, uint64_t us)
 {
-    buf_printf(b, ",\"%s\":%llu.%03llu", name, (unsigned long long)(us / 1000),
-               (unsigned long long)(us % 1000));
+    unsigned frac = (unsigned)(us % 1000);
+    append_key(b, name);
+    buf_append_uint(b, us / 1000);
+    char digits[4] = {'.', (char)('0' + frac / 100), (char)('0' + frac / 10 % 10),
+                      (char)('0' + frac % 10)};
+    buf_append(b, digits, sizeof digits);
 }
 
 static void append_data(struct buf *b, const struct accesslog_entry *e)
@@ -76,7 +90,10 @@ static void append_data(struct buf *b, const struct accesslog_entry *e)
     append_field(b, "path", e->path);
     append_optional(b, "query", e->query);
     append_field(b, "http", e->http);
-    buf_printf(b, ",\"status\":%u,\"bytes\":%llu", e->status, (unsigned long long)e->bytes);
+    append_key(b, "status");
+    buf_append_uint(b, e->status);
+    append_key(b, "bytes");
+    buf_append_uint(b, e->bytes);
     append_ms(b, "duration_ms", e->duration_us);
     append_field(b, "ip", e->ip);
     append_optional(b, "ua", e->ua);
@@ -84,8 +101,10 @@ static void append_data(struct buf *b, const struct accesslog_entry *e)
     append_optional(b, "xff", e->xff);
     append_optional(b, "tls", e->tls);
     append_field(b, "protocol", e->protocol);
-    if (e->worker_id >= 0)
-        buf_printf(b, ",\"worker_id\":%d", e->worker_id);
+    if (e->worker_id >= 0) {
+        append_key(b, "worker_id");
+        buf_append_uint(b, (unsigned)e->worker_id);
+    }
     if (e->php)
         append_ms(b, "queue_wait_ms", e->queue_wait_us);
     if (e->php_begun)
@@ -97,7 +116,9 @@ void accesslog_format(struct buf *out, const struct accesslog_entry *e)
 {
     char ts[LOG_ISO_TIME_SIZE];
     log_iso_time(e->time.tv_sec, (unsigned)(e->time.tv_nsec / 1000000), ts);
-    buf_printf(out, "{\"ts\":\"%s\",\"level\":\"info\",\"type\":\"access\"", ts);
+    buf_append_str(out, "{\"ts\":\"");
+    buf_append_str(out, ts);
+    buf_append_str(out, "\",\"level\":\"info\",\"type\":\"access\"");
     append_msg(out, e);
     append_ctx(out, e);
     append_data(out, e);

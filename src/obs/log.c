@@ -44,12 +44,32 @@ void log_init(enum log_level min_level, const char *service)
         registered = atexit(log_flush_at_exit) == 0;
 }
 
+/* Every access-log line has a time stamp: the date and time of the last second seen are kept
+   formatted (per process: each one logs from one thread), only the milliseconds change. */
+static time_t iso_second = -1;
+static char iso_prefix[LOG_ISO_TIME_SIZE]; /* "YYYY-MM-DDTHH:MM:SS" of iso_second */
+static size_t iso_prefix_len;
+
 void log_iso_time(time_t t, unsigned ms, char out[LOG_ISO_TIME_SIZE])
 {
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(out, LOG_ISO_TIME_SIZE, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+    if (t != iso_second) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        int n = snprintf(iso_prefix, sizeof iso_prefix, "%04d-%02d-%02dT%02d:%02d:%02d",
+                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                         tm.tm_sec);
+        iso_prefix_len = n > 0 && (size_t)n < sizeof iso_prefix - 6 ? (size_t)n : 0;
+        iso_second = t;
+    }
+    ms %= 1000;
+    memcpy(out, iso_prefix, iso_prefix_len);
+    char *p = out + iso_prefix_len;
+    *p++ = '.';
+    *p++ = (char)('0' + ms / 100);
+    *p++ = (char)('0' + ms / 10 % 10);
+    *p++ = (char)('0' + ms % 10);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 /* The queue is this process's: forgets lines queued by the parent before a fork. */

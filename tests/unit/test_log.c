@@ -167,6 +167,23 @@ static void test_log_data(void **state)
     assert_null(strstr(got, "dropped"));
 }
 
+/* The formatted second is reused: changing seconds, milliseconds and years all come out right. */
+static void test_iso_time(void **state)
+{
+    (void)state;
+    char out[LOG_ISO_TIME_SIZE];
+    log_iso_time(1796032800, 5, out); /* 2026-11-30T10:00:00 */
+    assert_string_equal(out, "2026-11-30T10:00:00.005Z");
+    log_iso_time(1796032800, 999, out);
+    assert_string_equal(out, "2026-11-30T10:00:00.999Z");
+    log_iso_time(1796032801, 1234, out); /* ms beyond a second: taken modulo 1000 */
+    assert_string_equal(out, "2026-11-30T10:00:01.234Z");
+    log_iso_time(0, 0, out);
+    assert_string_equal(out, "1970-01-01T00:00:00.000Z");
+    log_iso_time(1796032800, 70, out); /* back again */
+    assert_string_equal(out, "2026-11-30T10:00:00.070Z");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_format_with_ids_and_data),
         cmocka_unit_test(test_lines_from_a_worker),
         cmocka_unit_test(test_log_data),
+        cmocka_unit_test(test_iso_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
