@@ -21,7 +21,7 @@
 #define STREAM_THRESHOLD (64u * 1024)  /* output held back before the response streams */
 #define PAUSE_THRESHOLD (1024u * 1024) /* unsent output at which the worker is paused */
 #define SPARE_REPLIES 64                /* finished replies kept for the next requests */
-#define SPARE_PENDING (16u * 1024)      /* held-back output memory a spare reply keeps */
+#define SPARE_PENDING (2 * STREAM_THRESHOLD) /* held-back output memory a spare reply keeps */
 #define EVENT_STREAM "text/event-stream"
 
 /* A PHP request in progress: the exchange's source. */
