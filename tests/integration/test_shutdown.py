@@ -1,6 +1,7 @@
 """Graceful shutdown: requests in flight finish, idle connections close, HTTP/2 gets GOAWAY."""
 
 import http.client
+import os
 import signal
 import socket
 import threading
@@ -299,3 +300,48 @@ def test_no_request_fails_under_load_during_the_shutdown_delay(phpsite, start_ki
     assert failures == []
     assert counts["ok_before"] > 0 and counts["ok_during_delay"] > 0 and counts["refused"] == 4
     assert k.proc.wait(10) == 0
+
+
+# ---- Kiln as PID 1 (a container without an init) ----
+
+def unshare_works():
+    try:
+        return subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"],
+                              capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+def proc_state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+@pytest.mark.skipif(not unshare_works(), reason="needs unshare --pid (root)")
+def test_as_pid_1_sigterm_drains_and_dead_workers_are_reaped(phpsite, start_kiln, monkeypatch):
+    """PID 1 gets no default action for SIGTERM: Kiln's signalfd must still see it. A worker that
+    dies is reaped (its parent is the zygote, Kiln's child), so no zombie is left."""
+    import conftest
+    inner = conftest.Kiln.command
+    monkeypatch.setattr(conftest.Kiln, "command", lambda self: [
+        "unshare", "--pid", "--fork", "--mount-proc", *inner(self)])
+    k = start_kiln(phpsite, ["--workers", "2", "--shutdown-delay", "1s"])
+    [kiln] = children(k.proc.pid)
+    with open(f"/proc/{kiln}/status") as f:
+        assert next(l for l in f if l.startswith("NSpid:")).split()[-1] == "1"
+    [zygote] = children(kiln)
+    workers = children(zygote)
+    os.kill(workers[0], signal.SIGKILL)
+    wait_for(lambda: workers[0] not in children(zygote) and len(children(zygote)) == 2,
+             "a replacement worker")
+    for pid in [zygote, *children(zygote)]:
+        assert proc_state(pid) != "Z"
+    assert get_fresh(k, "/sleep.php?ms=0") == (200, b"slept 0\n")
+    os.kill(kiln, signal.SIGTERM)
+    assert k.proc.wait(15) == 0  # unshare exits with Kiln's status
+    assert "shutdown complete" in k.log()
