@@ -166,6 +166,7 @@ def get_fresh(k, path):
 
 def test_during_the_shutdown_delay_ready_is_503_and_requests_are_served(phpsite, start_kiln):
     k, ready = start_with_delay(start_kiln, phpsite, "3s")
+    assert httpx.get(ready.replace("/ready", "/config"), timeout=5).json()["SHUTDOWN_DELAY"] == "3s"
     kept = http.client.HTTPConnection("127.0.0.1", k.port, timeout=10)
     kept.request("GET", "/sleep.php?ms=0")
     assert kept.getresponse().read() == b"slept 0\n"
