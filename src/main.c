@@ -2,7 +2,8 @@
  * kiln: start-up and shutdown. Reads the configuration, checks it against the file system,
  * forks the php-zygote (before any socket exists, so workers inherit none), raises the fd
  * limit, opens the listener, starts the worker pool and runs the event loop until
- * SIGTERM/SIGINT, then drains. Every start-up failure is one line on stderr and exit status 2.
+ * SIGTERM/SIGINT, then drains (after SHUTDOWN_DELAY; a second signal stops at once). Every
+ * start-up failure is one line on stderr and exit status 2.
  */
 #include <errno.h>
 #include <signal.h>
@@ -31,6 +32,12 @@ static struct server the_server;
 static struct internal the_internal; /* INTERNAL_ADDR */
 static struct chain *the_chain; /* the main listener's middleware */
 
+/*
+ * SIGTERM/SIGINT: a graceful shutdown (SHUTDOWN_DELAY, then the drain). A second one means
+ * "now": everything is cut, yet Kiln still exits 0, because a stop that was asked for twice is
+ * still a stop that was asked for, not a failure (systemd would mark the unit failed, and
+ * Kubernetes would report the container as Error, for an ordinary deploy).
+ */
 static void on_signal(struct loop *loop, int signo)
 {
     (void)loop;
@@ -38,8 +45,14 @@ static void on_signal(struct loop *loop, int signo)
         chain_reload(the_chain);
         return;
     }
-    log_info("received %s; shutting down gracefully", signo == SIGINT ? "SIGINT" : "SIGTERM");
-    server_drain(&the_server);
+    const char *name = signo == SIGINT ? "SIGINT" : "SIGTERM";
+    if (the_server.shutting_down) {
+        log_info("received %s again; stopping now", name);
+        server_stop_now(&the_server);
+        return;
+    }
+    log_info("received %s; shutting down gracefully", name);
+    server_shutdown(&the_server);
 }
 
 static int startup_error(const char *msg)

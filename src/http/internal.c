@@ -62,7 +62,7 @@ static void serve_health(struct exchange *x)
  */
 static const char *not_ready_reason(const struct internal *in)
 {
-    if (in->main->draining)
+    if (in->main->shutting_down) /* from the signal on, also during SHUTDOWN_DELAY */
         return "draining";
     if (in->main->listener_count == 0)
         return "starting";

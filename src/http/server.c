@@ -14,6 +14,7 @@
 #include "base.h"
 #include "http/conn.h"
 #include "obs/log.h"
+#include "pool/pool.h"
 
 /* After EMFILE/ENFILE (or at the connection limit) accepting pauses this long, instead of spinning
    on a listener whose queue cannot be drained. */
@@ -121,10 +122,20 @@ void server_conn_closed(struct server *srv, struct conn *c)
         server_resume_accept(srv);
 }
 
+/* One line for what a stop cuts short: open connections and PHP requests queued or running. */
+static void server_log_cut(const struct server *srv, const char *why)
+{
+    struct pool_stats ps = {0};
+    if (srv->pool)
+        pool_stats(srv->pool, &ps);
+    log_warn("%s: cutting %u connections and %u PHP requests in flight", why, srv->conn_count,
+             ps.pending);
+}
+
 static void server_on_drain_timeout(struct loop *loop, struct loop_timer *t)
 {
     struct server *srv = container_of(t, struct server, drain_timer);
-    log_warn("drain timeout reached with %u connections open; shutting down", srv->conn_count);
+    server_log_cut(srv, "drain timeout reached");
     loop_stop(loop);
 }
 
@@ -132,6 +143,12 @@ void server_drain(struct server *srv)
 {
     if (srv->draining)
         return;
+    srv->shutting_down = true;
+    loop_timer_cancel(srv->loop, &srv->delay_timer);
+    /* Connections the kernel has already completed are taken and drained like the others:
+       closing the listener with them in its queue would reset them. */
+    for (unsigned i = 0; i < srv->listener_count; i++)
+        server_on_accept(srv->loop, &srv->listeners[i].io, EPOLLIN);
     srv->draining = true;
     server_pause_accept(srv, false);
     loop_timer_cancel(srv->loop, &srv->accept_retry);
@@ -150,6 +167,38 @@ void server_drain(struct server *srv)
     log_info("waiting up to %us for %u connections to finish", srv->cfg->drain_timeout_secs,
              srv->conn_count);
     loop_timer_arm(srv->loop, &srv->drain_timer, (uint64_t)srv->cfg->drain_timeout_secs * 1000);
+}
+
+static void server_on_shutdown_delay(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct server *srv = container_of(t, struct server, delay_timer);
+    log_info("shutdown delay over; no longer accepting connections");
+    server_drain(srv);
+}
+
+void server_shutdown(struct server *srv)
+{
+    if (srv->shutting_down)
+        return;
+    srv->shutting_down = true;
+    uint64_t delay = srv->cfg->shutdown_delay_secs;
+    if (delay == 0) {
+        server_drain(srv);
+        return;
+    }
+    log_info("not ready; still serving for %llus (SHUTDOWN_DELAY), then draining",
+             (unsigned long long)delay);
+    loop_timer_arm(srv->loop, &srv->delay_timer, delay * 1000);
+}
+
+void server_stop_now(struct server *srv)
+{
+    srv->shutting_down = true;
+    loop_timer_cancel(srv->loop, &srv->delay_timer);
+    loop_timer_cancel(srv->loop, &srv->drain_timer);
+    server_log_cut(srv, "second signal, stopping now");
+    loop_stop(srv->loop);
 }
 
 /* Why the document root cannot serve: most often a directory the user Kiln runs as cannot
@@ -183,6 +232,7 @@ static void server_init_common(struct server *srv, const struct config *cfg, str
     srv->accept_retry.fn = server_on_accept_retry;
     LIST_INIT(&srv->conns);
     srv->trim.fn = server_on_trim;
+    srv->delay_timer.fn = server_on_shutdown_delay;
     srv->drain_timer.fn = server_on_drain_timeout;
 }
 

@@ -65,7 +65,9 @@ struct server {
     unsigned closed_since_trim; /* connections closed since malloc_trim() last ran */
     struct loop_defer trim;   /* malloc_trim() after the batch, once they are freed */
 
-    bool draining;
+    bool shutting_down;       /* SIGTERM/SIGINT arrived: not ready (/ready 503) from then on */
+    struct loop_timer delay_timer; /* SHUTDOWN_DELAY: still serving, then the drain */
+    bool draining;            /* no longer accepting; connections finish and close */
     struct loop_timer drain_timer;
 };
 
@@ -79,9 +81,17 @@ void server_init_handler(struct server *srv, const struct config *cfg, struct lo
 int server_listen(struct server *srv, int fd, bool redirect);
 void server_free(struct server *srv);
 
+/*
+ * The first SIGTERM/SIGINT: the server stops being ready at once (the internal server's /ready
+ * answers 503) but keeps accepting and serving for SHUTDOWN_DELAY, so that load balancers take
+ * it out of rotation before it refuses anything; then it drains (server_drain).
+ */
+void server_shutdown(struct server *srv);
 /* Stops accepting, closes idle connections, lets busy ones finish; stops the loop when the last
-   one closes or DRAIN_TIMEOUT_SECS passes. */
+   one closes or DRAIN_TIMEOUT_SECS passes (what is left is cut, and logged). */
 void server_drain(struct server *srv);
+/* A second signal means "now": stops the loop at once; what is open is cut, and logged. */
+void server_stop_now(struct server *srv);
 
 /* The middleware's phases, for exchange.c and serve.c. */
 static inline bool server_chain_request(struct server *srv, struct exchange *x)

@@ -1,6 +1,7 @@
 """Graceful shutdown: requests in flight finish, idle connections close, HTTP/2 gets GOAWAY."""
 
 import http.client
+import os
 import signal
 import socket
 import threading
@@ -11,7 +12,7 @@ import subprocess
 import httpx
 import pytest
 
-from conftest import recv_all
+from conftest import free_port, recv_all
 
 
 @pytest.fixture
@@ -39,8 +40,8 @@ def test_sigterm_lets_requests_in_flight_finish(php):
         socket.create_connection(("127.0.0.1", php.port), timeout=2)
 
 
-def wait_until_not_listening(port):
-    for _ in range(200):
+def wait_until_not_listening(port, tries=200):
+    for _ in range(tries):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
         except OSError:
@@ -130,3 +131,218 @@ def test_tls_handshake_is_bounded_by_the_header_timeout(tmp_path, start_kiln):
         s.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and then nothing
         assert recv_all(s, timeout=5) == b""
         assert time.monotonic() - start < 4
+
+
+# ---- SHUTDOWN_DELAY: not ready at once, serving on, then the drain; a second signal is "now" ----
+
+def start_with_delay(start_kiln, phpsite, delay, drain="10"):
+    """Kiln with an internal server and SHUTDOWN_DELAY, ready; returns (kiln, /ready URL)."""
+    port = free_port()
+    k = start_kiln(phpsite, ["--workers", "2", "--drain-timeout", drain, "--shutdown-delay",
+                             delay, "--internal-addr", f"127.0.0.1:{port}"])
+    ready = f"http://127.0.0.1:{port}/ready"
+    wait_for(lambda: httpx.get(ready, timeout=5).status_code == 200, "ready")
+    return k, ready
+
+
+def wait_for(cond, what, tries=500):
+    for _ in range(tries):
+        if cond():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"never {what}")
+
+
+def get_fresh(k, path):
+    """One request on a connection of its own (no keep-alive)."""
+    c = http.client.HTTPConnection("127.0.0.1", k.port, timeout=10)
+    try:
+        c.request("GET", path, headers={"Connection": "close"})
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def test_during_the_shutdown_delay_ready_is_503_and_requests_are_served(phpsite, start_kiln):
+    k, ready = start_with_delay(start_kiln, phpsite, "3s")
+    assert httpx.get(ready.replace("/ready", "/config"), timeout=5).json()["SHUTDOWN_DELAY"] == "3s"
+    kept = http.client.HTTPConnection("127.0.0.1", k.port, timeout=10)
+    kept.request("GET", "/sleep.php?ms=0")
+    assert kept.getresponse().read() == b"slept 0\n"
+    k.proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: httpx.get(ready, timeout=5).status_code == 503, "503 on /ready")
+    r = httpx.get(ready, timeout=5)
+    assert r.text == "draining\n" and r.headers["Retry-After"] == "1"
+    # Still serving, new connections and kept-alive ones alike, and still keeping alive.
+    assert get_fresh(k, "/sleep.php?ms=0") == (200, b"slept 0\n")
+    kept.request("GET", "/sleep.php?ms=0")
+    r = kept.getresponse()
+    assert r.status == 200 and r.read() == b"slept 0\n" and not r.will_close
+    assert k.proc.poll() is None
+    # Then the drain: the listener closes and the kept-alive connection's next answer says close.
+    wait_until_not_listening(k.port, tries=1000)
+    kept.request("GET", "/sleep.php?ms=0")
+    r = kept.getresponse()
+    assert r.status == 200 and r.read() == b"slept 0\n"
+    assert r.getheader("Connection") == "close"
+    kept.close()
+    assert k.proc.wait(10) == 0
+    assert "shutdown delay over" in k.log()
+
+
+def test_after_the_delay_new_connections_are_refused_and_a_slow_request_finishes(phpsite,
+                                                                                start_kiln):
+    k, _ = start_with_delay(start_kiln, phpsite, "1s")
+    results = {}
+
+    def slow():
+        results["r"] = get_fresh(k, "/sleep.php?ms=2500")
+
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.3)  # the request is in a worker
+    k.proc.send_signal(signal.SIGTERM)
+    wait_until_not_listening(k.port)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", k.port), timeout=2)
+    t.join(15)
+    assert results["r"] == (200, b"slept 2500\n")
+    assert k.proc.wait(10) == 0
+
+
+def test_a_second_sigterm_during_the_delay_stops_now(phpsite, start_kiln):
+    k, ready = start_with_delay(start_kiln, phpsite, "1h", drain="3600")
+    outcome = {}
+
+    def slow():
+        try:
+            outcome["r"] = get_fresh(k, "/sleep.php?ms=60000")
+        except (OSError, http.client.HTTPException) as e:
+            outcome["r"] = e
+
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.3)
+    k.proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: httpx.get(ready, timeout=5).status_code == 503, "503 on /ready")
+    k.proc.send_signal(signal.SIGTERM)
+    assert k.proc.wait(15) == 0  # far sooner than the hour of delay or the minute of sleep
+    t.join(15)
+    assert isinstance(outcome["r"], Exception)  # the request in flight was cut
+    assert "stopping now: cutting 1 connections and 1 PHP requests in flight" in k.log()
+
+
+def test_a_sigint_during_the_drain_stops_now(phpsite, start_kiln):
+    k, _ = start_with_delay(start_kiln, phpsite, "0", drain="3600")
+    t = threading.Thread(target=lambda: pytest.raises(Exception, get_fresh, k,
+                                                      "/sleep.php?ms=60000"))
+    t.start()
+    time.sleep(0.3)
+    k.proc.send_signal(signal.SIGTERM)
+    wait_until_not_listening(k.port)
+    k.proc.send_signal(signal.SIGINT)
+    assert k.proc.wait(15) == 0
+    t.join(15)
+    assert "received SIGINT again; stopping now" in k.log()
+
+
+def test_drain_timeout_cuts_what_is_left_and_says_so(phpsite, start_kiln):
+    k, _ = start_with_delay(start_kiln, phpsite, "0", drain="1")
+    t = threading.Thread(target=lambda: pytest.raises(Exception, get_fresh, k,
+                                                      "/sleep.php?ms=60000"))
+    t.start()
+    time.sleep(0.3)
+    k.proc.send_signal(signal.SIGTERM)
+    assert k.proc.wait(15) == 0
+    t.join(15)
+    assert "drain timeout reached: cutting 1 connections and 1 PHP requests in flight" in k.log()
+
+
+def test_no_request_fails_under_load_during_the_shutdown_delay(phpsite, start_kiln):
+    """Clients loop, each request on a fresh connection, while SIGTERM arrives: nothing fails
+    before the listener closes, and the only refusals come after the delay."""
+    delay = 2
+    k, _ = start_with_delay(start_kiln, phpsite, f"{delay}s")
+    lock = threading.Lock()
+    counts = {"ok_before": 0, "ok_during_delay": 0, "refused": 0}
+    failures = []
+    sigterm_at = [None]
+
+    def client():
+        while True:
+            started = time.monotonic()
+            try:
+                status, body = get_fresh(k, "/sleep.php?ms=0")
+            except ConnectionRefusedError:
+                with lock:
+                    counts["refused"] += 1
+                    if started < sigterm_at[0] + delay:
+                        failures.append(("refused during the delay", started - sigterm_at[0]))
+                return
+            except (OSError, http.client.HTTPException) as e:
+                with lock:
+                    failures.append((repr(e), started - (sigterm_at[0] or started)))
+                return
+            with lock:
+                if status != 200 or body != b"slept 0\n":
+                    failures.append((status, body))
+                counts["ok_during_delay" if sigterm_at[0] else "ok_before"] += 1
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    sigterm_at[0] = time.monotonic()
+    k.proc.send_signal(signal.SIGTERM)
+    for t in threads:
+        t.join(30)
+    print("load across SIGTERM with SHUTDOWN_DELAY:", counts, failures)
+    assert failures == []
+    assert counts["ok_before"] > 0 and counts["ok_during_delay"] > 0 and counts["refused"] == 4
+    assert k.proc.wait(10) == 0
+
+
+# ---- Kiln as PID 1 (a container without an init) ----
+
+def unshare_works():
+    try:
+        return subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"],
+                              capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+def proc_state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+@pytest.mark.skipif(not unshare_works(), reason="needs unshare --pid (root)")
+def test_as_pid_1_sigterm_drains_and_dead_workers_are_reaped(phpsite, start_kiln, monkeypatch):
+    """PID 1 gets no default action for SIGTERM: Kiln's signalfd must still see it. A worker that
+    dies is reaped (its parent is the zygote, Kiln's child), so no zombie is left."""
+    import conftest
+    inner = conftest.Kiln.command
+    monkeypatch.setattr(conftest.Kiln, "command", lambda self: [
+        "unshare", "--pid", "--fork", "--mount-proc", *inner(self)])
+    k = start_kiln(phpsite, ["--workers", "2", "--shutdown-delay", "1s"])
+    [kiln] = children(k.proc.pid)
+    with open(f"/proc/{kiln}/status") as f:
+        assert next(l for l in f if l.startswith("NSpid:")).split()[-1] == "1"
+    [zygote] = children(kiln)
+    workers = children(zygote)
+    os.kill(workers[0], signal.SIGKILL)
+    wait_for(lambda: workers[0] not in children(zygote) and len(children(zygote)) == 2,
+             "a replacement worker")
+    for pid in [zygote, *children(zygote)]:
+        assert proc_state(pid) != "Z"
+    assert get_fresh(k, "/sleep.php?ms=0") == (200, b"slept 0\n")
+    os.kill(kiln, signal.SIGTERM)
+    assert k.proc.wait(15) == 0  # unshare exits with Kiln's status
+    assert "shutdown complete" in k.log()

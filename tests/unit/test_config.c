@@ -373,6 +373,7 @@ static const struct full_setting full_settings[] = {
     {"HEADER_TIMEOUT_SECS", "--header-timeout", "7"},
     {"IDLE_TIMEOUT_SECS", "--idle-timeout", "15"},
     {"DRAIN_TIMEOUT_SECS", "--drain-timeout", "0"},
+    {"SHUTDOWN_DELAY", "--shutdown-delay", "5s"},
     {"MAX_BODY_SIZE", "--max-body-size", "1G"},
     {"MAX_HEADER_SIZE", "--max-header-size", "16K"},
     {"MAX_HEADER_COUNT", "--max-header-count", "50"},
@@ -412,6 +413,7 @@ static void assert_full_config(const struct config *cfg)
     assert_int_equal(cfg->header_timeout_secs, 7);
     assert_int_equal(cfg->idle_timeout_secs, 15);
     assert_int_equal(cfg->drain_timeout_secs, 0);
+    assert_int_equal(cfg->shutdown_delay_secs, 5);
     assert_int_equal(cfg->max_body_size, 1ull << 30);
     assert_int_equal(cfg->max_header_size, 16384);
     assert_int_equal(cfg->max_header_count, 50);
@@ -455,6 +457,7 @@ static void test_load_defaults(void **state)
     assert_int_equal(cfg.header_timeout_secs, 5);
     assert_int_equal(cfg.idle_timeout_secs, 60);
     assert_int_equal(cfg.drain_timeout_secs, 30);
+    assert_int_equal(cfg.shutdown_delay_secs, 0);
     assert_int_equal(cfg.max_body_size, 100ull << 20);
     assert_int_equal(cfg.max_header_size, 65536);
     assert_int_equal(cfg.max_header_count, 100);
@@ -800,6 +803,7 @@ static const struct bad_value bad_values[] = {
     {"HEADER_TIMEOUT_SECS", "--header-timeout", "5s"},
     {"IDLE_TIMEOUT_SECS", "--idle-timeout", "0"},
     {"DRAIN_TIMEOUT_SECS", "--drain-timeout", "86401"},
+    {"SHUTDOWN_DELAY", "--shutdown-delay", "11y"},
     {"MAX_BODY_SIZE", "--max-body-size", "0"},
     {"MAX_BODY_SIZE", "--max-body-size", "2T"},
     {"MAX_HEADER_SIZE", "--max-header-size", "1023"},
