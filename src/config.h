@@ -75,6 +75,7 @@ struct config {
     unsigned header_timeout_secs;  /* HEADER_TIMEOUT_SECS; default 5; >= 1 */
     unsigned idle_timeout_secs;    /* IDLE_TIMEOUT_SECS; default 60; >= 1 */
     unsigned drain_timeout_secs;   /* DRAIN_TIMEOUT_SECS; default 30 */
+    uint64_t body_min_rate;        /* BODY_MIN_RATE, bytes/s over IDLE_TIMEOUT_SECS; 0 = off */
 
     /* HTTP limits */
     uint64_t max_body_size;     /* MAX_BODY_SIZE, size (100M); default 100M; 413 above */
