@@ -83,6 +83,7 @@ struct config {
     unsigned max_header_count;  /* MAX_HEADER_COUNT; default 100; 431 above */
     unsigned max_uri_size;      /* MAX_URI_SIZE, size; default 8K; 414 above */
     unsigned max_connections;   /* MAX_CONNECTIONS; default 65536, capped by the fd limit */
+    unsigned max_connections_per_ip; /* MAX_CONNECTIONS_PER_IP; default 0 = off */
 
     /* Middleware (later issues) */
     bool access_log;            /* ACCESS_LOG; default off */

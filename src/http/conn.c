@@ -80,6 +80,7 @@ void conn_close(struct conn *c)
         c->file_fd = -1;
     }
     loop_defer(c->srv->loop, &c->defer); /* freed there: later events of the batch may name c */
+    peercount_remove(&c->srv->per_ip, (const struct sockaddr *)&c->peer);
     server_conn_closed(c->srv, c);
 }
 

@@ -145,3 +145,38 @@ def test_h2_body_slower_than_the_minimum_rate_gets_408(site, start_kiln):
     finally:
         c.close()
     assert metric(get_metrics(base), BODY_TIMEOUTS) - before == 1
+
+
+def test_connections_over_the_per_ip_limit_are_closed_at_accept(site, start_kiln):
+    k, base = start_internal(start_kiln, site, ["--executor", "stub",
+                                                "--max-connections-per-ip", "3"])
+    refused = 'kiln_connections_refused_total{reason="per_ip"}'
+    before = metric(get_metrics(base), refused)
+    held = [socket.create_connection(("127.0.0.1", k.port), timeout=5) for _ in range(3)]
+    try:
+        for s in held:  # served: the three are open and counted before the fourth comes
+            s.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert s.recv(65536).startswith(b"HTTP/1.1 200 ")
+        with socket.create_connection(("127.0.0.1", k.port), timeout=5) as s:
+            s.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")
+            try:
+                assert s.recv(65536) == b""
+            except ConnectionResetError:
+                pass
+        assert metric(get_metrics(base), refused) - before == 1
+        held.pop().close()
+        # one slot free again (the close is seen before the next accept, or soon after)
+        for _ in range(50):
+            with socket.create_connection(("127.0.0.1", k.port), timeout=5) as s:
+                s.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                try:
+                    if recv_all(s, timeout=5).startswith(b"HTTP/1.1 200 "):
+                        break
+                except ConnectionResetError:
+                    pass
+            time.sleep(0.05)
+        else:
+            raise AssertionError("a freed slot was never given again")
+    finally:
+        for s in held:
+            s.close()
