@@ -472,6 +472,7 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
 {
     struct conn *c = calloc(1, sizeof(*c));
     if (!c) {
+        peercount_remove(&srv->per_ip, peer); /* counted at accept (server.c) */
         close(fd);
         return;
     }
@@ -498,6 +499,7 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
     getsockname(fd, (struct sockaddr *)&c->local, &local_len);
     h1_init(c);
     if (loop_add(srv->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
+        peercount_remove(&srv->per_ip, peer);
         close(fd);
         conn_free(c);
         return;

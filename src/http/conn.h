@@ -13,7 +13,8 @@
  * while draining 1 s, then a lingering close),
  * HEADER (head incomplete; HEADER_TIMEOUT_SECS from its first byte, never extended: 408),
  * BODY (no body progress for IDLE_TIMEOUT_SECS: 408; on HTTP/2 each stream is timed on its own and
- * the timer fires for the one closest to its limit), WRITE (client not reading for
+ * the timer fires for the one closest to its limit; a body slower than BODY_MIN_RATE is cut as
+ * its bytes arrive, conn_body_pace_ok), WRITE (client not reading for
  * IDLE_TIMEOUT_SECS: close), LINGER (2 s).
  */
 #ifndef KILN_HTTP_CONN_H
