@@ -76,6 +76,7 @@ struct config {
     unsigned idle_timeout_secs;    /* IDLE_TIMEOUT_SECS; default 60; >= 1 */
     unsigned drain_timeout_secs;   /* DRAIN_TIMEOUT_SECS; default 30 */
     uint64_t shutdown_delay_secs;  /* SHUTDOWN_DELAY, duration; default 0 (off) */
+    uint64_t body_min_rate;        /* BODY_MIN_RATE, bytes/s over IDLE_TIMEOUT_SECS; 0 = off */
 
     /* HTTP limits */
     uint64_t max_body_size;     /* MAX_BODY_SIZE, size (100M); default 100M; 413 above */
@@ -83,6 +84,7 @@ struct config {
     unsigned max_header_count;  /* MAX_HEADER_COUNT; default 100; 431 above */
     unsigned max_uri_size;      /* MAX_URI_SIZE, size; default 8K; 414 above */
     unsigned max_connections;   /* MAX_CONNECTIONS; default 65536, capped by the fd limit */
+    unsigned max_connections_per_ip; /* MAX_CONNECTIONS_PER_IP; default 0 = off */
 
     /* Middleware (later issues) */
     bool access_log;            /* ACCESS_LOG; default off */

@@ -55,6 +55,22 @@ void body_append(struct body *b, const char *data, size_t len)
         b->failed = true;
 }
 
+void body_pace_start(struct body *b, uint64_t now_ms)
+{
+    b->window_at = now_ms;
+    b->window_len = b->len;
+}
+
+bool body_pace_ok(struct body *b, uint64_t now_ms, uint64_t window_ms, uint64_t min_rate)
+{
+    uint64_t elapsed = now_ms - b->window_at;
+    if (min_rate == 0 || elapsed < window_ms)
+        return true;
+    bool ok = (b->len - b->window_len) * 1000 >= min_rate * elapsed;
+    body_pace_start(b, now_ms);
+    return ok;
+}
+
 void body_reset(struct body *b)
 {
     buf_free(&b->mem);

@@ -32,7 +32,7 @@ static uint64_t secs_to_ms(unsigned secs)
     return (uint64_t)secs * 1000;
 }
 
-static void conn_arm_ms(struct conn *c, enum conn_timer_kind kind, uint64_t ms)
+void conn_arm_in(struct conn *c, enum conn_timer_kind kind, uint64_t ms)
 {
     c->timer_kind = kind;
     loop_timer_arm(c->srv->loop, &c->timer, ms);
@@ -43,16 +43,16 @@ void conn_arm(struct conn *c, enum conn_timer_kind kind)
     const struct config *cfg = c->srv->cfg;
     switch (kind) {
     case CONN_TIMER_HEADER:
-        conn_arm_ms(c, kind, secs_to_ms(cfg->header_timeout_secs));
+        conn_arm_in(c, kind, secs_to_ms(cfg->header_timeout_secs));
         return;
     case CONN_TIMER_LINGER:
-        conn_arm_ms(c, kind, CONN_LINGER_MS);
+        conn_arm_in(c, kind, CONN_LINGER_MS);
         return;
     case CONN_TIMER_NONE:
     case CONN_TIMER_IDLE:
     case CONN_TIMER_BODY:
     case CONN_TIMER_WRITE:
-        conn_arm_ms(c, kind, secs_to_ms(cfg->idle_timeout_secs));
+        conn_arm_in(c, kind, secs_to_ms(cfg->idle_timeout_secs));
         return;
     }
 }
@@ -80,6 +80,7 @@ void conn_close(struct conn *c)
         c->file_fd = -1;
     }
     loop_defer(c->srv->loop, &c->defer); /* freed there: later events of the batch may name c */
+    peercount_remove(&c->srv->per_ip, (const struct sockaddr *)&c->peer);
     server_conn_closed(c->srv, c);
 }
 
@@ -143,7 +144,7 @@ void conn_drain(struct conn *c)
     if (c->h2)
         h2_goaway(c);
     else if (c->state == CONN_READING && c->timer_kind == CONN_TIMER_IDLE)
-        conn_arm_ms(c, CONN_TIMER_IDLE, CONN_DRAIN_IDLE_GRACE_MS);
+        conn_arm_in(c, CONN_TIMER_IDLE, CONN_DRAIN_IDLE_GRACE_MS);
 }
 
 
@@ -272,7 +273,7 @@ bool conn_fill(struct conn *c)
                 buf_append(&c->in, first, (size_t)n);
             else
                 c->in.len += (size_t)n;
-            if (c->timer_kind == CONN_TIMER_BODY)
+            if (c->timer_kind == CONN_TIMER_BODY && !c->h2) /* HTTP/2 times each stream */
                 conn_arm(c, CONN_TIMER_BODY);
             return true;
         }
@@ -393,7 +394,7 @@ static void conn_on_io(struct loop *loop, struct loop_io *io, uint32_t events)
 /* kiln_timeouts_total: a client too slow to send its head (or finish the TLS handshake), its
    body, or to read our response. Idle keep-alive connections and lingering closes are not
    timeouts of a request; the internal server's connections are not counted. */
-static void count_timeout(const struct conn *c, enum conn_timer_kind kind)
+void conn_count_timeout(const struct conn *c, enum conn_timer_kind kind)
 {
     if (c->srv->handler)
         return;
@@ -408,13 +409,27 @@ static void count_timeout(const struct conn *c, enum conn_timer_kind kind)
     }
 }
 
+bool conn_body_pace_ok(const struct conn *c, struct body *b)
+{
+    const struct config *cfg = c->srv->cfg;
+    if (body_pace_ok(b, loop_now_ms(c->srv->loop), secs_to_ms(cfg->idle_timeout_secs),
+                     cfg->body_min_rate))
+        return true;
+    conn_count_timeout(c, CONN_TIMER_BODY);
+    return false;
+}
+
 static void conn_on_timer(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
     struct conn *c = container_of(t, struct conn, timer);
     enum conn_timer_kind kind = c->timer_kind;
     c->timer_kind = CONN_TIMER_NONE;
-    count_timeout(c, kind);
+    if (c->h2 && kind == CONN_TIMER_BODY) {
+        h2_body_timeout(c); /* counts the streams it cuts */
+        return;
+    }
+    conn_count_timeout(c, kind);
     if (c->state == CONN_HANDSHAKE || c->h2) {
         conn_close(c); /* no HTTP/1 answer is possible: TLS not up, or an HTTP/2 connection */
         return;
@@ -457,6 +472,7 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
 {
     struct conn *c = calloc(1, sizeof(*c));
     if (!c) {
+        peercount_remove(&srv->per_ip, peer); /* counted at accept (server.c) */
         close(fd);
         return;
     }
@@ -483,6 +499,7 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, sockle
     getsockname(fd, (struct sockaddr *)&c->local, &local_len);
     h1_init(c);
     if (loop_add(srv->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
+        peercount_remove(&srv->per_ip, peer);
         close(fd);
         conn_free(c);
         return;

@@ -12,7 +12,9 @@
  * Timers, one per connection: IDLE (no byte of a request yet; IDLE_TIMEOUT_SECS, silent close;
  * while draining 1 s, then a lingering close),
  * HEADER (head incomplete; HEADER_TIMEOUT_SECS from its first byte, never extended: 408),
- * BODY (no body progress for IDLE_TIMEOUT_SECS: 408), WRITE (client not reading for
+ * BODY (no body progress for IDLE_TIMEOUT_SECS: 408; on HTTP/2 each stream is timed on its own and
+ * the timer fires for the one closest to its limit; a body slower than BODY_MIN_RATE is cut as
+ * its bytes arrive, conn_body_pace_ok), WRITE (client not reading for
  * IDLE_TIMEOUT_SECS: close), LINGER (2 s).
  */
 #ifndef KILN_HTTP_CONN_H
@@ -124,7 +126,14 @@ void conn_set_idle(struct conn *c, bool idle);
 /* Arms the connection's one timer for `kind`, with its configured duration (header: HEADER_
    TIMEOUT_SECS; idle, body, write: IDLE_TIMEOUT_SECS; linger: 2 s), or stops it. */
 void conn_arm(struct conn *c, enum conn_timer_kind kind);
+/* Arms the timer for `kind` to fire in `ms` (HTTP/2 times its streams' bodies itself). */
+void conn_arm_in(struct conn *c, enum conn_timer_kind kind, uint64_t ms);
 void conn_disarm(struct conn *c);
+/* kiln_timeouts_total for a timer of `kind` that cut a request (not on the internal server). */
+void conn_count_timeout(const struct conn *c, enum conn_timer_kind kind);
+/* After request body bytes arrived: false (and counted as a body timeout) when the body came
+   slower than BODY_MIN_RATE over the window of IDLE_TIMEOUT_SECS that ends now. */
+bool conn_body_pace_ok(const struct conn *c, struct body *b);
 /* Shuts our side down and drains the input briefly, then closes (a lingering close). */
 void conn_linger(struct conn *c);
 

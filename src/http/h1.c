@@ -214,10 +214,15 @@ static bool h1_parse(struct conn *c)
             }
             http1_resume(&c->http);
             conn_arm(c, CONN_TIMER_BODY);
+            body_pace_start(&c->x.body, loop_now_ms(c->srv->loop));
             continue;
         }
         case HTTP1_BODY:
             h1_drop_parsed_body(c);
+            if (!conn_body_pace_ok(c, &c->x.body)) {
+                h1_fail(c, 408);
+                return true;
+            }
             return false;
         case HTTP1_MESSAGE_DONE:
             conn_disarm(c);

@@ -51,6 +51,7 @@ struct h2_stream {
     bool no_body;                  /* the response has no body (HEAD, 204, 304, length 0) */
     bool ended;                    /* finish() was called: the body is complete */
     bool deferred;                 /* nghttp2 waits for us to resume the body */
+    uint64_t body_at;              /* receiving a body: loop time (ms) of its last progress; else 0 */
     struct buf out;                /* response body not yet framed, from out_pos */
     size_t out_pos;
     int file_fd;
@@ -62,6 +63,7 @@ struct h2_session {
     struct conn *c;
     LIST_HEAD(, h2_stream) streams;
     unsigned open_streams;
+    unsigned receiving;            /* streams whose request body is still arriving (body_at) */
     bool goaway;
     nghttp2_nv *nv;                /* the response head being submitted, */
     size_t nv_cap;
@@ -271,8 +273,18 @@ static struct h2_stream *stream_new(struct h2_session *s, int32_t id)
     return st;
 }
 
+/* The stream's request body is complete, refused or abandoned: no more body timer for it. */
+static void stream_stop_receiving(struct h2_stream *st)
+{
+    if (st->body_at) {
+        st->body_at = 0;
+        st->s->receiving--;
+    }
+}
+
 static void stream_free(struct h2_stream *st)
 {
+    stream_stop_receiving(st);
     exchange_free(&st->x);
     if (st->file_fd >= 0)
         close(st->file_fd);
@@ -356,6 +368,7 @@ static void stream_dispatch(struct h2_stream *st)
     if (st->dispatched)
         return;
     st->dispatched = true;
+    stream_stop_receiving(st);
     if (!st->x.srv->handler) /* the main server's streams, not the internal server's */
         stats_inc(stats_global.h2_streams);
     if (st->refuse) {
@@ -435,12 +448,19 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const u
     }
     body_append(&st->x.body, (const char *)data, len);
     st->x.has_body = true;
+    if (!st->body_at)
+        return 0;
+    st->body_at = loop_now_ms(s->c->srv->loop);
+    if (!conn_body_pace_ok(s->c, &st->x.body)) {
+        st->refuse = 408;
+        stream_dispatch(st);
+    }
     return 0;
 }
 
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
 {
-    (void)user;
+    struct h2_session *s = user;
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
         return 0;
     struct h2_stream *st = stream_get(ng, frame->hd.stream_id);
@@ -452,6 +472,23 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
     }
     if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)
         stream_dispatch(st);
+    else if (frame->hd.type == NGHTTP2_HEADERS && !st->dispatched && !st->body_at) {
+        st->body_at = loop_now_ms(s->c->srv->loop); /* a body follows: its progress is timed */
+        body_pace_start(&st->x.body, st->body_at);
+        s->receiving++;
+    }
+    return 0;
+}
+
+/* A response answered before its request ended (408, 413): RST_STREAM NO_ERROR tells the client
+   to stop sending (RFC 9113, 8.1), and the stream does not stay half-open for ever. */
+static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
+{
+    (void)user;
+    if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+        (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        nghttp2_session_get_stream_remote_close(ng, frame->hd.stream_id) == 0)
+        nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
     return 0;
 }
 
@@ -475,6 +512,7 @@ static nghttp2_session_callbacks *session_callbacks(void)
         nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
         nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+        nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
         nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
     }
     return cb;
@@ -546,6 +584,19 @@ void h2_free(struct conn *c)
     c->h2 = NULL;
 }
 
+/* Idle with no stream open; body while a request body is arriving (each stream is timed on its
+   own: one busy upload must not keep a stalled one alive); else no timer (responses are timed
+   by the write timer when the client stops reading). */
+static void arm_timer(struct h2_session *s)
+{
+    if (s->open_streams == 0)
+        conn_set_idle(s->c, true);
+    else if (s->receiving == 0)
+        conn_set_idle(s->c, false);
+    else if (s->c->timer_kind != CONN_TIMER_BODY)
+        conn_arm(s->c, CONN_TIMER_BODY);
+}
+
 /* Frames nghttp2 has ready go into the connection's output, up to H2_OUT_HIGH. */
 static int produce(struct h2_session *s)
 {
@@ -594,7 +645,32 @@ void h2_step(struct conn *c)
         if (c->read_pending && conn_fill(c))
             continue;
         if (!c->closed)
-            conn_set_idle(c, s->open_streams == 0);
+            arm_timer(s);
         return;
     }
+}
+
+void h2_body_timeout(struct conn *c)
+{
+    struct h2_session *s = c->h2;
+    uint64_t now = loop_now_ms(c->srv->loop);
+    uint64_t limit = (uint64_t)c->srv->cfg->idle_timeout_secs * 1000;
+    uint64_t next = limit;
+    struct h2_stream *st, *tmp;
+    for (st = LIST_FIRST(&s->streams); st; st = tmp) {
+        tmp = LIST_NEXT(st, link);
+        if (!st->body_at)
+            continue;
+        uint64_t quiet = now - st->body_at;
+        if (quiet < limit) {
+            next = limit - quiet < next ? limit - quiet : next;
+            continue;
+        }
+        conn_count_timeout(c, CONN_TIMER_BODY);
+        st->refuse = 408; /* no response has started: the request was never dispatched */
+        stream_dispatch(st);
+    }
+    if (s->receiving > 0)
+        conn_arm_in(c, CONN_TIMER_BODY, next);
+    schedule(s);
 }

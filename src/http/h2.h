@@ -23,6 +23,10 @@ int h2_start(struct conn *c);
 /* Runs the session: parses what arrived, writes what is ready, reads more; closes `c` at the end. */
 void h2_step(struct conn *c);
 
+/* The body timer fired: each stream whose request body made no progress for IDLE_TIMEOUT_SECS
+   is answered 408 (counted as a body timeout); the timer is armed again for the others. */
+void h2_body_timeout(struct conn *c);
+
 /* Graceful shutdown: GOAWAY, no new streams; the connection closes when the open ones end. */
 void h2_goaway(struct conn *c);
 

@@ -14,6 +14,7 @@
 #include "base.h"
 #include "http/conn.h"
 #include "obs/log.h"
+#include "obs/stats.h"
 #include "pool/pool.h"
 
 /* After EMFILE/ENFILE (or at the connection limit) accepting pauses this long, instead of spinning
@@ -70,6 +71,15 @@ static void server_on_accept(struct loop *loop, struct loop_io *io, uint32_t eve
         socklen_t peer_len = sizeof(peer);
         int fd = accept4(io->fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
+            /* The TCP peer, not the address the rate limiter may take from X-Forwarded-For: no
+               request has been read yet, and a header could name anyone. conn_close() counts
+               the connection out again. */
+            unsigned per_ip = srv->handler ? 0 : srv->cfg->max_connections_per_ip;
+            if (per_ip && !peercount_add(&srv->per_ip, (struct sockaddr *)&peer, per_ip)) {
+                close(fd); /* before TLS or any byte of HTTP: a refusal costs nothing */
+                stats_inc(stats_global.connections_refused[STATS_REFUSED_PER_IP]);
+                continue;
+            }
             conn_accept(srv, fd, (struct sockaddr *)&peer, peer_len, l->redirect);
             continue;
         }
@@ -289,6 +299,7 @@ void server_free(struct server *srv)
         if (srv->listeners[i].io.fd >= 0)
             close(srv->listeners[i].io.fd);
     statcache_destroy(srv->statcache);
+    peercount_free(&srv->per_ip);
     if (srv->root_fd >= 0)
         close(srv->root_fd);
 }

@@ -13,6 +13,7 @@
 #include "http/http1.h"
 #include "http/router.h"
 #include "net/loop.h"
+#include "net/peercount.h"
 
 struct conn;
 struct exchange;
@@ -61,6 +62,7 @@ struct server {
     struct loop_timer accept_retry;
 
     unsigned conn_count;
+    struct peercount per_ip;  /* open connections per client address (MAX_CONNECTIONS_PER_IP) */
     LIST_HEAD(, conn) conns;  /* every open connection (for the drain) */
     unsigned closed_since_trim; /* connections closed since malloc_trim() last ran */
     struct loop_defer trim;   /* malloc_trim() after the batch, once they are freed */

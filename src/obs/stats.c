@@ -18,6 +18,7 @@ static const char *const status_values[STATS_STATUS_COUNT] = {"2xx", "3xx", "4xx
 static const char *const protocol_values[STATS_PROTOCOL_COUNT] = {"http1", "http2"};
 static const char *const timeout_values[STATS_TIMEOUT_COUNT] = {"header", "body", "request",
                                                                 "sse", "write"};
+static const char *const refused_values[STATS_REFUSED_COUNT] = {"per_ip"};
 static const char *const restart_values[STATS_RESTART_COUNT] = {"recycled", "crashed",
                                                                 "timed_out", "killed"};
 static const char *const opcache_values[STATS_OPCACHE_RESTART_COUNT] = {"oom", "hash", "manual"};
@@ -84,6 +85,8 @@ static const struct family families[] = {
      LABELLED("kind", timeout_values)},
     {FAMILY(C, "kiln_rate_limited_total", "Requests refused with 429 by the rate limiter.",
      rate_limited)},
+    {FAMILY(C, "kiln_connections_refused_total", "Connections closed at accept, by reason.",
+     connections_refused), LABELLED("reason", refused_values)},
     {FAMILY(C, "kiln_compression_in_bytes_total", "Bytes given to the response compressor.",
      compression_in)},
     {FAMILY(C, "kiln_compression_out_bytes_total", "Bytes the response compressor produced.",

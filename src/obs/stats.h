@@ -55,6 +55,12 @@ enum stats_timeout {
     STATS_TIMEOUT_COUNT,
 };
 
+/* kiln_connections_refused_total{reason} */
+enum stats_refused {
+    STATS_REFUSED_PER_IP, /* the client address had MAX_CONNECTIONS_PER_IP open: closed at accept */
+    STATS_REFUSED_COUNT,
+};
+
 /* kiln_worker_restarts_total{reason} */
 enum stats_restart {
     STATS_RESTART_RECYCLED,  /* WORKER_MAX_REQUESTS reached */
@@ -138,6 +144,7 @@ struct stats {
     /* header, body, write: http/conn.c's timer; request: pool/pool.c's deadline (504) */
     struct metrics_counter *timeouts[STATS_TIMEOUT_COUNT];
     struct metrics_counter *rate_limited; /* middleware/mw_ratelimit.c: a 429 */
+    struct metrics_counter *connections_refused[STATS_REFUSED_COUNT]; /* http/server.c accept */
     /* Per response sent compressed: middleware/compress.c's body filter (streamed bodies) and
        mw_compression.c (static files, compressed once and then served from the cache) */
     struct metrics_counter *compression_in;  /* bytes before compression */
