@@ -7,7 +7,8 @@
 
 char *buf_try_reserve(struct buf *b, size_t extra)
 {
-    if (b->cap - b->len < extra) {
+    /* An empty buffer gets memory even for 0 bytes: callers write through the pointer. */
+    if (b->cap - b->len < extra || !b->data) {
         if (extra > SIZE_MAX / 2 - b->len)
             return NULL; /* doubling would overflow */
         size_t cap = b->cap ? b->cap : 256;

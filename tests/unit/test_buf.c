@@ -63,12 +63,25 @@ static void test_try_reserve_refuses_what_cannot_fit(void **state)
     buf_free(&b);
 }
 
+/* Room for nothing in an empty buffer is still a place to write: HTTP/2 asks for the space of
+   a response's header names, which is 0 for a response without headers. */
+static void test_reserve_nothing_in_an_empty_buffer(void **state)
+{
+    (void)state;
+    struct buf b = {0};
+    assert_non_null(buf_try_reserve(&b, 0));
+    assert_non_null(buf_reserve(&b, 0));
+    assert_int_equal(b.len, 0);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_and_consume),
         cmocka_unit_test(test_reserve_keeps_contents_while_growing),
         cmocka_unit_test(test_try_reserve_refuses_what_cannot_fit),
+        cmocka_unit_test(test_reserve_nothing_in_an_empty_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
