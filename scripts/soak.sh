@@ -161,9 +161,10 @@ near() { [ "$1" -ge $(($2 - SOAK_CONNS)) ] && [ "$1" -le $(($2 + SOAK_CONNS)) ];
 echo "soak: kiln pid $kiln_pid on $base, $SOAK_REQUESTS requests in chunks of $SOAK_CHUNK ($H1_N HTTP/1.1 via wrk -c$SOAK_CONNS: hello.php, 1k.txt, 404, POST $POST_BYTES B; $H2_N h2c via h2load -c4 -m10: hello.php, 1k.txt)"
 settle
 echo "soak: at start: RSS $(rss_kb) kB, $(fd_count) fds"
-printf '%9s %9s %7s %5s %8s %8s %6s %6s\n' requests rss_kB d_kB fds h1_err h1_bad h2_err 404s
-total=0 prev_rss=$(rss_kb) rss_warm="" fd_first="" errors=0
+printf '%9s %9s %7s %5s %7s %7s %7s %7s %6s\n' requests rss_kB d_kB fds h1_err h1_bad h2_err h2_bad 404s
+total=0 prev_rss=$(rss_kb) rss_warm="" fd_first="" bad_chunks=0
 while [ "$total" -lt "$SOAK_REQUESTS" ]; do
+  chunk_ok=1
   h1_run "$H1_N"
   # shellcheck disable=SC2046
   set -- $(cat "$work/h1")
@@ -172,23 +173,24 @@ while [ "$total" -lt "$SOAK_REQUESTS" ]; do
   quarter=$((seen / 4))
   if [ "$bad" != 0 ] || ! near "$hello" "$quarter" || ! near "$static" "$quarter" || ! near "$missing" "$quarter" || ! near "$posted" "$quarter"; then
     echo "soak: wrk mix off: $seen responses, hello $hello, static $static, 404 $missing, POST $posted, unexpected $bad" >&2
-    errors=$((errors + 1))
+    chunk_ok=0
   fi
-  [ "$h1_err" = 0 ] || { echo "soak: wrk socket errors: connect $7 read $8 write $9 timeout ${11}" >&2; errors=$((errors + 1)); }
+  [ "$h1_err" = 0 ] || { echo "soak: wrk socket errors: connect $7 read $8 write $9 timeout ${11}" >&2; chunk_ok=0; }
   h2_run "$H2_N"
   # shellcheck disable=SC2046
   set -- $(cat "$work/h2")
-  h2_err=$(($1 < H2_N ? H2_N - $1 : 0))
-  h2_err=$((h2_err + $3 + $4 + $5 + $7 + $8 + $9))
-  if [ "$h2_err" != 0 ] || [ "$6" != "$H2_N" ]; then
+  h2_err=$(($1 < H2_N ? H2_N - $1 + $4 + $5 : $4 + $5)) # not done, errored, timed out
+  h2_bad=$((H2_N - $6))                               # done but not 2xx
+  if [ "$h2_err" != 0 ] || [ "$h2_bad" != 0 ]; then
     echo "soak: h2load: $1 done, $2 succeeded, $3 failed, $4 errored, $5 timeout; status $6 2xx $7 3xx $8 4xx $9 5xx" >&2
-    errors=$((errors + 1))
+    chunk_ok=0
   fi
+  [ "$chunk_ok" = 1 ] || bad_chunks=$((bad_chunks + 1))
   total=$((total + seen + H2_N))
   kill -0 "$kiln_pid" 2>/dev/null || fail "kiln exited: $(tail -5 "$work/kiln.log")"
   settle
   rss=$(rss_kb) fds=$(fd_count)
-  printf '%9d %9d %+7d %5d %8d %8d %6d %6d\n' "$total" "$rss" $((rss - prev_rss)) "$fds" "$h1_err" "$bad" "$h2_err" "$missing"
+  printf '%9d %9d %+7d %5d %7d %7d %7d %7d %6d\n' "$total" "$rss" $((rss - prev_rss)) "$fds" "$h1_err" "$bad" "$h2_err" "$h2_bad" "$missing"
   prev_rss=$rss
   [ -n "$fd_first" ] || fd_first=$fds
   [ -n "$rss_warm" ] || [ "$total" -lt "$WARM" ] || rss_warm=$rss
@@ -196,7 +198,7 @@ done
 
 echo "soak: kiln counted $(metric kiln_requests_total) requests; $(grep -c . "$work/kiln.log" || true) log lines"
 status=0
-[ "$errors" = 0 ] || { echo "soak: FAIL: $errors chunk(s) with unexpected responses or socket errors (above)" >&2; status=1; }
+[ "$bad_chunks" = 0 ] || { echo "soak: FAIL: $bad_chunks chunk(s) with unexpected responses or socket errors (above)" >&2; status=1; }
 growth=$((rss - rss_warm))
 if [ "$growth" -gt "$SOAK_RSS_MAX_KB" ]; then
   echo "soak: FAIL: master RSS grew $growth kB from the 200k mark ($rss_warm kB) to the end ($rss kB); the bound is $SOAK_RSS_MAX_KB kB" >&2
