@@ -6,6 +6,7 @@
 #   make integration  pytest against build/asan/kiln
 #   make fuzz-smoke short libFuzzer runs of every target (clang)
 #   make bench      kiln vs nginx + php-fpm (see bench/README.md)
+#   make soak       1M mixed requests; fails if the master's RSS or fds grow (not in make test)
 
 ifeq ($(origin CC),default)
 CC        := gcc
@@ -50,7 +51,7 @@ ASAN_CFLAGS := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address
 FUZZ_CFLAGS := $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 LLHTTP_CFLAGS := -DLLHTTP_STRICT_MODE=1 -w
 
-.PHONY: all asan deps run test check-layers unit integration fuzz fuzz-smoke bench clean
+.PHONY: all asan deps run test check-layers unit integration fuzz fuzz-smoke bench soak clean
 # Objects built through pattern rules are not temporary: keep them for the next build.
 .SECONDARY:
 
@@ -156,6 +157,10 @@ test: deps
 
 bench: deps all
 	./bench/run.sh
+
+# SOAK_REQUESTS, SOAK_CHUNK, SOAK_CONNS, SOAK_RSS_MAX_KB from the environment (bench/README.md).
+soak: deps all
+	./scripts/soak.sh
 
 clean:
 	rm -rf build
