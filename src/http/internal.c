@@ -122,6 +122,7 @@ static void set_scrape_gauges(const struct internal *in)
     metrics_gauge_set(s->queue_depth, ps.queued);
     metrics_gauge_set(s->pending_requests, ps.pending);
     metrics_counter_follow(s->dropped_requests, ps.dropped);
+    metrics_counter_follow(s->abandoned_requests, ps.abandoned);
     metrics_counter_follow(s->worker_restarts[STATS_RESTART_RECYCLED], ps.restarts[POOL_EXIT_RECYCLED]);
     metrics_counter_follow(s->worker_restarts[STATS_RESTART_CRASHED], ps.restarts[POOL_EXIT_CRASHED]);
     metrics_counter_follow(s->worker_restarts[STATS_RESTART_TIMED_OUT], ps.restarts[POOL_EXIT_TIMED_OUT]);

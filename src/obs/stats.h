@@ -117,6 +117,7 @@ struct stats {
     struct metrics_gauge *active_connections; /* scrape: the main server's open connections */
     struct metrics_gauge *pending_requests;   /* scrape: pool_stats() */
     struct metrics_counter *dropped_requests; /* scrape: pool_stats(), the queue was full (503) */
+    struct metrics_counter *abandoned_requests; /* scrape: pool_stats(), client gone while queued */
     struct metrics_gauge *uptime;             /* scrape */
     struct metrics_gauge *requests_per_second;  /* scrape: requests / uptime (seed) */
     struct metrics_gauge *response_time_avg;    /* scrape: mean of request_duration (seed) */

@@ -113,6 +113,7 @@ struct pool {
     /* for pool_stats(): one addition or store where they change */
     unsigned pending;
     uint64_t dropped;
+    uint64_t abandoned; /* pool_stats() */
     uint64_t restarts[POOL_EXIT_REASONS];
     struct metrics_histogram *queue_wait; /* optional, pool_set_histograms() */
     struct metrics_histogram *php_time;   /* optional, pool_set_histograms() */
@@ -390,15 +391,19 @@ static void pool_worker_write(struct pool_worker *w)
 
 void pool_job_cancel(struct pool_job *job)
 {
+    struct pool *pool = job->pool;
     job_forget_owner(job);
-    if (job->queued)
-        queue_remove(job->pool, job);
+    if (job->queued) {
+        queue_remove(pool, job);
+        pool->abandoned++;
+    }
     if (!job->worker) { /* queued, or never submitted */
         job_free(job);
         return;
     }
     struct pool_worker *w = job->worker;
     if (w->next_job == job && take_back(w)) {
+        pool->abandoned++;
         job_free(job); /* sent ahead, not begun: it never runs */
         return;
     }
@@ -411,7 +416,7 @@ void pool_job_cancel(struct pool_job *job)
      */
     if (w->paused) {
         w->paused = false;
-        loop_timer_arm(job->pool->loop, &w->resume, 0);
+        loop_timer_arm(pool->loop, &w->resume, 0);
     }
     if (proto_put_abort(&w->out, job->seq) == 0)
         pool_worker_write(w);
@@ -1037,6 +1042,7 @@ void pool_stats(const struct pool *pool, struct pool_stats *out)
     out->queued = pool->queued;
     out->pending = pool->pending;
     out->dropped = pool->dropped;
+    out->abandoned = pool->abandoned;
     memcpy(out->restarts, pool->restarts, sizeof out->restarts);
 }
 

@@ -118,6 +118,8 @@ struct pool_stats {
     unsigned queued;     /* queue depth: jobs waiting for a worker */
     unsigned pending;    /* jobs submitted whose owner has not yet heard the end (in flight) */
     uint64_t dropped;    /* jobs refused because the queue was full (503) */
+    uint64_t abandoned;  /* jobs cancelled before a worker began them (client gone, drain cut):
+                            they never ran */
     uint64_t restarts[POOL_EXIT_REASONS]; /* worker processes ended, by reason ([0] unused) */
 };
 

@@ -304,3 +304,23 @@ def test_workers_shows_a_busy_workers_request(php):
         assert t.is_alive()
     finally:
         t.join()
+
+
+def test_a_queued_request_whose_client_left_never_runs(phpsite, start_kiln):
+    """The only worker is busy; a second request waits in the queue and its client goes away.
+    It is dropped before any worker begins it, and counted."""
+    (phpsite / "mark.php").write_text("<?php file_put_contents($_GET['f'], 'ran');\n")
+    k, base = start_internal(start_kiln, phpsite, ["--workers", "1"])
+    marker = phpsite / "marker"
+    before = scrape(base)
+    busy = threading.Thread(target=lambda: httpx.get(k.url("/sleep.php?ms=1500"), timeout=20))
+    busy.start()
+    time.sleep(0.3)
+    with socket.create_connection(("127.0.0.1", k.port)) as s:
+        s.sendall(f"GET /mark.php?f={marker} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        time.sleep(0.3)  # queued behind the sleeping request
+    busy.join()
+    assert httpx.get(k.url("/sleep.php?ms=1"), timeout=10).status_code == 200
+    after = scrape(base)
+    assert not marker.exists(), "the abandoned request ran"
+    assert delta(before, after, "kiln_abandoned_requests_total") == 1
