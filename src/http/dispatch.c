@@ -43,13 +43,6 @@ static unsigned spare_count;
 
 /* ---- the request ------------------------------------------------------------------------------ */
 
-static uint64_t wall_usec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* Appends the body as BODY frames, or hands its file to the job. */
 static void add_body(struct pool_job *job, struct body *body)
 {
@@ -82,7 +75,7 @@ static int encode_request(struct exchange *x, const struct route *route, struct 
         .headers = x->headers,
         .header_count = x->header_count,
         .content_length = x->has_body ? (int64_t)x->body.len : -1,
-        .start_usec = wall_usec(),
+        .start_usec = clock_usec(CLOCK_REALTIME),
         .trace = exchange_trace(x),
     };
     uint32_t flags = x->body.fd >= 0 ? PROTO_REQ_BODY_FD : 0;

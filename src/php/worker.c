@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "php/opcache_stats.h"
 #include "php/sapi.h"
 
@@ -310,13 +311,6 @@ static void reap_children(void)
 /* ---- the scoreboard ----------------------------------------------------------------------- */
 
 /* Clock reads through the vDSO: no system call per request. */
-static uint64_t clock_usec(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* The request begins: its method and URI for /workers (pool/scoreboard.h). */
 static void publish_request(struct worker *w, const struct kiln_request *r)
 {

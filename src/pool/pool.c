@@ -1064,13 +1064,6 @@ unsigned pool_worker_count(const struct pool *pool)
     return pool->worker_count;
 }
 
-static uint64_t wall_usec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* The current request of a busy worker: from its scoreboard slot when it has published it. */
 static void current_request(const struct pool_worker *w, uint64_t wall_of_loop_ms0,
                             struct pool_worker_info *out)
@@ -1089,7 +1082,7 @@ static void current_request(const struct pool_worker *w, uint64_t wall_of_loop_m
 size_t pool_worker_snapshot(const struct pool *pool, struct pool_worker_info *out, size_t max)
 {
     /* loop time (ms, monotonic) to wall-clock microseconds: loop ms 0 happened at this time */
-    uint64_t wall_of_loop_ms0 = wall_usec() - loop_now_ms(pool->loop) * 1000;
+    uint64_t wall_of_loop_ms0 = clock_usec(CLOCK_REALTIME) - loop_now_ms(pool->loop) * 1000;
     size_t n = 0;
     for (unsigned i = 0; i < pool->worker_count && n < max; i++, n++) {
         const struct pool_worker *w = &pool->workers[i];
