@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <llhttp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,9 +19,6 @@
 
 #define JSON_TYPE "application/json"
 #define TEXT_TYPE "text/plain; charset=utf-8"
-/* Answers from the pool's scoreboard: at most this many workers are listed. */
-#define WORKERS_MAX 1024
-
 static struct internal *internal_of(const struct exchange *x)
 {
     return container_of(x->srv, struct internal, srv);
@@ -143,9 +141,13 @@ static void serve_workers(struct exchange *x)
     struct internal *in = internal_of(x);
     struct buf body = {0};
     if (in->pool) {
-        static struct pool_worker_info workers[WORKERS_MAX];
-        size_t n = pool_worker_snapshot(in->pool, workers, WORKERS_MAX);
+        unsigned count = pool_worker_count(in->pool);
+        struct pool_worker_info *workers = calloc(count, sizeof(*workers));
+        if (!workers)
+            abort(); /* as every allocation of the master (buf.h) */
+        size_t n = pool_worker_snapshot(in->pool, workers, count);
         pool_status_workers_json(workers, n, &body);
+        free(workers);
     } else {
         buf_append_str(&body, "{\"workers\":[]}");
     }
