@@ -54,6 +54,7 @@ enum setting_kind {
     KIND_INI_SET, /* env: "k=v;k=v"; flag -d: one "k=v" per use */
     KIND_HELP,
     KIND_VERSION,
+    KIND_RELOAD,  /* --reload PID: a command, not a setting */
 };
 
 struct setting {
@@ -257,6 +258,9 @@ static const struct setting settings[] = {
      .kind = KIND_NAME, FIELD(service_name), .help = "Service name in log lines."},
     {.flag = "--help", .kind = KIND_HELP, .help = "Print this help and exit."},
     {.flag = "--version", .kind = KIND_VERSION, .help = "Print the version and exit."},
+    {.flag = "--reload", .metavar = "PID", .kind = KIND_RELOAD,
+     .help = "Gracefully reload the server with this pid (as SIGHUP) and wait: exit 0 when "
+             "done, 1 when it failed (the old workers serve on)."},
 };
 
 #define SETTING_COUNT (sizeof settings / sizeof settings[0])
@@ -879,7 +883,8 @@ static int apply_value(struct config *cfg, const struct setting *s, const char *
     case KIND_BOOL: return apply_bool(cfg, s, value, source, err, errlen);
     case KIND_INI_SET: return apply_ini_set(cfg, value, origin, source, err, errlen);
     case KIND_HELP:
-    case KIND_VERSION: break; /* handled while scanning argv */
+    case KIND_VERSION:
+    case KIND_RELOAD: break; /* handled while scanning argv */
     }
     return 0;
 }
@@ -1028,8 +1033,22 @@ static void print_usage(FILE *out)
     fputs("\nExit status: 0 on success, 2 on a bad configuration.\n", out);
 }
 
-/* First pass over argv: syntax only, and --help / --version. Nothing is applied yet. */
-static enum config_result scan_flags(int argc, char **argv, char *err, size_t errlen)
+/* --reload's PID: a positive decimal number. */
+static bool parse_pid(const char *value, pid_t *pid)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(value, &end, 10);
+    if (errno || end == value || *end || n <= 0 || n > INT_MAX)
+        return false;
+    *pid = (pid_t)n;
+    return true;
+}
+
+/* First pass over argv: syntax only, and the commands (--help, --version, --reload). Nothing
+   is applied yet. */
+static enum config_result scan_flags(struct config *cfg, int argc, char **argv, char *err,
+                                     size_t errlen)
 {
     struct arg_cursor c = {argc, argv, 1};
     struct flag_use use;
@@ -1043,6 +1062,14 @@ static enum config_result scan_flags(int argc, char **argv, char *err, size_t er
         if (use.s->kind == KIND_VERSION) {
             printf("kiln %s\n", KILN_VERSION);
             return CONFIG_EXIT_OK;
+        }
+        if (use.s->kind == KIND_RELOAD) {
+            if (!parse_pid(use.value, &cfg->reload_pid)) {
+                set_err(err, errlen, "--reload \"%s\": expected the server's process id",
+                        use.value);
+                return CONFIG_ERROR;
+            }
+            return CONFIG_RELOAD;
         }
     }
     return rc < 0 ? CONFIG_ERROR : CONFIG_OK;
@@ -1116,7 +1143,7 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, char *
 
     memset(cfg, 0, sizeof *cfg);
     set_err(err, errlen, "%s", "");
-    result = scan_flags(argc, argv, err, errlen);
+    result = scan_flags(cfg, argc, argv, err, errlen);
     if (result != CONFIG_OK)
         return result;
     if (apply_defaults(cfg, err, errlen) < 0 || apply_env(cfg, envp, err, errlen) < 0 ||
@@ -1160,20 +1187,26 @@ static int check_directory(const char *name, const char *path, char *err, size_t
     return 0;
 }
 
-static int resolve_document_root(struct config *cfg, char *err, size_t errlen)
+int config_resolve_document_root(const char *setting, char resolved[PATH_MAX], char *err,
+                                 size_t errlen)
 {
-    char resolved[PATH_MAX];
     char quoted[4 * QUOTE_MAX + 8];
 
-    if (check_directory("DOCUMENT_ROOT", cfg->document_root, err, errlen) < 0)
+    if (check_directory("DOCUMENT_ROOT", setting, err, errlen) < 0)
         return -1;
-    quote_value(cfg->document_root, quoted, sizeof quoted);
-    if (realpath(cfg->document_root, resolved) == NULL) {
+    quote_value(setting, quoted, sizeof quoted);
+    if (realpath(setting, resolved) == NULL) {
         set_err(err, errlen, "DOCUMENT_ROOT \"%s\": %s", quoted, strerror(errno));
         return -1;
     }
-    memcpy(cfg->document_root, resolved, strlen(resolved) + 1);
     return 0;
+}
+
+static int resolve_document_root(struct config *cfg, char *err, size_t errlen)
+{
+    memcpy(cfg->document_root_setting, cfg->document_root, sizeof cfg->document_root);
+    return config_resolve_document_root(cfg->document_root_setting, cfg->document_root, err,
+                                        errlen);
 }
 
 static int check_index_file(const struct config *cfg, char *err, size_t errlen)
@@ -1328,7 +1361,8 @@ static void append_setting_value(const struct config *cfg, const struct setting 
     case KIND_BOOL: buf_append_str(out, *(const bool *)field ? "on" : "off"); return;
     case KIND_INI_SET: append_ini_sets(cfg, out); return;
     case KIND_HELP:
-    case KIND_VERSION: return;
+    case KIND_VERSION:
+    case KIND_RELOAD: return;
     }
     buf_append_str(out, text);
 }

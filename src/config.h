@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "coding.h"
@@ -51,6 +52,8 @@ struct config {
     /* Document root and routing */
     char document_root[PATH_MAX]; /* DOCUMENT_ROOT, --docroot; default /var/www/html; absolute,
                                      resolved with realpath() by config_check_paths() */
+    char document_root_setting[PATH_MAX]; /* DOCUMENT_ROOT as given (maybe through a symlink
+                                             such as "current"): SIGHUP resolves it again */
     char index_file[NAME_MAX + 1]; /* INDEX_FILE, --index-file; "" = traditional routing */
     enum config_routing routing;   /* ROUTING, --routing: auto | try-files (INDEX_FILE *.php) */
     char error_pages_dir[PATH_MAX]; /* ERROR_PAGES_DIR, --error-pages-dir; "" = off */
@@ -107,6 +110,9 @@ struct config {
     /* Logging */
     enum log_level log_level; /* LOG_LEVEL: debug|info|warn|error (trace = debug) */
     char service_name[64];           /* SERVICE_NAME; default "kiln" */
+
+    /* Commands */
+    pid_t reload_pid;                /* --reload PID (CONFIG_RELOAD) */
 };
 
 /* An optional address (INTERNAL_ADDR, HTTP_REDIRECT_ADDR) is off when unset. */
@@ -119,6 +125,7 @@ unsigned config_addr_port(const struct config_addr *a);
 enum config_result {
     CONFIG_OK,
     CONFIG_EXIT_OK,  /* --help or --version was printed to stdout; exit 0 */
+    CONFIG_RELOAD,   /* --reload PID: ask that server for a graceful reload (reload_pid) */
     CONFIG_ERROR,    /* `err` holds one line; exit 2 */
 };
 
@@ -135,6 +142,10 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, char *
  * TLS_CERT and TLS_KEY are readable. Returns 0, or -1 with `err` filled.
  */
 int config_check_paths(struct config *cfg, char *err, size_t errlen);
+
+/* DOCUMENT_ROOT's check and realpath() on their own, for a reload: 0, or -1 with `err`. */
+int config_resolve_document_root(const char *setting, char resolved[PATH_MAX], char *err,
+                                 size_t errlen);
 
 /*
  * Appends the effective configuration as a JSON object (the internal server's /config): every

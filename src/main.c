@@ -1,11 +1,15 @@
 /*
- * kiln: start-up and shutdown. Reads the configuration, checks it against the file system,
- * forks the php-zygote (before any socket exists, so workers inherit none), raises the fd
- * limit, opens the listener, starts the worker pool and runs the event loop until
- * SIGTERM/SIGINT, then drains (after SHUTDOWN_DELAY; a second signal stops at once). Every
- * start-up failure is one line on stderr and exit status 2.
+ * kiln: start-up, reload and shutdown. Reads the configuration, checks it against the file
+ * system, forks the php-zygote (before any socket exists, so workers inherit none), raises the
+ * fd limit, opens the listener, starts the worker pool and runs the event loop until
+ * SIGTERM/SIGINT, then drains (after SHUTDOWN_DELAY; a second signal stops at once). SIGHUP is
+ * a graceful reload. Every start-up failure is one line on stderr and exit status 2.
+ *
+ * The same binary is also a reload's php-zygote (started by exec, see pool/zygote_ctl.h) and
+ * the `--reload PID` command.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +23,7 @@
 #include "middleware/chain.h"
 #include "net/listener.h"
 #include "net/loop.h"
+#include "net/reloadctl.h"
 #include "net/tls.h"
 #include "obs/log.h"
 #include "obs/stats.h"
@@ -28,9 +33,111 @@
 
 extern char **environ;
 
+/* Everything start-up creates, so that one function can release it on every path. */
+struct kiln {
+    struct config cfg;
+    bool cfg_loaded;
+    struct zygote_ctl zygote; /* the first php-zygote; the pool takes it over */
+    bool zygote_started;      /* and it is ours to stop (until the pool has it) */
+    struct tls_ctx *tls;
+    struct loop *loop;
+    struct pool *pool;
+    bool server_ready;
+    bool internal_ready;
+};
+
+static struct kiln the_kiln;
 static struct server the_server;
 static struct internal the_internal; /* INTERNAL_ADDR */
 static struct chain *the_chain; /* the main listener's middleware */
+static char **the_argv;         /* for a reload's php-zygote */
+
+/* ---- reload ------------------------------------------------------------------------------- */
+
+/* `kiln --reload` processes waiting for the outcome of the reload under way. */
+#define RELOAD_ASKERS_MAX 16
+static pid_t reload_askers[RELOAD_ASKERS_MAX];
+static unsigned reload_asker_count;
+
+static void reload_tls(struct kiln *k)
+{
+    char err[CONFIG_ERR_MAX];
+    struct tls_ctx *fresh = tls_ctx_create(k->cfg.tls_cert, k->cfg.tls_key, err, sizeof err);
+    if (!fresh) {
+        log_warn("reload: the TLS certificate stays as it was: %s", err);
+        return;
+    }
+    tls_ctx_free(k->tls); /* open connections keep what they were made with */
+    k->tls = fresh;
+    the_server.tls = fresh;
+}
+
+/* DOCUMENT_ROOT resolved again: a symlink deploy ("current" -> a new release) is taken. */
+static void reload_document_root(struct kiln *k)
+{
+    char root[PATH_MAX], err[CONFIG_ERR_MAX];
+    if (config_resolve_document_root(k->cfg.document_root_setting, root, err, sizeof err) < 0) {
+        log_warn("reload: %s; the document root stays %s", err, k->cfg.document_root);
+        return;
+    }
+    if (strcmp(root, k->cfg.document_root) == 0)
+        return;
+    if (server_set_root(&the_server, root, err, sizeof err) < 0) {
+        log_warn("reload: %s; the document root stays %s", err, k->cfg.document_root);
+        return;
+    }
+    log_info("reload: the document root is now %s (was %s)", root, k->cfg.document_root);
+    memcpy(k->cfg.document_root, root, strlen(root) + 1);
+}
+
+/* What the master reads from files: taken when the new PHP workers take over. */
+static void reload_master(struct kiln *k)
+{
+    reload_document_root(k);
+    if (k->tls)
+        reload_tls(k);
+    chain_reload(the_chain); /* error pages, compressed copies of static files */
+}
+
+static void reload_answer_askers(bool ok)
+{
+    for (unsigned i = 0; i < reload_asker_count; i++)
+        reloadctl_answer(reload_askers[i], ok);
+    reload_asker_count = 0;
+}
+
+/* The pool's word on a reload (pool_reload()). */
+static void on_reloaded(void *arg, bool ok, const char *why)
+{
+    struct kiln *k = arg;
+    if (ok) {
+        reload_master(k);
+        log_info("reload complete: new requests run the new code");
+    } else {
+        log_error("reload failed: %s; nothing changed", why);
+    }
+    if (!pool_reload_pending(k->pool))
+        reload_answer_askers(ok);
+}
+
+static void reload(struct kiln *k, const struct loop_signal *sig)
+{
+    if (reloadctl_wants_answer(sig) && reload_asker_count < RELOAD_ASKERS_MAX)
+        reload_askers[reload_asker_count++] = sig->sender;
+    if (the_server.shutting_down) {
+        log_info("received SIGHUP while shutting down; not reloading");
+        reload_answer_askers(false);
+        return;
+    }
+    log_info("received SIGHUP; reloading");
+    if (k->pool) {
+        pool_reload(k->pool); /* on_reloaded() follows */
+        return;
+    }
+    reload_master(k); /* no PHP workers (EXECUTOR=stub) */
+    log_info("reload complete");
+    reload_answer_askers(true);
+}
 
 /*
  * SIGTERM/SIGINT: a graceful shutdown (SHUTDOWN_DELAY, then the drain). A second one means
@@ -38,14 +145,14 @@ static struct chain *the_chain; /* the main listener's middleware */
  * still a stop that was asked for, not a failure (systemd would mark the unit failed, and
  * Kubernetes would report the container as Error, for an ordinary deploy).
  */
-static void on_signal(struct loop *loop, int signo)
+static void on_signal(struct loop *loop, const struct loop_signal *sig)
 {
     (void)loop;
-    if (signo == SIGHUP) {
-        chain_reload(the_chain);
+    if (sig->signo == SIGHUP) {
+        reload(&the_kiln, sig);
         return;
     }
-    const char *name = signo == SIGINT ? "SIGINT" : "SIGTERM";
+    const char *name = sig->signo == SIGINT ? "SIGINT" : "SIGTERM";
     if (the_server.shutting_down) {
         log_info("received %s again; stopping now", name);
         server_stop_now(&the_server);
@@ -115,19 +222,6 @@ static void log_configuration(const struct config *cfg, bool tls, const struct z
     if (config_addr_is_set(&cfg->internal))
         log_info("internal server listening on http://%s", cfg->internal.text);
 }
-
-/* Everything start-up creates, so that one function can release it on every path. */
-struct kiln {
-    struct config cfg;
-    bool cfg_loaded;
-    struct zygote_ctl zygote;
-    bool zygote_started;
-    struct tls_ctx *tls;
-    struct loop *loop;
-    struct pool *pool;
-    bool server_ready;
-    bool internal_ready;
-};
 
 static void kiln_release(struct kiln *k)
 {
@@ -221,6 +315,10 @@ static int kiln_start(struct kiln *k, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create the worker pool");
         return -1;
     }
+    if (k->pool) {
+        k->zygote_started = false; /* the pool's to stop now */
+        pool_set_reload(k->pool, the_argv, environ, on_reloaded, k);
+    }
     if (server_init(&the_server, cfg, k->loop, k->pool, k->tls, err, errlen) < 0)
         return -1;
     k->server_ready = true;
@@ -248,28 +346,73 @@ static int kiln_start(struct kiln *k, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * A reload's php-zygote: the master ran its own binary again with ZYGOTE_CTL_EXEC_FLAG=<spec>
+ * first and then its own arguments, in its own environment. The settings are read again the
+ * same way (DOCUMENT_ROOT's link resolved again); PHP starts fresh in zygote_main().
+ */
+static int run_reload_zygote(int argc, char **argv)
+{
+    struct zygote_ctl_child child;
+    if (zygote_ctl_exec_attach(argv[1] + strlen(ZYGOTE_CTL_EXEC_FLAG "="), &child) < 0)
+        return startup_error("php-zygote: bad start-up arguments");
+    argv[1] = argv[0]; /* the master's own arguments follow */
+    struct config cfg;
+    char err[CONFIG_ERR_MAX];
+    if (config_load(&cfg, argc - 1, argv + 1, environ, err, sizeof err) != CONFIG_OK ||
+        config_check_paths(&cfg, err, sizeof err) < 0) {
+        zygote_ctl_report_start_failure(child.sock, err);
+        config_free(&cfg);
+        return 2;
+    }
+    zygote_main(child.sock, &cfg, getppid(), child.board, child.scoreboard, child.slots);
+}
+
+/* `kiln --reload PID`: seconds to wait for the answer (a preload script may take a while). */
+#define RELOAD_WAIT_SECS 120
+
+static int run_reload_command(pid_t pid)
+{
+    char err[CONFIG_ERR_MAX];
+    int rc = reloadctl_request(pid, RELOAD_WAIT_SECS, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "kiln: --reload: %s\n", err);
+        return 1;
+    }
+    if (rc > 0)
+        fprintf(stderr, "kiln: --reload: the reload of pid %d failed (its log says why); the "
+                        "running workers serve on\n", (int)pid);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    struct kiln k = {0};
+    struct kiln *k = &the_kiln;
     char err[CONFIG_ERR_MAX];
-    switch (config_load(&k.cfg, argc, argv, environ, err, sizeof(err))) {
+    if (argc > 1 && strncmp(argv[1], ZYGOTE_CTL_EXEC_FLAG "=", strlen(ZYGOTE_CTL_EXEC_FLAG) + 1) == 0)
+        return run_reload_zygote(argc, argv);
+    the_argv = argv;
+    switch (config_load(&k->cfg, argc, argv, environ, err, sizeof(err))) {
     case CONFIG_OK:
         break;
     case CONFIG_EXIT_OK:
-        config_free(&k.cfg);
+        config_free(&k->cfg);
         return 0;
+    case CONFIG_RELOAD:
+        config_free(&k->cfg);
+        return run_reload_command(k->cfg.reload_pid);
     case CONFIG_ERROR:
-        config_free(&k.cfg);
+        config_free(&k->cfg);
         return startup_error(err);
     }
-    k.cfg_loaded = true;
-    if (kiln_start(&k, err, sizeof(err)) < 0) {
-        kiln_release(&k);
+    k->cfg_loaded = true;
+    if (kiln_start(k, err, sizeof(err)) < 0) {
+        kiln_release(k);
         return startup_error(err);
     }
-    log_configuration(&k.cfg, k.tls != NULL, k.zygote_started ? &k.zygote : NULL);
-    int rc = loop_run(k.loop);
-    kiln_release(&k);
+    log_configuration(&k->cfg, k->tls != NULL, k->pool ? &k->zygote : NULL);
+    int rc = loop_run(k->loop);
+    kiln_release(k);
     log_info("shutdown complete");
     return rc == 0 ? 0 : 1;
 }

@@ -125,6 +125,8 @@ static void set_scrape_gauges(const struct internal *in)
     metrics_counter_follow(s->worker_restarts[STATS_RESTART_CRASHED], ps.restarts[POOL_EXIT_CRASHED]);
     metrics_counter_follow(s->worker_restarts[STATS_RESTART_TIMED_OUT], ps.restarts[POOL_EXIT_TIMED_OUT]);
     metrics_counter_follow(s->worker_restarts[STATS_RESTART_KILLED], ps.restarts[POOL_EXIT_KILLED]);
+    metrics_counter_follow(s->reloads[STATS_RELOAD_OK], ps.reloads_ok);
+    metrics_counter_follow(s->reloads[STATS_RELOAD_FAILED], ps.reloads_failed);
     set_opcache(in->pool);
 }
 

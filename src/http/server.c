@@ -277,6 +277,23 @@ int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
     return 0;
 }
 
+int server_set_root(struct server *srv, const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "DOCUMENT_ROOT \"%s\": %s", path, strerror(errno));
+        return -1;
+    }
+    if (statcache_set_root(srv->statcache, fd) < 0) {
+        server_root_error(path, errno, err, errlen);
+        close(fd);
+        return -1;
+    }
+    close(srv->root_fd); /* files being sent keep their own descriptors */
+    srv->root_fd = fd;
+    return 0;
+}
+
 int server_listen(struct server *srv, int fd, bool redirect)
 {
     struct server_listener *l = &srv->listeners[srv->listener_count];

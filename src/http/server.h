@@ -76,6 +76,12 @@ struct server {
 /* Sets up the router on cfg->document_root. `pool` and `tls` may be NULL. */
 int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
                 struct pool *pool, struct tls_ctx *tls, char *err, size_t errlen);
+/*
+ * A reload's document root (DOCUMENT_ROOT resolved again, a symlink deploy's new target): files
+ * are looked up under `path` from now on. 0, or -1 with `err` set and the old root kept. The
+ * caller updates cfg->document_root, which PHP requests carry.
+ */
+int server_set_root(struct server *srv, const char *path, char *err, size_t errlen);
 /* A server without a document root whose every request goes to `handler`, plain HTTP. */
 void server_init_handler(struct server *srv, const struct config *cfg, struct loop *loop,
                          void (*handler)(struct exchange *x));

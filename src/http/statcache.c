@@ -137,24 +137,49 @@ static bool is_fresh(const struct statcache_entry *e, const char *rel, size_t le
            now_ms - e->filled_ms < STATCACHE_TTL_MS;
 }
 
+/* Makes `root_fd` the root, checking that openat2 works here (Linux >= 5.6, allowed by seccomp)
+   and that it is a directory; -1 with errno set, and nothing changed, otherwise. */
+static int attach_root(struct statcache *c, int root_fd)
+{
+    char path[PATH_MAX];
+    ssize_t n = fd_real_path(root_fd, path, sizeof(path));
+    if (n < 0) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int old_fd = c->root_fd;
+    c->root_fd = root_fd;
+    int fd = open_beneath(c, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        c->root_fd = old_fd;
+        return -1;
+    }
+    close(fd);
+    memcpy(c->root_path, path, (size_t)n + 1);
+    c->root_len = (n == 1) ? 0 : (size_t)n; /* the root "/" itself: every path is inside */
+    return 0;
+}
+
 struct statcache *statcache_create(int root_fd)
 {
     struct statcache *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    c->root_fd = root_fd;
-    ssize_t n = fd_real_path(root_fd, c->root_path, sizeof(c->root_path));
-    /* Checks openat2 works here (Linux >= 5.6, allowed by seccomp) and root_fd is a directory. */
-    int fd = n < 0 ? -1 : open_beneath(c, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        int saved = n < 0 ? ENAMETOOLONG : errno;
+    if (attach_root(c, root_fd) < 0) {
+        int saved = errno;
         free(c);
         errno = saved;
         return NULL;
     }
-    close(fd);
-    c->root_len = (n == 1) ? 0 : (size_t)n; /* the root "/" itself: every path is inside */
     return c;
+}
+
+int statcache_set_root(struct statcache *c, int root_fd)
+{
+    if (attach_root(c, root_fd) < 0)
+        return -1;
+    memset(c->slots, 0, sizeof(c->slots)); /* every entry describes the old root */
+    return 0;
 }
 
 void statcache_destroy(struct statcache *c)

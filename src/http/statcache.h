@@ -42,6 +42,10 @@ struct statcache; /* opaque */
 struct statcache *statcache_create(int root_fd);
 void statcache_destroy(struct statcache *c);
 
+/* A new root (a reload re-resolved DOCUMENT_ROOT): forgets every entry. 0, or -1 with errno set
+   and the old root kept, for the same reasons as statcache_create(). */
+int statcache_set_root(struct statcache *c, int root_fd);
+
 /*
  * Looks up `rel` (a normalised path starting with '/', relative to the root; "/" is the root
  * itself). `now_ms` is a monotonic clock in milliseconds (the event loop's cached time).

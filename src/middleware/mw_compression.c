@@ -65,6 +65,13 @@ static void compression_teardown(void *instance)
     free(z);
 }
 
+/* SIGHUP: a deploy may have replaced files with others of the same size and mtime (rsync -a). */
+static void compression_reload(void *instance)
+{
+    struct compression *z = instance;
+    zcache_clear(z->cache);
+}
+
 /* Reads the whole static file and compresses it into `out`. */
 static bool compress_file(const struct compression *z, struct exchange *x,
                           enum encoding_coding coding, struct buf *out)
@@ -194,5 +201,6 @@ const struct middleware middleware_compression = {
     .priority = 100,
     .setup = compression_setup,
     .teardown = compression_teardown,
+    .reload = compression_reload,
     .response = compression_response,
 };

@@ -90,12 +90,17 @@ static void evict(struct zcache *z, struct zcache_entry *e)
     entry_free(e);
 }
 
-void zcache_destroy(struct zcache *z)
+void zcache_clear(struct zcache *z)
 {
     if (!z)
         return;
     while (z->head)
         evict(z, z->head);
+}
+
+void zcache_destroy(struct zcache *z)
+{
+    zcache_clear(z);
     free(z);
 }
 

@@ -23,6 +23,8 @@ struct zcache_key {
 /* A cache of at most `max_bytes` of compressed data; NULL when max_bytes is 0 (no cache). */
 struct zcache *zcache_create(size_t max_bytes);
 void zcache_destroy(struct zcache *z);
+/* Forgets every entry (a reload: the files may have been replaced keeping size and mtime). */
+void zcache_clear(struct zcache *z);
 
 /* The compressed bytes for `key`, or NULL; *len is set. Valid until the next zcache_put(). */
 const void *zcache_get(struct zcache *z, const struct zcache_key *key, size_t *len);

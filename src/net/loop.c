@@ -190,8 +190,11 @@ static void loop_on_signalfd(struct loop *loop, struct loop_io *io, uint32_t eve
 {
     (void)events;
     struct signalfd_siginfo info;
-    while (read(io->fd, &info, sizeof(info)) == (ssize_t)sizeof(info))
-        loop->signal_fn(loop, (int)info.ssi_signo);
+    while (read(io->fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
+        struct loop_signal sig = {.signo = (int)info.ssi_signo, .sender = (pid_t)info.ssi_pid,
+                                  .queued = info.ssi_code == SI_QUEUE, .value = info.ssi_int};
+        loop->signal_fn(loop, &sig);
+    }
 }
 
 int loop_handle_signals(struct loop *loop, const sigset_t *signals, loop_signal_fn fn)

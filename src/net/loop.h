@@ -28,7 +28,14 @@ struct loop_defer;
 typedef void (*loop_io_fn)(struct loop *loop, struct loop_io *io, uint32_t events);
 typedef void (*loop_timer_fn)(struct loop *loop, struct loop_timer *timer);
 typedef void (*loop_defer_fn)(struct loop *loop, struct loop_defer *d);
-typedef void (*loop_signal_fn)(struct loop *loop, int signo);
+/* A signal as the signalfd reported it. */
+struct loop_signal {
+    int signo;
+    pid_t sender;  /* the process that sent it (0 from the kernel) */
+    bool queued;   /* sent with sigqueue(): `value` is the sender's */
+    int value;
+};
+typedef void (*loop_signal_fn)(struct loop *loop, const struct loop_signal *sig);
 
 struct loop_io {
     int fd;

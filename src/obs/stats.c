@@ -19,6 +19,7 @@ static const char *const protocol_values[STATS_PROTOCOL_COUNT] = {"http1", "http
 static const char *const timeout_values[STATS_TIMEOUT_COUNT] = {"header", "body", "request",
                                                                 "sse", "write"};
 static const char *const refused_values[STATS_REFUSED_COUNT] = {"per_ip"};
+static const char *const reload_values[STATS_RELOAD_COUNT] = {"ok", "failed"};
 static const char *const restart_values[STATS_RESTART_COUNT] = {"recycled", "crashed",
                                                                 "timed_out", "killed"};
 static const char *const opcache_values[STATS_OPCACHE_RESTART_COUNT] = {"oom", "hash", "manual"};
@@ -75,6 +76,8 @@ static const struct family families[] = {
     {FAMILY(G, "kiln_workers_idle", "PHP workers up and waiting for a request.", workers_idle)},
     {FAMILY(C, "kiln_worker_restarts_total", "PHP workers replaced, by reason.", worker_restarts),
      LABELLED("reason", restart_values)},
+    {FAMILY(C, "kiln_reloads_total", "Graceful reloads (SIGHUP), by result.", reloads),
+     LABELLED("result", reload_values)},
     {FAMILY(G, "kiln_queue_depth", "PHP requests waiting for a worker.", queue_depth)},
     {FAMILY(H, "kiln_queue_wait_seconds", "Time a PHP request waited for a worker.", queue_wait),
      .durations = true},

@@ -70,6 +70,13 @@ enum stats_restart {
     STATS_RESTART_COUNT,
 };
 
+/* How a graceful reload (SIGHUP) ended. */
+enum stats_reload {
+    STATS_RELOAD_OK,     /* the new php-zygote took over */
+    STATS_RELOAD_FAILED, /* it did not start: the old workers serve on */
+    STATS_RELOAD_COUNT,
+};
+
 /* kiln_opcache_restarts_total{reason}: OPcache's own counters. */
 enum stats_opcache_restart {
     STATS_OPCACHE_OOM,
@@ -134,6 +141,7 @@ struct stats {
     struct metrics_gauge *workers_idle; /* scrape */
     struct metrics_gauge *queue_depth;  /* scrape: jobs waiting for a worker */
     struct metrics_counter *worker_restarts[STATS_RESTART_COUNT]; /* scrape: pool_stats() */
+    struct metrics_counter *reloads[STATS_RELOAD_COUNT];          /* scrape: pool_stats() */
     /* Observed by pool/pool.c through pool_set_histograms() (http/internal.c hands them over) */
     struct metrics_histogram *queue_wait;   /* queued -> a worker began it */
     struct metrics_histogram *php_duration; /* began -> complete */

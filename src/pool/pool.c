@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -35,6 +36,12 @@
 
 /* Times a job goes back to the queue because its worker died before beginning it. */
 #define MAX_REQUEUES 3
+/* A reload's new php-zygote that is not ready by then has failed (a preload script that hangs). */
+#define RELOAD_START_TIMEOUT_MS 60000
+/* A php-zygote whose workers are all gone is asked to exit, then checked this often; after
+   ZYGOTE_EXIT_WAIT_MS it is killed. */
+#define ZYGOTE_REAP_EVERY_MS 20
+#define ZYGOTE_EXIT_WAIT_MS 5000
 
 enum worker_state {
     WORKER_DOWN,
@@ -43,9 +50,27 @@ enum worker_state {
     WORKER_RETIRING, /* said it exits after its last request (WORKER_MAX_REQUESTS) */
 };
 
+/*
+ * A php-zygote and the worker processes it forked that are still up. Normally there is one; a
+ * reload (pool_reload()) starts another, and the old one is "retired": its workers finish the
+ * request they run and go, and once the last is gone the zygote is asked to exit and reaped.
+ */
+struct pool_zygote {
+    struct zygote_ctl ctl;
+    struct loop_io io;
+    struct pool *pool;
+    unsigned live;            /* slots holding a process it forked (state not WORKER_DOWN) */
+    bool retired;             /* replaced: no new workers; released once `live` is 0 */
+    bool released;            /* told to exit; `reap` polls until it has */
+    uint64_t released_ms;
+    struct loop_timer reap;
+    LIST_ENTRY(pool_zygote) link; /* in pool->retired */
+};
+
 struct pool_worker {
     struct loop_io io;
     struct pool *pool;
+    struct pool_zygote *zygote; /* that forked the process in this slot (while not DOWN) */
     unsigned id;
     pid_t pid;             /* 0 until the zygote reports the spawn */
     bool exited;           /* the zygote reported its exit; its socket may still hold output */
@@ -102,8 +127,16 @@ struct pool_job {
 struct pool {
     struct loop *loop;
     const struct config *cfg;
-    struct zygote_ctl *zygote;
-    struct loop_io zygote_io;
+    struct pool_zygote *zygote;   /* new workers come from it */
+    struct pool_zygote *starting; /* a reload's zygote until its READY */
+    LIST_HEAD(, pool_zygote) retired;
+    struct loop_timer start_timeout;
+    char *const *argv;            /* for a reload's zygote (pool_reload()) */
+    char *const *envp;
+    bool reload_again;            /* asked for while `starting`: once more after it */
+    pool_reload_fn reloaded;
+    void *reloaded_arg;
+    uint64_t reloads[2];          /* failed, succeeded */
     struct pool_worker *workers;
     unsigned worker_count;
     TAILQ_HEAD(, pool_job) queue; /* FIFO; a job put back goes to the head */
@@ -125,6 +158,8 @@ static void pool_worker_down(struct pool_worker *w, const char *why);
 static void pool_worker_process(struct pool_worker *w);
 static void pool_worker_read(struct pool_worker *w);
 static void pool_assign(struct pool *pool);
+static void retire_worker(struct pool_worker *w);
+static void zygote_worker_gone(struct pool_zygote *z);
 
 /* SIGKILL, unless the process is already gone (its pid may belong to another by now). */
 static void pool_worker_kill(struct pool_worker *w)
@@ -457,7 +492,7 @@ static void pool_worker_end(struct pool_worker *w, const struct proto_end *end)
     w->job = NULL;
     w->paused = false;
     w->served++;
-    bool retiring = (end->flags & PROTO_END_RETIRING) || w->exited;
+    bool retiring = (end->flags & PROTO_END_RETIRING) || w->exited || w->zygote->retired;
     struct pool_job *next = w->next_job;
     /* A retiring worker does not begin the job sent ahead: it goes back to the queue, unless
        it has begun after all (then it runs here, and pool_worker_down decides its fate). */
@@ -476,6 +511,8 @@ static void pool_worker_end(struct pool_worker *w, const struct proto_end *end)
         return;
     }
     w->state = retiring ? WORKER_RETIRING : WORKER_IDLE;
+    if (w->zygote->retired) /* a reload replaced it: it goes now that its request is done */
+        retire_worker(w);
     pool_assign(pool);
 }
 
@@ -611,9 +648,11 @@ void pool_job_pause(struct pool_job *job, bool paused)
 
 static struct pool_worker *idle_worker(struct pool *pool)
 {
-    for (unsigned i = 0; i < pool->worker_count; i++)
-        if (pool->workers[i].state == WORKER_IDLE)
-            return &pool->workers[i];
+    for (unsigned i = 0; i < pool->worker_count; i++) {
+        struct pool_worker *w = &pool->workers[i];
+        if (w->state == WORKER_IDLE && w->zygote == pool->zygote) /* not one a reload retires */
+            return w;
+    }
     return NULL;
 }
 
@@ -670,6 +709,7 @@ static struct pool_worker *pool_worker_to_send_ahead(struct pool *pool, const st
     for (unsigned i = 0; i < pool->worker_count; i++) {
         struct pool_worker *w = &pool->workers[i];
         if (w->state == WORKER_BUSY && !w->next_job && !w->paused && !w->exited &&
+            w->zygote == pool->zygote &&
             w->send_fd < 0 && w->out.len == 0 && !w->job->streamed &&
             !proto_slot_taken_pending(w->slot) &&
             now - w->job->started_ms < PIPELINE_MAX_MS && w->avg_ms8 < 8 * PIPELINE_MAX_MS)
@@ -742,7 +782,7 @@ static void pool_worker_spawn(struct pool_worker *w)
 {
     struct pool *pool = w->pool;
     w->generation = (w->generation + 1) & (UINT32_MAX >> SLOT_BITS);
-    int fd = zygote_ctl_spawn(pool->zygote, w->id | (w->generation << SLOT_BITS));
+    int fd = zygote_ctl_spawn(&pool->zygote->ctl, w->id | (w->generation << SLOT_BITS));
     if (fd < 0) {
         log_error("worker %u: the zygote could not start it; retrying in %d ms", w->id,
                   RESPAWN_DELAY_MS);
@@ -751,6 +791,8 @@ static void pool_worker_spawn(struct pool_worker *w)
     }
     w->io.fd = fd;
     w->io.fn = on_worker_io;
+    w->slot = zygote_ctl_slot(&pool->zygote->ctl, w->id);
+    w->score = zygote_ctl_scoreboard_slot(&pool->zygote->ctl, w->id);
     w->pid = 0;
     w->exited = false;
     w->sent = 0;
@@ -769,6 +811,8 @@ static void pool_worker_spawn(struct pool_worker *w)
         return;
     }
     w->state = WORKER_IDLE;
+    w->zygote = pool->zygote;
+    w->zygote->live++;
     pool_assign(pool);
 }
 
@@ -836,10 +880,11 @@ static void pool_worker_down(struct pool_worker *w, const char *why)
     /* The job sent ahead goes first, so that the older current job ends up before it. */
     job_after_worker_death(w, next);
     job_after_worker_death(w, job);
+    zygote_worker_gone(w->zygote); /* after the last look at w->slot, on its zygote's board */
     if (pool->stopping)
         return;
     uint64_t age = loop_now_ms(pool->loop) - w->started_ms;
-    if (w->served == 0 && !proto_slot_begun_any(w->slot) && age < RESPAWN_DELAY_MS) {
+    if (!quiet && w->served == 0 && !proto_slot_begun_any(w->slot) && age < RESPAWN_DELAY_MS) {
         log_warn("worker %u (pid %d) began no request in the %llu ms since its start; "
                  "replacing it in %d ms", w->id, (int)w->pid, (unsigned long long)age,
                  RESPAWN_DELAY_MS);
@@ -886,10 +931,11 @@ static bool all_workers_up(const struct pool *pool)
 static void on_zygote_event(struct loop *loop, struct loop_io *io, uint32_t events)
 {
     (void)events;
-    struct pool *pool = container_of(io, struct pool, zygote_io);
+    struct pool_zygote *z = container_of(io, struct pool_zygote, io);
+    struct pool *pool = z->pool;
     struct zygote_ctl_event ev;
     int rc;
-    while ((rc = zygote_ctl_read_event(pool->zygote, &ev)) == 1) {
+    while ((rc = zygote_ctl_read_event(&z->ctl, &ev)) == 1) {
         unsigned slot = ev.worker_id & SLOT_MASK;
         if (slot >= pool->worker_count)
             continue;
@@ -923,12 +969,216 @@ static void on_zygote_event(struct loop *loop, struct loop_io *io, uint32_t even
             break;
         }
     }
-    if (rc < 0 && !pool->stopping) {
-        log_error("the php-zygote is gone; PHP requests cannot be served, shutting down");
-        pool->stopping = true;
-        loop_remove(loop, io);
-        loop_stop(loop);
+    if (rc == 0 || pool->stopping)
+        return;
+    loop_remove(loop, io);
+    if (z->retired) { /* its workers die with it: their sockets end, and they are replaced */
+        log_warn("a retired php-zygote (pid %d) ended early", (int)z->ctl.pid);
+        return;
     }
+    log_error("the php-zygote is gone; PHP requests cannot be served, shutting down");
+    pool->stopping = true;
+    loop_stop(loop);
+}
+
+/* ---- zygotes and reload ----------------------------------------------------------------------- */
+
+static void on_zygote_reap(struct loop *loop, struct loop_timer *t);
+
+/* Takes over a started zygote and watches its control socket with `fn`. */
+static struct pool_zygote *zygote_adopt(struct pool *pool, const struct zygote_ctl *ctl,
+                                        loop_io_fn fn)
+{
+    struct pool_zygote *z = calloc(1, sizeof *z);
+    if (!z)
+        return NULL;
+    z->ctl = *ctl;
+    z->pool = pool;
+    z->reap.fn = on_zygote_reap;
+    z->io.fd = zygote_ctl_fd(&z->ctl);
+    z->io.fn = fn;
+    if (loop_add(pool->loop, &z->io, EPOLLIN) < 0) {
+        free(z);
+        return NULL;
+    }
+    return z;
+}
+
+/* Stops it now (waits for it) and frees it: shutdown, or a zygote never adopted. */
+static void zygote_destroy(struct pool *pool, struct pool_zygote *z)
+{
+    if (!z)
+        return;
+    loop_timer_cancel(pool->loop, &z->reap);
+    if (!z->released)
+        loop_remove(pool->loop, &z->io);
+    zygote_ctl_stop(&z->ctl);
+    free(z);
+}
+
+/* Replaced, or failed to start: it goes once its last worker has (at once if it has none). */
+static void zygote_retire(struct pool *pool, struct pool_zygote *z)
+{
+    z->retired = true;
+    LIST_INSERT_HEAD(&pool->retired, z, link);
+    if (z->live == 0)
+        loop_timer_arm(pool->loop, &z->reap, 0);
+}
+
+static void zygote_worker_gone(struct pool_zygote *z)
+{
+    if (--z->live == 0 && z->retired && !z->pool->stopping)
+        loop_timer_arm(z->pool->loop, &z->reap, 0); /* not now: the caller still reads w->slot */
+}
+
+/* A retired zygote: asked to exit once its workers are gone, reaped, then freed. */
+static void on_zygote_reap(struct loop *loop, struct loop_timer *t)
+{
+    struct pool_zygote *z = container_of(t, struct pool_zygote, reap);
+    uint64_t now = loop_now_ms(loop);
+    if (!z->released) {
+        loop_remove(loop, &z->io);
+        zygote_ctl_release(&z->ctl);
+        z->released = true;
+        z->released_ms = now;
+    }
+    bool late = now - z->released_ms >= ZYGOTE_EXIT_WAIT_MS;
+    if (!zygote_ctl_reap(&z->ctl, late)) {
+        loop_timer_arm(loop, t, ZYGOTE_REAP_EVERY_MS);
+        return;
+    }
+    log_info("the retired php-zygote has exited%s", late ? " (killed: it did not exit)" : "");
+    LIST_REMOVE(z, link);
+    free(z);
+}
+
+/*
+ * A worker of a retired zygote: one that is idle (or done with its last request) goes at once,
+ * its socket closed (an idle worker exits when it is), and is replaced from the new zygote; a
+ * busy one keeps its request and goes after it (pool_worker_end()). A job sent ahead to it
+ * goes back to the queue unless it has begun.
+ */
+static void retire_worker(struct pool_worker *w)
+{
+    struct pool_job *next = w->next_job;
+    switch (w->state) {
+    case WORKER_BUSY:
+        if (next && take_back(w))
+            job_requeue(w->pool, next);
+        return;
+    case WORKER_IDLE:
+    case WORKER_RETIRING:
+        w->state = WORKER_RETIRING; /* counted as recycled, replaced at once, no warning */
+        pool_worker_down(w, "replaced by a reload");
+        return;
+    case WORKER_DOWN:
+        return; /* its replacement comes from the new zygote */
+    }
+}
+
+static void reload_finished(struct pool *pool, bool ok, const char *why)
+{
+    pool->reloads[ok]++;
+    if (pool->reloaded)
+        pool->reloaded(pool->reloaded_arg, ok, why);
+    if (pool->reload_again) {
+        pool->reload_again = false;
+        pool_reload(pool);
+    }
+}
+
+static void reload_failed(struct pool *pool, const char *why)
+{
+    struct pool_zygote *z = pool->starting;
+    pool->starting = NULL;
+    loop_timer_cancel(pool->loop, &pool->start_timeout);
+    log_error("reload failed: %s; the running PHP workers keep serving", why);
+    zygote_retire(pool, z);
+    reload_finished(pool, false, why);
+}
+
+/* The new zygote is ready: from now on every new request goes to its workers. */
+static void reload_switch(struct pool *pool)
+{
+    struct pool_zygote *old = pool->zygote, *z = pool->starting;
+    pool->starting = NULL;
+    loop_timer_cancel(pool->loop, &pool->start_timeout);
+    z->io.fn = on_zygote_event;
+    pool->zygote = z;
+    zygote_retire(pool, old);
+    unsigned busy = 0;
+    for (unsigned i = 0; i < pool->worker_count; i++) {
+        struct pool_worker *w = &pool->workers[i];
+        if (w->state != WORKER_DOWN && w->zygote == old) {
+            busy += w->state == WORKER_BUSY;
+            retire_worker(w);
+        }
+    }
+    log_info("reloaded: new PHP workers (php-zygote pid %d) take every new request; %u old "
+             "worker%s finish%s the request%s they run", (int)z->ctl.pid, busy,
+             busy == 1 ? "" : "s", busy == 1 ? "es" : "", busy == 1 ? "" : "s");
+    pool_assign(pool);
+    reload_finished(pool, true, NULL);
+}
+
+static void on_zygote_starting(struct loop *loop, struct loop_io *io, uint32_t events)
+{
+    (void)loop;
+    (void)events;
+    struct pool_zygote *z = container_of(io, struct pool_zygote, io);
+    int rc = zygote_ctl_read_ready(&z->ctl);
+    if (rc > 0)
+        reload_switch(z->pool);
+    else if (rc < 0)
+        reload_failed(z->pool, z->ctl.err);
+}
+
+static void on_start_timeout(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct pool *pool = container_of(t, struct pool, start_timeout);
+    char why[96];
+    snprintf(why, sizeof why, "the new php-zygote was not ready within %d s",
+             RELOAD_START_TIMEOUT_MS / 1000);
+    reload_failed(pool, why);
+}
+
+void pool_set_reload(struct pool *pool, char *const argv[], char *const envp[], pool_reload_fn fn,
+                     void *arg)
+{
+    pool->argv = argv;
+    pool->envp = envp;
+    pool->reloaded = fn;
+    pool->reloaded_arg = arg;
+}
+
+void pool_reload(struct pool *pool)
+{
+    if (pool->starting) {
+        pool->reload_again = true; /* it may have read php.ini before the change asked for */
+        return;
+    }
+    struct zygote_ctl ctl;
+    if (zygote_ctl_launch(&ctl, pool->worker_count, pool->argv, pool->envp) < 0) {
+        log_error("reload failed: %s; the running PHP workers keep serving", ctl.err);
+        reload_finished(pool, false, ctl.err);
+        return;
+    }
+    struct pool_zygote *z = zygote_adopt(pool, &ctl, on_zygote_starting);
+    if (!z) {
+        zygote_ctl_stop(&ctl);
+        log_error("reload failed: out of memory; the running PHP workers keep serving");
+        reload_finished(pool, false, "out of memory");
+        return;
+    }
+    pool->starting = z;
+    loop_timer_arm(pool->loop, &pool->start_timeout, RELOAD_START_TIMEOUT_MS);
+    log_info("reload: starting a new php-zygote (pid %d)", (int)z->ctl.pid);
+}
+
+bool pool_reload_pending(const struct pool *pool)
+{
+    return pool->starting != NULL;
 }
 
 /* ---- pool ------------------------------------------------------------------------------------- */
@@ -940,25 +1190,24 @@ struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zyg
         return NULL;
     pool->loop = loop;
     pool->cfg = cfg;
-    pool->zygote = zygote;
     pool->worker_count = cfg->php_workers;
+    pool->start_timeout.fn = on_start_timeout;
     TAILQ_INIT(&pool->queue);
+    LIST_INIT(&pool->retired);
     pool->workers = calloc(pool->worker_count, sizeof(*pool->workers));
-    if (!pool->workers) {
+    if (!pool->workers || !(pool->zygote = zygote_adopt(pool, zygote, on_zygote_event))) {
+        free(pool->workers);
         free(pool);
         return NULL;
     }
-    pool->zygote_io.fd = zygote_ctl_fd(zygote);
-    pool->zygote_io.fn = on_zygote_event;
-    loop_add(loop, &pool->zygote_io, EPOLLIN);
     for (unsigned i = 0; i < pool->worker_count; i++) {
         struct pool_worker *w = &pool->workers[i];
         w->pool = pool;
         w->id = i;
         w->state = WORKER_DOWN;
         w->send_fd = -1;
-        w->slot = zygote_ctl_slot(zygote, i);
-        w->score = zygote_ctl_scoreboard_slot(zygote, i);
+        w->slot = zygote_ctl_slot(&pool->zygote->ctl, i);
+        w->score = zygote_ctl_scoreboard_slot(&pool->zygote->ctl, i);
         w->last_exit_status = -1;
         w->respawn.fn = on_respawn;
         w->resume.fn = on_resume;
@@ -990,7 +1239,14 @@ void pool_destroy(struct pool *pool)
             w->next_job->owner = NULL;
         pool_worker_down(w, "shutdown");
     }
-    loop_remove(pool->loop, &pool->zygote_io);
+    loop_timer_cancel(pool->loop, &pool->start_timeout);
+    zygote_destroy(pool, pool->starting);
+    zygote_destroy(pool, pool->zygote);
+    struct pool_zygote *z;
+    while ((z = LIST_FIRST(&pool->retired))) {
+        LIST_REMOVE(z, link);
+        zygote_destroy(pool, z);
+    }
     free(pool->workers);
     free(pool);
 }
@@ -1044,6 +1300,8 @@ void pool_stats(const struct pool *pool, struct pool_stats *out)
     out->dropped = pool->dropped;
     out->abandoned = pool->abandoned;
     memcpy(out->restarts, pool->restarts, sizeof out->restarts);
+    out->reloads_failed = pool->reloads[0];
+    out->reloads_ok = pool->reloads[1];
 }
 
 void pool_set_histograms(struct pool *pool, struct metrics_histogram *queue_wait,
@@ -1055,7 +1313,7 @@ void pool_set_histograms(struct pool *pool, struct metrics_histogram *queue_wait
 
 bool pool_opcache_stats(const struct pool *pool, struct scoreboard_opcache *out)
 {
-    const struct zygote_ctl *z = pool->zygote;
+    const struct zygote_ctl *z = &pool->zygote->ctl;
     return z->scoreboard && scoreboard_latest_opcache(z->scoreboard, z->slots, out);
 }
 

@@ -42,11 +42,36 @@ struct pool_job_ops {
 
 /*
  * Creates the pool and asks the zygote for its workers. `zygote` is already started; the pool
- * watches its control socket for spawn and exit reports.
+ * takes it over: once this succeeds, pool_destroy() stops it and the caller must not (its copy
+ * of the struct stays readable until then). The pool watches its control socket for spawn and
+ * exit reports.
  */
 struct pool *pool_create(struct loop *loop, const struct config *cfg, struct zygote_ctl *zygote);
-/* Kills the workers (through the zygote) and frees everything; pending owners hear nothing. */
+/* Kills the workers, stops the zygotes and frees everything; pending owners hear nothing. */
 void pool_destroy(struct pool *pool);
+
+/* ---- graceful reload ---------------------------------------------------------------------- */
+
+/* A reload's outcome: `ok`, or `why` not (one line). */
+typedef void (*pool_reload_fn)(void *arg, bool ok, const char *why);
+
+/* What pool_reload() starts its zygote with (the master's own arguments and environment,
+   which must outlive the pool), and whom it tells how each reload ended. */
+void pool_set_reload(struct pool *pool, char *const argv[], char *const envp[], pool_reload_fn fn,
+                     void *arg);
+
+/*
+ * Graceful reload (SIGHUP): starts a new php-zygote (zygote_ctl_launch(): php.ini, OPcache and
+ * DOCUMENT_ROOT afresh) while the workers serve on. When it is ready, the reload function hears
+ * `ok` and, from that moment, every job goes to the new zygote's workers: idle old workers are
+ * replaced at once, busy ones after the request they run (nothing is cut, nothing runs twice),
+ * and the old zygote exits after its last worker. When the new one fails (START_FAILED, it
+ * ended, or it was not ready within a minute), the old workers keep serving and the function
+ * hears why. A reload asked for while one is starting runs once that one has ended.
+ */
+void pool_reload(struct pool *pool);
+/* A reload is under way (started, or asked for again): its outcome is still to come. */
+bool pool_reload_pending(const struct pool *pool);
 
 /* A new job for `owner`; encode the REQUEST (and BODY frames) into pool_job_frames(). */
 struct pool_job *pool_job_create(struct pool *pool, const struct pool_job_ops *ops, void *owner);
@@ -121,6 +146,8 @@ struct pool_stats {
     uint64_t abandoned;  /* jobs cancelled before a worker began them (client gone, drain cut):
                             they never ran */
     uint64_t restarts[POOL_EXIT_REASONS]; /* worker processes ended, by reason ([0] unused) */
+    uint64_t reloads_ok;     /* graceful reloads whose new zygote took over */
+    uint64_t reloads_failed; /* ... and those whose new zygote did not start */
 };
 
 /* The pool's counters and gauges now; cheap (one pass over the workers). */

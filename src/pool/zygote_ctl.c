@@ -5,6 +5,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <stdnoreturn.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,8 +24,8 @@ static ssize_t recv_msg(int fd, struct zygote_ctl_msg *m, int flags)
     return n;
 }
 
-int zygote_ctl_start(struct zygote_ctl *z, const struct config *cfg,
-                     zygote_ctl_main_fn *zygote_main)
+/* Clears what zygote_ctl_stop() and the READY handshake look at. */
+static void zygote_ctl_reset(struct zygote_ctl *z, unsigned slots)
 {
     z->pid = -1;
     z->control_fd = -1;
@@ -30,7 +33,35 @@ int zygote_ctl_start(struct zygote_ctl *z, const struct config *cfg,
     z->jit_enabled = false;
     z->php_version[0] = '\0';
     z->err[0] = '\0';
-    z->slots = cfg->php_workers;
+    z->slots = slots;
+    z->board = NULL;
+    z->scoreboard = NULL;
+}
+
+/* The first message: READY (1, flags and version kept), or why PHP did not start (-1). */
+static int take_ready(struct zygote_ctl *z, const struct zygote_ctl_msg *msg, ssize_t n)
+{
+    struct zygote_ctl_msg m = *msg;
+    m.text[sizeof m.text - 1] = '\0';
+    if (n == sizeof m && m.kind == ZYGOTE_CTL_MSG_READY) {
+        z->opcache_enabled = m.status & ZYGOTE_CTL_READY_OPCACHE;
+        z->jit_enabled = m.status & ZYGOTE_CTL_READY_JIT;
+        snprintf(z->php_version, sizeof z->php_version, "%.*s", (int)sizeof z->php_version - 1,
+                 m.text);
+        return 1;
+    }
+    if (n == sizeof m && m.kind == ZYGOTE_CTL_MSG_START_FAILED)
+        snprintf(z->err, sizeof z->err, "%s", m.text);
+    else
+        snprintf(z->err, sizeof z->err,
+                 "php-zygote ended during PHP start-up (see the messages above)");
+    return -1;
+}
+
+int zygote_ctl_start(struct zygote_ctl *z, const struct config *cfg,
+                     zygote_ctl_main_fn *zygote_main)
+{
+    zygote_ctl_reset(z, cfg->php_workers);
     z->board = proto_board_map(z->slots);
     z->scoreboard = scoreboard_map(z->slots);
     if (!z->board || !z->scoreboard) {
@@ -62,24 +93,140 @@ int zygote_ctl_start(struct zygote_ctl *z, const struct config *cfg,
     z->pid = pid;
     z->control_fd = sv[0];
     struct zygote_ctl_msg m;
-    ssize_t n = recv_msg(sv[0], &m, 0);
-    if (n == sizeof m && m.kind == ZYGOTE_CTL_MSG_READY) {
-        z->opcache_enabled = m.status & ZYGOTE_CTL_READY_OPCACHE;
-        z->jit_enabled = m.status & ZYGOTE_CTL_READY_JIT;
-        m.text[sizeof m.text - 1] = '\0';
-        snprintf(z->php_version, sizeof z->php_version, "%.*s", (int)sizeof z->php_version - 1, m.text);
-        fcntl(sv[0], F_SETFL, O_NONBLOCK);
-        return 0;
+    if (take_ready(z, &m, recv_msg(sv[0], &m, 0)) < 0) {
+        zygote_ctl_stop(z);
+        return -1;
     }
-    if (n == sizeof m && m.kind == ZYGOTE_CTL_MSG_START_FAILED) {
-        m.text[sizeof m.text - 1] = '\0';
-        snprintf(z->err, sizeof z->err, "%s", m.text);
-    } else {
-        snprintf(z->err, sizeof z->err,
-                 "php-zygote ended during PHP start-up (see the messages above)");
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    return 0;
+}
+
+/* ---- a zygote started by exec (graceful reload) --------------------------------------------- */
+
+/* Shared memory the exec'd zygote maps again from the descriptor it inherits. */
+static void *map_shared(int fd, size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static int create_shared(const char *name, size_t size, void **map)
+{
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (ftruncate(fd, (off_t)size) < 0 || !(*map = map_shared(fd, size))) {
+        close(fd);
+        return -1;
     }
+    return fd;
+}
+
+static size_t board_size(unsigned slots)
+{
+    return slots * sizeof(proto_slot);
+}
+
+static size_t scoreboard_size(unsigned slots)
+{
+    return slots * sizeof(struct scoreboard_slot);
+}
+
+/* In the child between fork and exec: the descriptors it passes on lose close-on-exec. */
+static noreturn void exec_zygote(char *const argv[], char *const envp[], const int fds[3],
+                                 unsigned slots)
+{
+    char spec[96];
+    snprintf(spec, sizeof spec, "%s=%d,%d,%d,%u", ZYGOTE_CTL_EXEC_FLAG, fds[0], fds[1], fds[2],
+             slots);
+    for (int i = 0; i < 3; i++)
+        fcntl(fds[i], F_SETFD, 0);
+    size_t argc = 0;
+    while (argv[argc])
+        argc++;
+    char **args = calloc(argc + 2, sizeof *args);
+    if (!args)
+        _exit(1);
+    args[0] = argv[0];
+    args[1] = spec;
+    for (size_t i = 1; i < argc; i++)
+        args[i + 1] = argv[i];
+    execve("/proc/self/exe", args, envp);
+    _exit(1);
+}
+
+int zygote_ctl_launch(struct zygote_ctl *z, unsigned slots, char *const argv[],
+                      char *const envp[])
+{
+    zygote_ctl_reset(z, slots);
+    int fds[3] = {-1, -1, -1}; /* control socket (the zygote's end), board, scoreboard */
+    int sv[2] = {-1, -1};
+    void *board = NULL, *scoreboard = NULL;
+    fds[1] = create_shared("kiln-board", board_size(slots), &board);
+    fds[2] = create_shared("kiln-scoreboard", scoreboard_size(slots), &scoreboard);
+    z->board = board;
+    z->scoreboard = scoreboard;
+    if (fds[1] < 0 || fds[2] < 0 ||
+        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        snprintf(z->err, sizeof z->err, "php-zygote: %s", strerror(errno));
+        goto fail;
+    }
+    fds[0] = sv[1];
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_zygote(argv, envp, fds, slots);
+    if (pid < 0) {
+        snprintf(z->err, sizeof z->err, "php-zygote: fork: %s", strerror(errno));
+        goto fail;
+    }
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    z->pid = pid;
+    z->control_fd = sv[0];
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    return 0;
+fail:
+    for (int i = 0; i < 3; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    if (sv[0] >= 0)
+        close(sv[0]);
     zygote_ctl_stop(z);
     return -1;
+}
+
+int zygote_ctl_read_ready(struct zygote_ctl *z)
+{
+    struct zygote_ctl_msg m;
+    ssize_t n = recv_msg(z->control_fd, &m, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return 0;
+    return take_ready(z, &m, n);
+}
+
+int zygote_ctl_exec_attach(const char *spec, struct zygote_ctl_child *out)
+{
+    int sock, board_fd, score_fd;
+    unsigned slots;
+    char end;
+    if (sscanf(spec, "%d,%d,%d,%u%c", &sock, &board_fd, &score_fd, &slots, &end) != 4 ||
+        sock < 0 || board_fd < 0 || score_fd < 0 || slots == 0)
+        return -1;
+    out->sock = sock;
+    out->slots = slots;
+    out->board = map_shared(board_fd, board_size(slots));
+    out->scoreboard = map_shared(score_fd, scoreboard_size(slots));
+    close(board_fd);
+    close(score_fd);
+    fcntl(sock, F_SETFD, FD_CLOEXEC);
+    return out->board && out->scoreboard ? 0 : -1;
+}
+
+void zygote_ctl_report_start_failure(int sock, const char *why)
+{
+    struct zygote_ctl_msg m = {.kind = ZYGOTE_CTL_MSG_START_FAILED};
+    snprintf(m.text, sizeof m.text, "%s", why);
+    send(sock, &m, sizeof m, MSG_NOSIGNAL);
 }
 
 int zygote_ctl_spawn(struct zygote_ctl *z, unsigned worker_id)
@@ -152,7 +299,7 @@ static bool reaped(pid_t pid)
     return r == pid || (r < 0 && errno == ECHILD);
 }
 
-void zygote_ctl_stop(struct zygote_ctl *z)
+void zygote_ctl_release(struct zygote_ctl *z)
 {
     proto_board_unmap(z->board, z->slots);
     z->board = NULL;
@@ -162,18 +309,31 @@ void zygote_ctl_stop(struct zygote_ctl *z)
         close(z->control_fd); /* the zygote kills its workers and exits */
         z->control_fd = -1;
     }
+}
+
+bool zygote_ctl_reap(struct zygote_ctl *z, bool force)
+{
     if (z->pid <= 0)
-        return;
+        return true;
+    if (!force && !reaped(z->pid))
+        return false;
+    if (force) {
+        kill(z->pid, SIGKILL); /* workers follow through PR_SET_PDEATHSIG */
+        while (waitpid(z->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    z->pid = -1;
+    return true;
+}
+
+void zygote_ctl_stop(struct zygote_ctl *z)
+{
+    zygote_ctl_release(z);
     struct timespec tick = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
     for (int waited = 0; waited < STOP_WAIT_MS; waited += 10) {
-        if (reaped(z->pid)) {
-            z->pid = -1;
+        if (zygote_ctl_reap(z, false))
             return;
-        }
         nanosleep(&tick, NULL);
     }
-    kill(z->pid, SIGKILL); /* workers follow through PR_SET_PDEATHSIG */
-    while (waitpid(z->pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    z->pid = -1;
+    zygote_ctl_reap(z, true);
 }

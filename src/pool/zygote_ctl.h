@@ -119,7 +119,50 @@ int zygote_ctl_fd(const struct zygote_ctl *z);
 /* Non-blocking: 1 = *ev filled, 0 = none pending, -1 = the zygote is gone. */
 int zygote_ctl_read_event(struct zygote_ctl *z, struct zygote_ctl_event *ev);
 
-/* Terminates the zygote and every worker (SIGKILL: drain first), and reaps the zygote. */
+/* Terminates the zygote and every worker (SIGKILL: drain first), and reaps the zygote; waits
+   up to 5 s for it to end by itself. */
 void zygote_ctl_stop(struct zygote_ctl *z);
+
+/* The same without waiting, in two steps: release (unmap, close the control socket: the
+   zygote kills its workers and exits), then reap until it returns true; `force` kills the
+   zygote first and waits for it. */
+void zygote_ctl_release(struct zygote_ctl *z);
+bool zygote_ctl_reap(struct zygote_ctl *z, bool force);
+
+/* ---- a zygote started by exec: graceful reload ---------------------------------------------- */
+
+/*
+ * The master's own binary (/proc/self/exe, so an upgrade installed meanwhile cannot mix
+ * versions) started again as a php-zygote, with the master's arguments and environment: a
+ * fresh process that holds nothing of the master's memory (no TLS key, no client's request)
+ * and reads php.ini, the settings and DOCUMENT_ROOT's link again. The begin board and the
+ * scoreboard are memfds it maps. The first argument is ZYGOTE_CTL_EXEC_FLAG=<spec>; main()
+ * hands <spec> to zygote_ctl_exec_attach() before anything else.
+ */
+#define ZYGOTE_CTL_EXEC_FLAG "--php-zygote"
+
+/*
+ * Starts it without waiting: 0, then READY or START_FAILED comes on zygote_ctl_fd() (read it
+ * with zygote_ctl_read_ready()); -1 with z->err set.
+ */
+int zygote_ctl_launch(struct zygote_ctl *z, unsigned slots, char *const argv[],
+                      char *const envp[]);
+
+/* Non-blocking: 1 = ready (version and flags set), 0 = not yet, -1 = failed (z->err says why). */
+int zygote_ctl_read_ready(struct zygote_ctl *z);
+
+/* What the exec'd zygote inherits. */
+struct zygote_ctl_child {
+    int sock;
+    proto_slot *board;
+    struct scoreboard_slot *scoreboard;
+    unsigned slots;
+};
+
+/* In the exec'd zygote: parses <spec> and maps the shared memory. 0, or -1. */
+int zygote_ctl_exec_attach(const char *spec, struct zygote_ctl_child *out);
+
+/* In the exec'd zygote, when it cannot start (its settings fail): START_FAILED with `why`. */
+void zygote_ctl_report_start_failure(int sock, const char *why);
 
 #endif

@@ -315,9 +315,8 @@ static int setup_timeout(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    pool_destroy(f->pool);
+    pool_destroy(f->pool); /* stops the zygote it took over: closes and unmaps */
     loop_destroy(f->loop);
-    zygote_ctl_stop(&f->z);
     close(f->zygote_fd);
     for (unsigned i = 0; i < WORKERS; i++) {
         if (f->w[i].fd >= 0)
