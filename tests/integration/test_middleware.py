@@ -40,6 +40,8 @@ import brotli
 import pytest
 import zstandard
 
+from conftest import KILN_BIN
+
 
 DECODERS = {
     "br": brotli.decompress,
@@ -251,7 +253,6 @@ def test_access_log_has_no_php_times_for_other_answers(site, start_kiln):
 # ---- error pages -----------------------------------------------------------------------------
 
 def test_error_pages_for_html_clients_and_reload_on_sighup(tmp_path, site, start_kiln):
-    import signal
     pages = tmp_path / "errors"
     pages.mkdir()
     (pages / "404.html").write_text("<h1>custom not found</h1>\n")
@@ -266,8 +267,8 @@ def test_error_pages_for_html_clients_and_reload_on_sighup(tmp_path, site, start
     r = httpx.get(k.url("/empty404.php"), headers=html)  # PHP sent no body: the page is used
     assert r.status_code == 404 and "custom not found" in r.text
     (pages / "404.html").write_text("<h1>reloaded</h1>\n")
-    k.proc.send_signal(signal.SIGHUP)
-    time.sleep(0.5)
+    # the reload is done when `kiln --reload` returns (a new php-zygote starts first)
+    subprocess.run([KILN_BIN, "--reload", str(k.proc.pid)], check=True, timeout=150)
     assert httpx.get(k.url("/missing"), headers=html).text == "<h1>reloaded</h1>\n"
 
 

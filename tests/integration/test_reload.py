@@ -207,3 +207,38 @@ def test_reloads_under_load_lose_nothing(tmp_path, start_kiln):
     assert requests > 0 and bad == 0 and errors == 0, out
     assert metric(k, 'kiln_reloads_total{result="ok"}') == 5
     assert "is gone" not in k.log()  # no worker was lost or cut: each was replaced quietly
+
+
+def make_cert(directory, name):
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(directory / "key.pem"),
+                    "-out", str(directory / "cert.pem"), "-days", "2", "-subj", f"/CN={name}"],
+                   check=True, capture_output=True)
+    return directory
+
+
+def served_cert_name(port):
+    """The CN of the certificate a new TLS connection gets."""
+    out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}",
+                          "-servername", "localhost"], input="", capture_output=True, text=True,
+                         timeout=20).stdout
+    return re.search(r"subject=CN ?= ?(\S+)", out).group(1)
+
+
+def test_reload_takes_a_renewed_certificate(tmp_path, start_kiln):
+    root = release(tmp_path / "app", "v1")
+    live = make_cert(tmp_path / "live", "first")
+    k = start(start_kiln, root, "--tls-cert", str(live / "cert.pem"), "--tls-key",
+              str(live / "key.pem"))
+    assert served_cert_name(k.port) == "first"
+    renewed = make_cert(tmp_path / "renewed", "second")
+    shutil.copy(renewed / "key.pem", live / "key.pem")
+    shutil.copy(renewed / "cert.pem", live / "cert.pem")
+    assert reload_command(k.proc.pid)[0] == 0
+    assert served_cert_name(k.port) == "second"
+    # a broken renewal keeps the certificate in use; PHP's reload still goes through
+    (live / "cert.pem").write_text("not a certificate")
+    assert reload_command(k.proc.pid)[0] == 0
+    assert "TLS certificate stays" in k.log()
+    assert served_cert_name(k.port) == "second"
