@@ -365,7 +365,7 @@ static int run_reload_zygote(int argc, char **argv)
         config_free(&cfg);
         return 2;
     }
-    zygote_main(child.sock, &cfg, getppid(), child.board, child.scoreboard, child.slots);
+    zygote_main(child.sock, &cfg, child.master, child.board, child.scoreboard, child.slots);
 }
 
 /* `kiln --reload PID`: seconds to wait for the answer (a preload script may take a while). */

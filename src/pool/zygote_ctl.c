@@ -137,8 +137,8 @@ static noreturn void exec_zygote(char *const argv[], char *const envp[], const i
                                  unsigned slots)
 {
     char spec[96];
-    snprintf(spec, sizeof spec, "%s=%d,%d,%d,%u", ZYGOTE_CTL_EXEC_FLAG, fds[0], fds[1], fds[2],
-             slots);
+    snprintf(spec, sizeof spec, "%s=%d,%d,%d,%u,%d", ZYGOTE_CTL_EXEC_FLAG, fds[0], fds[1],
+             fds[2], slots, (int)getppid());
     for (int i = 0; i < 3; i++)
         fcntl(fds[i], F_SETFD, 0);
     size_t argc = 0;
@@ -206,13 +206,14 @@ int zygote_ctl_read_ready(struct zygote_ctl *z)
 
 int zygote_ctl_exec_attach(const char *spec, struct zygote_ctl_child *out)
 {
-    int sock, board_fd, score_fd;
+    int sock, board_fd, score_fd, master;
     unsigned slots;
     char end;
-    if (sscanf(spec, "%d,%d,%d,%u%c", &sock, &board_fd, &score_fd, &slots, &end) != 4 ||
-        sock < 0 || board_fd < 0 || score_fd < 0 || slots == 0)
+    if (sscanf(spec, "%d,%d,%d,%u,%d%c", &sock, &board_fd, &score_fd, &slots, &master, &end) != 5 ||
+        sock < 0 || board_fd < 0 || score_fd < 0 || slots == 0 || master <= 0)
         return -1;
     out->sock = sock;
+    out->master = master;
     out->slots = slots;
     out->board = map_shared(board_fd, board_size(slots));
     out->scoreboard = map_shared(score_fd, scoreboard_size(slots));

@@ -154,6 +154,7 @@ int zygote_ctl_read_ready(struct zygote_ctl *z);
 /* What the exec'd zygote inherits. */
 struct zygote_ctl_child {
     int sock;
+    pid_t master; /* the process that started it, which it must die with */
     proto_slot *board;
     struct scoreboard_slot *scoreboard;
     unsigned slots;
