@@ -15,6 +15,7 @@ import threading
 import httpx
 import pytest
 
+from conftest import recv_all
 from test_internal import start_internal
 from test_metrics import delta, scrape, wait_for
 from test_slow_clients import trickle_until_answered
@@ -130,7 +131,7 @@ def test_a_slow_body_and_a_client_that_does_not_read_each_move_their_own_counter
         sent = trickle_until_answered(lambda: s.sendall(b"a"),
                                       lambda: select.select([s], [], [], 0)[0])
         assert sent < 40
-        assert s.recv(65536).startswith(b"HTTP/1.1 408 ")
+        assert recv_all(s, timeout=CLIENT_TIMEOUT).startswith(b"HTTP/1.1 408 ")
     middle = scrape(base)
     assert timeouts_moved(before, middle) == only("body")
 
