@@ -19,6 +19,7 @@
 #include "middleware/chain.h"
 #include "net/listener.h"
 #include "net/loop.h"
+#include "net/sdnotify.h"
 #include "net/tls.h"
 #include "obs/log.h"
 #include "obs/stats.h"
@@ -52,6 +53,7 @@ static void on_signal(struct loop *loop, int signo)
         return;
     }
     log_info("received %s; shutting down gracefully", name);
+    sdnotify_stopping();
     server_shutdown(&the_server);
 }
 
@@ -268,6 +270,9 @@ int main(int argc, char **argv)
         return startup_error(err);
     }
     log_configuration(&k.cfg, k.tls != NULL, k.zygote_started ? &k.zygote : NULL);
+    char status[sizeof(k.cfg.listen.text) + 16];
+    snprintf(status, sizeof(status), "serving on %s", k.cfg.listen.text);
+    sdnotify_ready(status); /* systemd's Type=notify: the listeners are open */
     int rc = loop_run(k.loop);
     kiln_release(&k);
     log_info("shutdown complete");
