@@ -7,6 +7,9 @@
 #   make fuzz-smoke short libFuzzer runs of every target (clang)
 #   make bench      kiln vs nginx + php-fpm (see bench/README.md)
 #   make soak       1M mixed requests; fails if the master's RSS or fds grow (not in make test)
+#   make man        the man page build/kiln.8, generated from the settings table of --help
+#   make install    release binary, man page, systemd unit, docs under $(DESTDIR)$(PREFIX)
+#   make uninstall  removes what make install put there
 
 ifeq ($(origin CC),default)
 CC        := gcc
@@ -51,7 +54,8 @@ ASAN_CFLAGS := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address
 FUZZ_CFLAGS := $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 LLHTTP_CFLAGS := -DLLHTTP_STRICT_MODE=1 -w
 
-.PHONY: all asan deps run test check-layers unit integration fuzz fuzz-smoke bench soak clean
+.PHONY: all asan deps run test check-layers unit integration fuzz fuzz-smoke bench soak clean \
+        man install uninstall
 # Objects built through pattern rules are not temporary: keep them for the next build.
 .SECONDARY:
 
@@ -77,7 +81,8 @@ $(REL_DIR)/llhttp/%.o: $(LLHTTP_DIR)/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -I$(LLHTTP_INC) -O2 $(LLHTTP_CFLAGS) -c $< -o $@
 
-REL_OBJS := $(call objs,$(REL_DIR),$(SRCS)) $(patsubst $(LLHTTP_DIR)/%.c,$(REL_DIR)/llhttp/%.o,$(LLHTTP_SRCS))
+REL_LLHTTP := $(patsubst $(LLHTTP_DIR)/%.c,$(REL_DIR)/llhttp/%.o,$(LLHTTP_SRCS))
+REL_OBJS   := $(call objs,$(REL_DIR),$(SRCS)) $(REL_LLHTTP)
 
 $(REL_DIR)/kiln: $(REL_OBJS)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(PHP_LIBS) $(LDLIBS)
@@ -139,6 +144,41 @@ fuzz: $(FUZZ_BINS)
 
 fuzz-smoke: $(FUZZ_BINS)
 	@./scripts/fuzz-smoke.sh $(FUZZ_SECS) $(FUZZ_BINS)
+
+# ---- man page and installation ----------------------------------------------
+# The man page's OPTIONS come from config.c's settings table (the one behind --help), through
+# tools/mkman.c; the rest of the page is packaging/kiln.8.in.
+PREFIX  ?= /usr/local
+SBINDIR  = $(PREFIX)/sbin
+MAN8DIR  = $(PREFIX)/share/man/man8
+UNITDIR  = $(PREFIX)/lib/systemd/system
+DOCDIR   = $(PREFIX)/share/doc/kiln
+INSTALL ?= install
+DOCS    := README.md LICENSE docs/operations.md docs/configuration.md docs/observability.md
+
+$(REL_DIR)/libkiln.a: $(call objs,$(REL_DIR),$(LIB_SRCS)) $(REL_LLHTTP)
+
+$(REL_DIR)/mkman: tools/mkman.c $(REL_DIR)/libkiln.a
+	$(CC) $(CPPFLAGS) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/kiln.8: packaging/kiln.8.in $(REL_DIR)/mkman
+	$(REL_DIR)/mkman $< > $@.tmp
+	mv $@.tmp $@
+
+man: build/kiln.8
+
+install: all man
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 755 $(REL_DIR)/kiln $(DESTDIR)$(SBINDIR)/kiln
+	$(INSTALL) -m 644 build/kiln.8 $(DESTDIR)$(MAN8DIR)/kiln.8
+	sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/kiln.service > $(DESTDIR)$(UNITDIR)/kiln.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/kiln.service
+	$(INSTALL) -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/kiln $(DESTDIR)$(MAN8DIR)/kiln.8 $(DESTDIR)$(UNITDIR)/kiln.service
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
+	-rmdir $(DESTDIR)$(DOCDIR)
 
 # ---- the two commands -------------------------------------------------------
 run: deps

@@ -1392,3 +1392,67 @@ void config_write_json(const struct config *cfg, struct buf *out)
     buf_append_str(out, "\n}\n");
     buf_free(&value);
 }
+
+/* ---- the man page's OPTIONS (tools/mkman.c) ---------------------------------------------- */
+
+/* `text` as roff running text: '-' as \- (the minus sign man uses for options), a backslash
+   as \e, and \& before a '.' or '\'' that would start a line, so no text becomes a request. */
+static void man_text(FILE *out, const char *text)
+{
+    if (text[0] == '.' || text[0] == '\'')
+        fputs("\\&", out);
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p == '-')
+            fputs("\\-", out);
+        else if (*p == '\\')
+            fputs("\\e", out);
+        else
+            fputc(*p, out);
+    }
+}
+
+static void man_font(FILE *out, const char *font, const char *text)
+{
+    fprintf(out, "\\f%s", font);
+    man_text(out, text);
+    fputs("\\fR", out);
+}
+
+/* The tag line of one entry: "--flag METAVAR" or "--flag[=BOOL]", then ", ENV". */
+static void man_tag(FILE *out, const struct setting *s)
+{
+    man_font(out, "B", s->flag);
+    if (s->metavar != NULL) {
+        fputc(' ', out);
+        man_font(out, "I", s->metavar);
+    } else if (s->kind == KIND_BOOL) {
+        fputs("[=", out);
+        man_font(out, "I", "BOOL");
+        fputc(']', out);
+    }
+    if (s->env != NULL) {
+        fputs(", ", out);
+        man_font(out, "B", s->env);
+    }
+    fputc('\n', out);
+}
+
+void config_write_man(FILE *out)
+{
+    for (size_t i = 0; i < SETTING_COUNT; i++) {
+        const struct setting *s = &settings[i];
+
+        fputs(".TP\n", out);
+        man_tag(out, s);
+        man_text(out, s->help);
+        fputc('\n', out);
+        if (s->env == NULL)
+            continue;
+        fputs(".br\nDefault: ", out);
+        if (s->default_value[0] != '\0')
+            man_font(out, "B", s->default_value);
+        else
+            fputs("unset", out);
+        fputs(".\n", out);
+    }
+}

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -155,6 +156,13 @@ int config_resolve_document_root(const char *setting, char resolved[PATH_MAX], c
  */
 void config_write_json(const struct config *cfg, struct buf *out);
 #define CONFIG_REDACTED "[redacted]"
+
+/*
+ * Writes the OPTIONS entries of the kiln(8) man page in roff (-man macros), one per row of the
+ * table that --help prints: flag and metavariable, environment variable, default, help line.
+ * tools/mkman.c puts them into packaging/kiln.8.in, so --help and the page cannot drift.
+ */
+void config_write_man(FILE *out);
 
 /* Frees what config_load() allocated. */
 void config_free(struct config *cfg);

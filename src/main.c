@@ -24,6 +24,7 @@
 #include "net/listener.h"
 #include "net/loop.h"
 #include "net/reloadctl.h"
+#include "net/sdnotify.h"
 #include "net/tls.h"
 #include "obs/log.h"
 #include "obs/stats.h"
@@ -99,6 +100,14 @@ static void reload_master(struct kiln *k)
     chain_reload(the_chain); /* error pages, compressed copies of static files */
 }
 
+/* READY=1 for systemd, with the status line `systemctl status` shows. */
+static void notify_serving(const struct config *cfg)
+{
+    char status[sizeof(cfg->listen.text) + 16];
+    snprintf(status, sizeof(status), "serving on %s", cfg->listen.text);
+    sdnotify_ready(status);
+}
+
 static void reload_answer_askers(bool ok)
 {
     for (unsigned i = 0; i < reload_asker_count; i++)
@@ -116,8 +125,10 @@ static void on_reloaded(void *arg, bool ok, const char *why)
     } else {
         log_error("reload failed: %s; nothing changed", why);
     }
-    if (!pool_reload_pending(k->pool))
+    if (!pool_reload_pending(k->pool)) {
         reload_answer_askers(ok);
+        notify_serving(&k->cfg); /* ends systemd's "reloading" either way */
+    }
 }
 
 static void reload(struct kiln *k, const struct loop_signal *sig)
@@ -130,6 +141,7 @@ static void reload(struct kiln *k, const struct loop_signal *sig)
         return;
     }
     log_info("received SIGHUP; reloading");
+    sdnotify_reloading();
     if (k->pool) {
         pool_reload(k->pool); /* on_reloaded() follows */
         return;
@@ -137,6 +149,7 @@ static void reload(struct kiln *k, const struct loop_signal *sig)
     reload_master(k); /* no PHP workers (EXECUTOR=stub) */
     log_info("reload complete");
     reload_answer_askers(true);
+    notify_serving(&k->cfg);
 }
 
 /*
@@ -159,6 +172,7 @@ static void on_signal(struct loop *loop, const struct loop_signal *sig)
         return;
     }
     log_info("received %s; shutting down gracefully", name);
+    sdnotify_stopping();
     server_shutdown(&the_server);
 }
 
@@ -411,6 +425,7 @@ int main(int argc, char **argv)
         return startup_error(err);
     }
     log_configuration(&k->cfg, k->tls != NULL, k->pool ? &k->zygote : NULL);
+    notify_serving(&k->cfg); /* systemd's Type=notify: the listeners are open */
     int rc = loop_run(k->loop);
     kiln_release(k);
     log_info("shutdown complete");
