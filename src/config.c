@@ -1030,7 +1030,8 @@ static void print_usage(FILE *out)
             fprintf(out, "  %s\n", left);
         fprintf(out, "      %s\n", s->help);
     }
-    fputs("\nExit status: 0 on success, 2 on a bad configuration.\n", out);
+    fputs("\nExit status: 0 on success, 1 on a failure while running (or a failed --reload),\n"
+          "2 on a bad configuration.\n", out);
 }
 
 /* --reload's PID: a positive decimal number. */
