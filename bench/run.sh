@@ -3,7 +3,7 @@
 #   bench/run.sh                                   every case, 3 interleaved rounds of 5 s
 #   ROUNDS=1 SECS=2 CASES='flush* doku_*' bench/run.sh   a quick look at a few cases
 # CASES: shell patterns over the case names in the table below. Other settings: WORKERS (PHP
-# workers on both sides), CONNS (wrk connections), APP_CONNS (for DokuWiki and WordPress, 4 per
+# workers on both sides), CONNS (wrk connections), APP_CONNS (for DokuWiki, WordPress and Laravel, 4 per
 # worker), KILN (binary), WP_KILN_ROUTING (Kiln's routing flags for WordPress: try-files mode
 # where the binary has it, else framework mode), WP_POST (the post's path).
 # What is measured and how: bench/README.md.
@@ -69,6 +69,8 @@ doku_start wrkapp -    kdoku /doku.php                          ndoku      =    
 doku_page  wrkapp -    kdoku /doku.php?id=kiln:deployment       ndoku      =       id="rolling_back" DokuWiki page kiln:deployment
 wp_front   wrkapp -    kwp   /                                  nwp        =       class="home   WordPress front page
 wp_post    wrkapp -    kwp   $WP_POST                           nwp        =       single-post   WordPress post $WP_POST
+laravel    wrkapp -    klara /                                  nlara      =       Blade         Laravel route, Blade view, session
+laravel_json wrkapp - klara /api/status                        nlara      =     "framework":"Laravel Laravel JSON route (api group)
 CASES
 
 selected() { # case name -> true when a CASES pattern matches it
@@ -131,7 +133,7 @@ ktls_port=$(free_port)
 kiln kiln-stub "$kstub_port" "$work/www" --executor stub
 kiln kiln-php "$kphp_port" "$work/www" --workers "$WORKERS"
 kiln kiln-tls "$ktls_port" "$work/www" --workers "$WORKERS" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem"
-kdoku_port="" kwp_port="" ndoku_port="" nwp_port=""
+kdoku_port="" kwp_port="" ndoku_port="" nwp_port="" klara_port="" nlara_port=""
 if uses kdoku; then
   mkdir "$work/doku"
   apps="$apps dokuwiki:$work/doku"
@@ -152,6 +154,14 @@ if uses kwp; then
     fail "wordpress.sh start failed: $(tail -5 "$work/wordpress.log")"
   # shellcheck disable=SC2086
   kiln kiln-wp "$kwp_port" "$work/wp/docroot" --workers "$WORKERS" $WP_KILN_ROUTING
+fi
+
+if uses klara; then
+  # tests/apps/laravel.sh: the test application on Debian's php-laravel-framework, in $work.
+  lara_root=$(tests/apps/laravel.sh start "$work" 2>"$work/laravel.log") || fail "laravel.sh start: $(cat "$work/laravel.log")"
+  klara_port=$(free_port)
+  nlara_port=$(free_port)
+  kiln kiln-laravel "$klara_port" "$lara_root/public" --workers "$WORKERS" --index-file index.php
 fi
 
 if [ -n "$obs_ports" ]; then
@@ -241,6 +251,15 @@ NGINX
     include $work/php.conf;
   }
 NGINX
+  [ -z "$nlara_port" ] || cat <<NGINX
+  server { # Laravel's documented rule
+    listen 127.0.0.1:$nlara_port;
+    root $lara_root/public;
+    index index.php;
+    location / { try_files \$uri \$uri/ /index.php?\$query_string; }
+    include $work/php.conf;
+  }
+NGINX
   echo "}"
 } >"$work/nginx.conf"
 nginx -c "$work/nginx.conf" -p "$work" &
@@ -258,6 +277,8 @@ url() { # server path -> URL
   nginx_tls) echo "https://127.0.0.1:$nginx_tls_port$2" ;;
   ndoku) echo "http://127.0.0.1:$ndoku_port$2" ;;
   nwp) echo "http://127.0.0.1:$nwp_port$2" ;;
+  klara) echo "http://127.0.0.1:$klara_port$2" ;;
+  nlara) echo "http://127.0.0.1:$nlara_port$2" ;;
   *) fail "unknown server $1" ;;
   esac
 }
@@ -266,7 +287,7 @@ host_of() { # server -> the Host header its requests carry, empty for the URL's 
   return 0
 }
 
-for port in $kstub_port $kphp_port $nginx_port $kdoku_port $ndoku_port $kwp_port $nwp_port; do
+for port in $kstub_port $kphp_port $nginx_port $kdoku_port $ndoku_port $kwp_port $nwp_port $klara_port $nlara_port; do
   wait_port "$port"
 done
 sleep 0.5 # the TLS listener, php-fpm's children

@@ -13,6 +13,9 @@ PACKAGES="
   curl nghttp2-client wrk nginx php8.2-fpm openssl slowhttptest groff-base
   wordpress wordpress-theme-twentytwentythree mariadb-server php8.2-mysql
   dokuwiki
+  php-laravel-framework
+  php-symfony-framework-bundle php-symfony-twig-bundle php-symfony-form php-symfony-security-csrf
+  php-symfony-validator
   prometheus chromium
 "
 

@@ -35,7 +35,7 @@ static bool h1_has_body(const struct conn *c)
 static void h1_send_head(struct exchange *x, long long length)
 {
     struct conn *c = conn_of(x);
-    response_begin(&c->out, x->status, loop_wall_time(c->srv->loop));
+    response_begin(&c->out, x->status, loop_wall_time(c->srv->loop), &x->response_headers);
     response_add_headers(&c->out, &x->response_headers);
     if (response_status_has_body(x->status) && length >= 0) {
         response_header_uint(&c->out, "Content-Length", (unsigned long long)length);

@@ -59,16 +59,21 @@ static const char *cached_date(time_t now)
     return date;
 }
 
-void response_begin(struct buf *out, int status, time_t now)
+void response_begin(struct buf *out, int status, time_t now, const struct headers *h)
 {
+    size_t len;
     buf_append(out, "HTTP/1.1 ", 9);
     buf_append_uint(out, (unsigned)status);
     buf_append_char(out, ' ');
     buf_append_str(out, response_reason(status));
-    buf_append(out, "\r\nServer: " RESPONSE_SERVER "\r\nDate: ",
-               sizeof("\r\nServer: " RESPONSE_SERVER "\r\nDate: ") - 1);
-    buf_append(out, cached_date(now), HTTPDATE_LEN);
     buf_append(out, "\r\n", 2);
+    if (!headers_find(h, "Server", &len))
+        buf_append_str(out, "Server: " RESPONSE_SERVER "\r\n");
+    if (!headers_find(h, "Date", &len)) {
+        buf_append(out, "Date: ", 6);
+        buf_append(out, cached_date(now), HTTPDATE_LEN);
+        buf_append(out, "\r\n", 2);
+    }
 }
 
 void response_add_headers(struct buf *out, const struct headers *h)

@@ -26,8 +26,13 @@ static inline bool response_status_has_body(int status)
 /* The reason phrase of `status` ("Not Found"); "Unknown" for codes Kiln does not know. */
 const char *response_reason(int status);
 
-/* "HTTP/1.1 <status> <reason>\r\n" followed by Date and Server. `now` is the loop's wall time. */
-void response_begin(struct buf *out, int status, time_t now);
+/*
+ * "HTTP/1.1 <status> <reason>\r\n" followed by Server and Date, each unless `h` (the response's
+ * headers, written after) has its own: a PHP script's Date or Server replaces Kiln's, as nginx
+ * does with a FastCGI answer's, so that a response never carries two. `now` is the loop's wall
+ * time.
+ */
+void response_begin(struct buf *out, int status, time_t now, const struct headers *h);
 
 /* "<name>: <value>\r\n" for every entry of `h`, in order. */
 void response_add_headers(struct buf *out, const struct headers *h);

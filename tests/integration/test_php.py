@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import socket
+import subprocess
 import threading
 import time
 
@@ -81,6 +82,23 @@ def test_response_headers(php):
     assert httpx.get(php.url("/headers.php?case=status-header")).status_code == 404
     r = httpx.get(php.url("/headers.php"))
     assert r.headers["content-type"] == "text/html; charset=UTF-8"
+
+
+def test_date_and_server_from_php_replace_kilns(php):
+    """Symfony and Laravel send Date on every response: one Date, not two (RFC 9110 section
+    5.3), and PHP's, as nginx does with a FastCGI answer's Date and Server."""
+    data = php.raw(b"GET /headers.php?case=date-server HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head = data.split(b"\r\n\r\n", 1)[0].lower().split(b"\r\n")
+    assert [h for h in head if h.startswith(b"date:")] == [b"date: thu, 01 jan 2015 00:00:00 gmt"]
+    assert [h for h in head if h.startswith(b"server:")] == [b"server: app/1"]
+    out = subprocess.run(["curl", "-s", "-i", "--http2-prior-knowledge",
+                          php.url("/headers.php?case=date-server")],
+                         capture_output=True, check=True, timeout=30).stdout
+    head = out.split(b"\r\n\r\n", 1)[0].lower().split(b"\r\n")
+    assert [h for h in head if h.startswith(b"date:")] == [b"date: thu, 01 jan 2015 00:00:00 gmt"]
+    assert [h for h in head if h.startswith(b"server:")] == [b"server: app/1"]
+    plain = php.raw(b"GET /headers.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert plain.lower().count(b"\r\ndate: ") == 1 and b"\r\nServer: kiln/" in plain
 
 
 def test_head_has_no_body(php):

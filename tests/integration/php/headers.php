@@ -21,6 +21,10 @@ switch ($_GET['case'] ?? '') {
     case 'status-header':
         header('Status: 404 Not Found');
         break;
+    case 'date-server': /* Symfony's Response sends Date on every response */
+        header('Date: Thu, 01 Jan 2015 00:00:00 GMT');
+        header('Server: app/1');
+        break;
     case 'sent':
         echo 'x';
         flush();
