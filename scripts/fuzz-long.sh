@@ -9,7 +9,7 @@
 #   FUZZ_SECS=60 FUZZ_TARGETS="fuzz_cgi" scripts/fuzz-long.sh
 # Settings: FUZZ_SECS, FUZZ_TARGETS (names, default all), FUZZ_LOG_DIR (build/fuzz-work/logs).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 FUZZ_SECS=${FUZZ_SECS:-600}
 FUZZ_LOG_DIR=${FUZZ_LOG_DIR:-build/fuzz-work/logs}
 FUZZ_TARGETS=${FUZZ_TARGETS:-$(for f in tests/fuzz/fuzz_*.c; do basename "$f" .c; done)}
@@ -32,7 +32,7 @@ for name in $FUZZ_TARGETS; do
   dict="$root/tests/fuzz/${name#fuzz_}.dict"
   dict_arg=""
   [ -f "$dict" ] && dict_arg="-dict=$dict"
-  before=$(ls "$seeds" | wc -l)
+  before=$(find "$seeds" -type f | wc -l)
   # -jobs=1 runs the fuzzer in one child whose output goes to fuzz-0.log in the current directory.
   # shellcheck disable=SC2086 # dict_arg is one word or none
   (cd "$dir" && rm -f fuzz-0.log &&
@@ -44,7 +44,7 @@ for name in $FUZZ_TARGETS; do
   # shellcheck disable=SC2086
   nice -n 19 "$bin" $dict_arg -merge=1 -use_counters=0 -rss_limit_mb=2048 -timeout=30 "$seeds" "$dir/corpus" \
     >"$FUZZ_LOG_DIR/$name.merge.log" 2>&1
-  added=$(($(ls "$seeds" | wc -l) - before))
+  added=$(($(find "$seeds" -type f | wc -l) - before))
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
   crashes=$(find "$dir/artifacts" -type f | wc -l)

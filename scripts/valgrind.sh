@@ -14,7 +14,7 @@ VG_SHIM=${VG_SHIM:-build/vg/openat2-shim.so}
 VG_ROUNDS=${VG_ROUNDS:-40}
 
 fail() { echo "valgrind: FAIL: $*" >&2; exit 1; }
-[ -x "$KILN" ] && [ -f "$VG_SHIM" ] || fail "$KILN or $VG_SHIM is missing (make valgrind builds them)"
+for file in "$KILN" "$VG_SHIM"; do [ -f "$file" ] || fail "$file is missing (make valgrind builds it)"; done
 for tool in valgrind curl nghttp openssl; do command -v "$tool" >/dev/null || fail "$tool is not installed"; done
 
 work=$(mktemp -d /tmp/kiln-vg.XXXXXX)
