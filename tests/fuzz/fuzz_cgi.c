@@ -87,8 +87,8 @@ static void make_addr(const uint8_t *p, struct sockaddr_storage *ss)
 }
 
 /*
- * The next line of [*pos, end) as a heap block of its bytes and a NUL (so that ASan sees a read
- * past a header value), kept in r->lines; *len is the line's length.
+ * The next line of [*pos, end) as a heap block of just its bytes and a NUL (so that ASan sees a
+ * read beyond that NUL), kept in r->lines; *len is the line's length.
  */
 static char *take_line(struct request *r, const uint8_t **pos, const uint8_t *end, size_t *len)
 {
