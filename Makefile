@@ -5,6 +5,7 @@
 #   make unit       cmocka unit tests (ASan build)
 #   make integration  pytest against build/asan/kiln
 #   make fuzz-smoke short libFuzzer runs of every target (clang)
+#   make valgrind   memcheck of the master under a few hundred mixed requests (not in make test)
 #   make bench      kiln vs nginx + php-fpm (see bench/README.md)
 #   make soak       1M mixed requests; fails if the master's RSS or fds grow (not in make test)
 #   make man        the man page build/kiln.8, generated from the settings table of --help
@@ -179,6 +180,35 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/kiln $(DESTDIR)$(MAN8DIR)/kiln.8 $(DESTDIR)$(UNITDIR)/kiln.service
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
 	-rmdir $(DESTDIR)$(DOCDIR)
+
+# ---- valgrind memcheck of the master (off-CI) --------------------------------
+# A debug build without sanitizers (valgrind and ASan do not mix).
+VG_DIR    := build/vg
+VG_CFLAGS := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer
+
+$(VG_DIR)/obj/php/%.o: CPPFLAGS += $(PHP_INCLUDES)
+
+$(VG_DIR)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(VG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(VG_DIR)/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -I$(LLHTTP_INC) -O1 -g $(LLHTTP_CFLAGS) -c $< -o $@
+
+VG_OBJS := $(call objs,$(VG_DIR),$(SRCS)) $(patsubst $(LLHTTP_DIR)/%.c,$(VG_DIR)/llhttp/%.o,$(LLHTTP_SRCS))
+
+$(VG_DIR)/kiln: $(VG_OBJS)
+	$(CC) $(VG_CFLAGS) -o $@ $^ $(PHP_LIBS) $(LDLIBS)
+
+# valgrind 3.19 has no openat2: the shim runs it as openat (tests/valgrind/openat2-shim.c).
+$(VG_DIR)/openat2-shim.so: tests/valgrind/openat2-shim.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O1 -g -shared -fPIC -o $@ $< -ldl
+
+.PHONY: valgrind
+valgrind: deps $(VG_DIR)/kiln $(VG_DIR)/openat2-shim.so
+	KILN=$(VG_DIR)/kiln VG_SHIM=$(VG_DIR)/openat2-shim.so ./scripts/valgrind.sh
 
 # ---- the two commands -------------------------------------------------------
 run: deps

@@ -10,7 +10,7 @@ PACKAGES="
   libnghttp2-dev libssl-dev libbrotli-dev zlib1g-dev libzstd-dev
   libcmocka-dev
   python3 python3-pytest python3-httpx python3-h2 python3-brotli python3-zstandard python3-yaml
-  curl nghttp2-client wrk nginx php8.2-fpm openssl slowhttptest groff-base
+  curl nghttp2-client wrk nginx php8.2-fpm openssl slowhttptest groff-base valgrind
   wordpress wordpress-theme-twentytwentythree mariadb-server php8.2-mysql
   dokuwiki
   php-laravel-framework
