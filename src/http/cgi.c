@@ -272,6 +272,8 @@ int cgi_encode_request(struct buf *out, const struct cgi_input *in, uint32_t seq
                        uint32_t flags)
 {
     char script_filename[2 * 4096 + 2];
+    if (in->script_name[0] != '/') /* a path under the root, or the worker would refuse it */
+        return -1;
     size_t root_len = strlen(in->document_root);
     while (root_len && in->document_root[root_len - 1] == '/')
         root_len--;

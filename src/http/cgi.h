@@ -41,8 +41,8 @@ struct cgi_input {
 /*
  * Appends the REQUEST frame for `in` to `out`, with the master's `seq` and `flags`
  * (PROTO_REQ_BODY_FD, PROTO_REQ_EVENT_STREAM; PROTO_REQ_HEAD is set here from the method).
- * Returns 0, or -1 when the frame would exceed PROTO_MAX_PAYLOAD (answer 431) or memory ran
- * out; `out` is then unchanged.
+ * Returns 0, or -1 when the frame would exceed PROTO_MAX_PAYLOAD (answer 431), memory ran out
+ * or the script name does not start with '/'; `out` is then unchanged.
  */
 int cgi_encode_request(struct buf *out, const struct cgi_input *in, uint32_t seq,
                        uint32_t flags);

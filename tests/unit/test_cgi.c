@@ -332,6 +332,20 @@ static void test_too_big_leaves_buffer_unchanged(void **state)
     free(value);
 }
 
+/* The script must be a path under the root: an empty one would make a frame the worker refuses. */
+static void test_script_not_starting_with_slash_is_refused(void **state)
+{
+    (void)state;
+    struct cgi_input in = base_input(NULL, 0);
+    struct buf b = {0};
+    in.script_name = "";
+    assert_int_equal(cgi_encode_request(&b, &in, 1, 0), -1);
+    in.script_name = "index.php";
+    assert_int_equal(cgi_encode_request(&b, &in, 1, 0), -1);
+    assert_int_equal(b.len, 0);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_tls_ipv6_and_ids),
         cmocka_unit_test(test_request_flags),
         cmocka_unit_test(test_too_big_leaves_buffer_unchanged),
+        cmocka_unit_test(test_script_not_starting_with_slash_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
