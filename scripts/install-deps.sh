@@ -14,6 +14,7 @@ PACKAGES="
   wordpress wordpress-theme-twentytwentythree mariadb-server php8.2-mysql
   dokuwiki
   prometheus chromium
+  redis-server php8.2-redis haproxy
 "
 
 missing=""
