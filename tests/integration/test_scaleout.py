@@ -526,3 +526,32 @@ def test_haproxy_takes_an_instance_out_on_ready_503_before_it_stops_listening(in
     a.start()
     wait_for("haproxy marks a UP again", lambda: haproxy_status(stats)["a"] == "UP")
     assert ready_status(a) == 200
+
+
+def test_ready_stays_200_through_a_reload(app, start_kiln):
+    """A reload replaces every idle worker at once; the new ones come from a zygote that is
+    already up, so a balancer must not take the instance out meanwhile (regression: /ready said
+    503 "no workers" while the replacements were being forked)."""
+    internal = free_port()
+    k = start_kiln(app, ["--workers", "2", "--internal-addr", f"127.0.0.1:{internal}"])
+    k.internal_port = internal
+    wait_for("kiln ready", lambda: ready_status(k) == 200)
+    answers, stopping = [], threading.Event()
+
+    def probe():
+        while not stopping.is_set():
+            with socket.create_connection(("127.0.0.1", internal), timeout=5) as s:
+                s.sendall(b"GET /ready HTTP/1.0\r\n\r\n")
+                answers.append(s.recv(4096).split(b"\r\n", 1)[0])
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        for _ in range(5):
+            assert reload_kiln(k) == 0
+    finally:
+        stopping.set()
+        prober.join(10)
+    assert len(answers) > 0
+    assert set(answers) == {b"HTTP/1.1 200 OK"}, {a: answers.count(a) for a in set(answers)}
+    assert metric(k, 'kiln_reloads_total{result="ok"}') == 5
