@@ -555,3 +555,58 @@ def test_ready_stays_200_through_a_reload(app, start_kiln):
     assert len(answers) > 0
     assert set(answers) == {b"HTTP/1.1 200 OK"}, {a: answers.count(a) for a in set(answers)}
     assert metric(k, 'kiln_reloads_total{result="ok"}') == 5
+
+
+SCALING_MD = Path(__file__).resolve().parents[2] / "docs" / "scaling.md"
+
+
+def doc_blocks(lang):
+    return re.findall(rf"^```{lang}\n(.*?)^```", SCALING_MD.read_text(), re.M | re.S)
+
+
+def kiln_settings():
+    text = (Path(__file__).resolve().parents[2] / "src" / "config.c").read_text()
+    return set(re.findall(r'\.env = "([A-Z0-9_]+)"', text))
+
+
+def test_scaling_doc_names_only_settings_that_exist():
+    settings = kiln_settings()
+    named = set(re.findall(r"`([A-Z][A-Z0-9]*_[A-Z0-9_]+)", SCALING_MD.read_text()))
+    assert named and named <= settings, named - settings
+
+
+def test_scaling_doc_kubernetes_examples_parse_and_fit_together():
+    yaml = pytest.importorskip("yaml")
+    docs = [d for block in doc_blocks("yaml") for d in yaml.safe_load_all(block)]
+    kinds = {d["kind"]: d for d in docs}
+    assert set(kinds) == {"Deployment", "Service", "PodMonitor"}
+    pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    (kiln,) = pod["containers"]
+    env = {e["name"]: e.get("value") for e in kiln["env"]}
+    assert set(env) - {"REDIS_PASSWORD"} <= kiln_settings()
+    ports = {p["name"]: p["containerPort"] for p in kiln["ports"]}
+    assert env["INTERNAL_ADDR"].endswith(f":{ports['internal']}")
+    assert env["LISTEN_ADDR"].endswith(f":{ports['http']}")
+    assert kiln["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "internal"}
+    assert kiln["livenessProbe"]["httpGet"] == {"path": "/live", "port": "internal"}
+    delay = int(env["SHUTDOWN_DELAY"].rstrip("s"))
+    assert pod["terminationGracePeriodSeconds"] > delay + int(env["DRAIN_TIMEOUT_SECS"])
+    endpoint = kinds["PodMonitor"]["spec"]["podMetricsEndpoints"][0]
+    assert (endpoint["port"], endpoint["path"]) == ("internal", "/metrics")
+    annotations = kinds["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(ports["internal"])
+
+
+def test_scaling_doc_load_balancer_examples_are_valid(tmp_path):
+    (nginx_block,) = doc_blocks("nginx")
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(f"events {{}}\nhttp {{\n{nginx_block}}}\n")
+    r = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(conf), "-e",
+                        str(tmp_path / "error.log")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    (haproxy_block,) = doc_blocks("haproxy")
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(haproxy_block)
+    r = subprocess.run([HAPROXY, "-c", "-f", str(cfg)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "http-check expect status 200" in haproxy_block
