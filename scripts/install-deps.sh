@@ -17,6 +17,7 @@ PACKAGES="
   php-symfony-framework-bundle php-symfony-twig-bundle php-symfony-form php-symfony-security-csrf
   php-symfony-validator
   prometheus chromium
+  redis-server php8.2-redis haproxy
 "
 
 missing=""

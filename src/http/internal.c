@@ -56,7 +56,8 @@ static void serve_health(struct exchange *x)
 /*
  * NULL when ready, else why not. At start-up every worker must be up; after that a worker being
  * replaced (recycled, crashed) is routine and must not take Kiln out of rotation: only having no
- * worker up at all does ("no workers").
+ * worker up at all, none of them the routine replacement of a retired one, does ("no workers"). A
+ * reload retires every idle worker at once, and their replacements come from a zygote that is up.
  */
 static const char *not_ready_reason(const struct internal *in)
 {
@@ -70,7 +71,8 @@ static const char *not_ready_reason(const struct internal *in)
     pool_stats(in->pool, &ps);
     if (!ps.started)
         return "starting";
-    return ps.by_state[POOL_WORKER_STARTING] == ps.workers ? "no workers" : NULL;
+    bool none_up = ps.by_state[POOL_WORKER_STARTING] == ps.workers;
+    return none_up && ps.renewing == 0 ? "no workers" : NULL;
 }
 
 static void serve_ready(struct exchange *x)

@@ -96,6 +96,7 @@ struct pool_worker {
     unsigned pending_generation;
     enum pool_exit_reason last_exit; /* of the slot's previous process */
     int last_exit_status;  /* its wait status, or -1 when the master ended it first */
+    bool renewing;         /* down as the routine replacement of a retired process, not a failure */
     struct loop_timer respawn;
     struct loop_timer resume; /* reads again after the owner of a paused job went away */
     struct loop_timer ahead;  /* bounds the wait of the job sent ahead to it (AHEAD_WAIT_MS) */
@@ -861,6 +862,7 @@ static void pool_worker_down(struct pool_worker *w, const char *why)
     struct pool *pool = w->pool;
     bool quiet = w->state == WORKER_RETIRING;
     classify_exit(w, quiet);
+    w->renewing = quiet;
     w->state = WORKER_DOWN;
     loop_timer_cancel(pool->loop, &w->resume);
     loop_timer_cancel(pool->loop, &w->ahead);
@@ -1293,8 +1295,11 @@ void pool_stats(const struct pool *pool, struct pool_stats *out)
     memset(out, 0, sizeof *out);
     out->workers = pool->worker_count;
     out->started = pool->started;
-    for (unsigned i = 0; i < pool->worker_count; i++)
-        out->by_state[public_state(&pool->workers[i])]++;
+    for (unsigned i = 0; i < pool->worker_count; i++) {
+        enum pool_worker_state state = public_state(&pool->workers[i]);
+        out->by_state[state]++;
+        out->renewing += state == POOL_WORKER_STARTING && pool->workers[i].renewing;
+    }
     out->queued = pool->queued;
     out->pending = pool->pending;
     out->dropped = pool->dropped;

@@ -140,6 +140,8 @@ struct pool_stats {
     unsigned workers;                         /* PHP_WORKERS */
     bool started;        /* every worker has been up at once (start-up is over) */
     unsigned by_state[POOL_WORKER_STATES];    /* workers per enum pool_worker_state */
+    unsigned renewing;   /* of the starting ones: replacing a retired process (WORKER_MAX_REQUESTS,
+                            a reload), not one that failed */
     unsigned queued;     /* queue depth: jobs waiting for a worker */
     unsigned pending;    /* jobs submitted whose owner has not yet heard the end (in flight) */
     uint64_t dropped;    /* jobs refused because the queue was full (503) */

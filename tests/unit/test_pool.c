@@ -665,6 +665,7 @@ static void test_retiring_worker_counts_as_recycled(void **state)
     assert_int_equal(st.restarts[POOL_EXIT_RECYCLED], 1);
     assert_int_equal(st.restarts[POOL_EXIT_CRASHED] + st.restarts[POOL_EXIT_KILLED], 0);
     assert_int_equal(st.by_state[POOL_WORKER_STARTING], 1); /* its pid is not reported yet */
+    assert_int_equal(st.renewing, 1); /* a routine replacement: /ready stays 200 */
     assert_true(st.started); /* a replacement does not make start-up begin again */
 }
 
@@ -688,6 +689,8 @@ static void test_exit_reason_waits_for_the_wait_status(void **state)
     settle(f);
     pool_stats(f->pool, &st);
     assert_int_equal(st.restarts[POOL_EXIT_KILLED], 1);
+    assert_int_equal(st.by_state[POOL_WORKER_STARTING], 1);
+    assert_int_equal(st.renewing, 0); /* replaced after a failure, not a routine one */
     struct pool_worker_info info;
     pool_worker_snapshot(f->pool, &info, 1);
     assert_int_equal(info.last_exit, POOL_EXIT_KILLED);
