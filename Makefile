@@ -3,7 +3,8 @@
 #   make asan       ASan+UBSan     -> build/asan/kiln
 #   make check-layers  the include rules (no PHP header outside src/php/; run first by make test)
 #   make unit       cmocka unit tests (ASan build)
-#   make integration  pytest against build/asan/kiln
+#   make integration  pytest against build/asan/kiln (all but the applications)
+#   make test-apps  WordPress, DokuWiki, ... from Debian's packages (tests/integration/test_app_*.py)
 #   make fuzz-smoke short libFuzzer runs of every target (clang)
 #   make valgrind   memcheck of the master under a few hundred mixed requests (not in make test)
 #   make bench      kiln vs nginx + php-fpm (see bench/README.md)
@@ -55,8 +56,8 @@ ASAN_CFLAGS := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address
 FUZZ_CFLAGS := $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 LLHTTP_CFLAGS := -DLLHTTP_STRICT_MODE=1 -w
 
-.PHONY: all asan deps run test check-layers unit integration fuzz fuzz-smoke bench soak clean \
-        man install uninstall
+.PHONY: all asan deps run test test-apps check-layers unit integration fuzz fuzz-smoke bench \
+        soak clean man install uninstall
 # Objects built through pattern rules are not temporary: keep them for the next build.
 .SECONDARY:
 
@@ -121,8 +122,15 @@ unit: $(UNIT_BINS)
 	@./scripts/run-unit.sh $(UNIT_BINS)
 
 # ---- integration tests (pytest, real binary) --------------------------------
+# The applications' tests take minutes (databases, installers): make test-apps runs them.
 integration: $(ASAN_DIR)/kiln
-	KILN_BIN=$(abspath $(ASAN_DIR)/kiln) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	KILN_BIN=$(abspath $(ASAN_DIR)/kiln) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	  --ignore-glob='*/test_app_*.py' tests/integration
+
+test-apps: deps
+	@$(MAKE) --no-print-directory asan
+	KILN_BIN=$(abspath $(ASAN_DIR)/kiln) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	  $(sort $(wildcard tests/integration/test_app_*.py))
 
 # ---- libFuzzer targets (clang) ----------------------------------------------
 $(FUZZ_DIR)/obj/%.o: src/%.c

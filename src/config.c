@@ -74,7 +74,7 @@ struct setting {
     bool secret;          /* /config shows only whether it is set */
 };
 
-/* These three are stored parsed: their users never parse them again. */
+/* These are stored parsed: their users never parse them again. */
 static bool parse_compression_levels(const char *value, void *field)
 {
     return coding_parse_levels(value, field) == 0;
@@ -88,6 +88,18 @@ static bool parse_compression_types(const char *value, void *field)
 static bool parse_trusted_proxies(const char *value, void *field)
 {
     return addr_parse_cidr_list(value, field) == 0;
+}
+
+static bool parse_deny_paths(const char *value, void *field)
+{
+    return denylist_parse(value, field) == 0;
+}
+
+static void format_deny_paths(const void *field, struct buf *out)
+{
+    const struct denylist *list = field;
+    for (unsigned i = 0; i < list->count; i++)
+        buf_printf(out, "%s%s", i > 0 ? "," : "", list->path[i]);
 }
 
 static void format_compression_levels(const void *field, struct buf *out)
@@ -139,6 +151,11 @@ static const struct setting settings[] = {
     {.env = "ROUTING", .flag = "--routing", .metavar = "MODE", .default_value = "auto",
      .kind = KIND_ROUTING,
      .help = "auto = mode from INDEX_FILE; try-files = files, dir/index.php, else INDEX_FILE."},
+    {.env = "DENY_PATHS", .flag = "--deny-paths", .metavar = "LIST", .default_value = "",
+     .kind = KIND_PARSED, FIELD(deny_paths), .max = 2047,
+     .parse = parse_deny_paths, .format = format_deny_paths,
+     .expected = "expected absolute paths such as /data,/conf (at most 16, each under 128 bytes)",
+     .help = "URL paths answered 404, with everything below them (DokuWiki: /data,/conf)."},
     {.env = "ERROR_PAGES_DIR", .flag = "--error-pages-dir", .metavar = "DIR", .default_value = "",
      .kind = KIND_PATH, FIELD(error_pages_dir),
      .help = "Directory of NNN.html pages sent for empty error responses."},

@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "coding.h"
+#include "denylist.h"
 #include "net/addr.h"
 #include "obs/log.h"
 
@@ -57,6 +58,7 @@ struct config {
                                              such as "current"): SIGHUP resolves it again */
     char index_file[NAME_MAX + 1]; /* INDEX_FILE, --index-file; "" = traditional routing */
     enum config_routing routing;   /* ROUTING, --routing: auto | try-files (INDEX_FILE *.php) */
+    struct denylist deny_paths;    /* DENY_PATHS, parsed; default none: 404 for these paths */
     char error_pages_dir[PATH_MAX]; /* ERROR_PAGES_DIR, --error-pages-dir; "" = off */
 
     /* PHP and the worker pool */

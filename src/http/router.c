@@ -20,6 +20,7 @@ static void set_index_file(struct router *r, const char *index_file, struct stat
     memcpy(r->index_file, index_file, r->index_len);
     r->index_file[r->index_len] = '\0';
     r->cache = cache;
+    r->deny = NULL;
 }
 
 void router_init(struct router *r, const char *index_file, struct statcache *cache)
@@ -37,6 +38,11 @@ void router_init_try_files(struct router *r, const char *index_file, struct stat
 {
     set_index_file(r, index_file, cache);
     r->mode = ROUTER_TRY_FILES;
+}
+
+void router_set_denylist(struct router *r, const struct denylist *deny)
+{
+    r->deny = deny;
 }
 
 static enum route_kind route_empty(struct route *out, enum route_kind kind)
@@ -292,7 +298,7 @@ enum route_kind router_resolve(struct router *r, const char *path, size_t len, u
     ssize_t n = path_normalize(path, len, norm);
     if (n < 0)
         return route_empty(out, ROUTE_BAD_REQUEST);
-    if (path_is_hidden(norm))
+    if (path_is_hidden(norm) || denylist_match(r->deny, norm))
         return route_empty(out, ROUTE_NOT_FOUND);
     unsigned long failures = statcache_failures(r->cache);
     enum route_kind kind = resolve_mode(r, norm, (size_t)n, now_ms, out);

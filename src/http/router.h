@@ -17,7 +17,8 @@
  *                                     directory runs its index.php (or serves index.html), anything
  *                                     else runs the front controller. What WordPress needs.
  *
- * Hidden files (a segment starting with '.', except /.well-known) -> 404 in every mode.
+ * Hidden files (a segment starting with '.', except /.well-known) -> 404 in every mode, and so
+ * are the paths of DENY_PATHS (router_set_denylist).
  * docs/routing.md has the full rules, with examples.
  */
 #ifndef KILN_HTTP_ROUTER_H
@@ -27,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "denylist.h"
 #include "http/statcache.h"
 
 enum router_mode {
@@ -57,6 +59,7 @@ struct router {
     char index_file[NAME_MAX + 1];
     size_t index_len;
     struct statcache *cache;
+    const struct denylist *deny; /* NULL = none */
 };
 
 /* `index_file` is "" for traditional mode. The router uses but does not own `cache`. */
@@ -65,6 +68,10 @@ void router_init(struct router *r, const char *index_file, struct statcache *cac
 /* Try-files mode with `index_file` (a *.php name, checked by the configuration) as the front
    controller. */
 void router_init_try_files(struct router *r, const char *index_file, struct statcache *cache);
+
+/* Paths answered 404 in every mode (DENY_PATHS). The router uses but does not own `deny`, which
+   must outlive it; NULL (the state after router_init) denies nothing. */
+void router_set_denylist(struct router *r, const struct denylist *deny);
 
 /*
  * Resolves `path[0..len)` (the raw, still percent-encoded path part of the request target) into

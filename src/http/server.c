@@ -274,6 +274,7 @@ int server_init(struct server *srv, const struct config *cfg, struct loop *loop,
         router_init_try_files(&srv->router, cfg->index_file, srv->statcache);
     else
         router_init(&srv->router, cfg->index_file, srv->statcache);
+    router_set_denylist(&srv->router, &cfg->deny_paths);
     return 0;
 }
 

@@ -389,6 +389,33 @@ static void test_try_files_path_info(void **state)
     expect(&r, "/style.css/x", ROUTE_PHP, "/index.php", "");
 }
 
+/* DENY_PATHS: 404 in every mode, before any lookup or front controller; normalised first. */
+static void test_denylist_every_mode(void **state)
+{
+    (void)state;
+    struct denylist deny;
+    assert_int_equal(denylist_parse("/docs,/app.php", &deny), 0);
+    struct router modes[4];
+    router_init(&modes[0], "", cache);
+    router_init(&modes[1], "index.php", cache);
+    router_init(&modes[2], "index.html", cache);
+    router_init_try_files(&modes[3], "index.php", cache);
+    for (int i = 0; i < 4; i++) {
+        struct router *r = &modes[i];
+        expect(r, "/docs/page.html", ROUTE_STATIC, "/docs/page.html", "");
+        router_set_denylist(r, &deny);
+        expect(r, "/docs/page.html", ROUTE_NOT_FOUND, "", "");
+        expect(r, "/docs/", ROUTE_NOT_FOUND, "", "");
+        expect(r, "/docs", ROUTE_NOT_FOUND, "", "");
+        expect(r, "/blog/../docs/index.html", ROUTE_NOT_FOUND, "", "");
+        expect(r, "//docs//missing", ROUTE_NOT_FOUND, "", "");
+        expect(r, "/app.php/x", ROUTE_NOT_FOUND, "", "");
+        expect(r, "/style.css", ROUTE_STATIC, "/style.css", "");
+        router_set_denylist(r, NULL);
+        expect(r, "/style.css", ROUTE_STATIC, "/style.css", "");
+    }
+}
+
 /* ---- SPA ------------------------------------------------------------------------------ */
 
 static void test_spa(void **state)
@@ -640,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_statcache_clock_backwards),
         cmocka_unit_test(test_statcache_long_path_not_cached),
         cmocka_unit_test(test_statcache_many_paths),
+        cmocka_unit_test(test_denylist_every_mode),
         cmocka_unit_test(test_router_sees_new_file_after_ttl),
         cmocka_unit_test(test_statcache_open),
         cmocka_unit_test(test_statcache_create_checks_root),
