@@ -329,12 +329,14 @@ def test_as_pid_1_sigterm_drains_and_dead_workers_are_reaped(phpsite, start_kiln
     import conftest
     inner = conftest.Kiln.command
     monkeypatch.setattr(conftest.Kiln, "command", lambda self: [
-        "unshare", "--pid", "--fork", "--mount-proc", *inner(self)])
+        "unshare", "--pid", "--fork", "--mount-proc", "--kill-child", *inner(self)])
     k = start_kiln(phpsite, ["--workers", "2", "--shutdown-delay", "1s"])
     [kiln] = children(k.proc.pid)
     with open(f"/proc/{kiln}/status") as f:
         assert next(l for l in f if l.startswith("NSpid:")).split()[-1] == "1"
     [zygote] = children(kiln)
+    # the listener opens before the workers are forked: wait for them
+    wait_for(lambda: len(children(zygote)) == 2, "two workers")
     workers = children(zygote)
     os.kill(workers[0], signal.SIGKILL)
     wait_for(lambda: workers[0] not in children(zygote) and len(children(zygote)) == 2,
