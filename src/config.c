@@ -126,9 +126,6 @@ static void format_trusted_proxies(const void *field, struct buf *out)
 #define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
 
 static const struct setting settings[] = {
-    {.env = "KILN_ENV_FILE", .flag = "--env-file", .metavar = "FILE", .default_value = "",
-     .kind = KIND_ENV_FILE, FIELD(env_file),
-     .help = "NAME=value lines read before the environment, again on reload; -FILE = optional."},
     {.env = "LISTEN_ADDR", .flag = "--listen", .metavar = "ADDR", .default_value = "0.0.0.0:8080",
      .kind = KIND_ADDR, FIELD(listen), .help = "Main listener: ip:port or [ipv6]:port."},
     {.env = "INTERNAL_ADDR", .flag = "--internal-addr", .metavar = "ADDR", .default_value = "",
@@ -262,6 +259,9 @@ static const struct setting settings[] = {
      .help = "trace, debug, info, warn or error (trace = debug)."},
     {.env = "SERVICE_NAME", .flag = "--service-name", .metavar = "NAME", .default_value = "kiln",
      .kind = KIND_NAME, FIELD(service_name), .help = "Service name in log lines."},
+    {.env = "KILN_ENV_FILE", .flag = "--env-file", .metavar = "FILE", .default_value = "",
+     .kind = KIND_ENV_FILE, FIELD(env_file),
+     .help = "NAME=value lines read before the environment, again on reload; -FILE = optional."},
     {.flag = "--help", .kind = KIND_HELP, .help = "Print this help and exit."},
     {.flag = "--version", .kind = KIND_VERSION, .help = "Print the version and exit."},
     {.flag = "--reload", .metavar = "PID", .kind = KIND_RELOAD,
