@@ -55,6 +55,7 @@ enum setting_kind {
     KIND_HELP,
     KIND_VERSION,
     KIND_RELOAD,  /* --reload PID: a command, not a setting */
+    KIND_ENV_FILE, /* --env-file: a path, read before the environment; not a line of the file */
 };
 
 struct setting {
@@ -72,6 +73,7 @@ struct setting {
     /* KIND_PARSED: writes the stored value back in the syntax `parse` accepts (/config) */
     void (*format)(const void *field, struct buf *out);
     bool secret;          /* /config shows only whether it is set */
+    bool reload;          /* a reload applies it (config_reload_applies()) */
 };
 
 /* These are stored parsed: their users never parse them again. */
@@ -143,7 +145,7 @@ static const struct setting settings[] = {
      .help = "Internal server (/health /ready /live /metrics /config /workers), plain HTTP; "
              "unset = off."},
     {.env = "DOCUMENT_ROOT", .flag = "--docroot", .metavar = "DIR",
-     .default_value = "/var/www/html", .kind = KIND_PATH, FIELD(document_root),
+     .default_value = "/var/www/html", .kind = KIND_PATH, FIELD(document_root), .reload = true,
      .help = "Directory served; must exist."},
     {.env = "INDEX_FILE", .flag = "--index-file", .metavar = "NAME", .default_value = "",
      .kind = KIND_PATH, FIELD(index_file),
@@ -170,14 +172,15 @@ static const struct setting settings[] = {
      .help = "Requests waiting for a worker before 503; 0 = workers x 100."},
     {.env = "WORKER_MAX_REQUESTS", .flag = "--worker-max-requests", .metavar = "N",
      .default_value = "0", .kind = KIND_UINT, FIELD(worker_max_requests), .min = 0, .max = UINT_MAX,
+     .reload = true,
      .help = "Replace a worker after N requests; 0 = never."},
     {.env = "PHP_INI", .flag = "--php-ini", .metavar = "FILE", .default_value = "",
-     .kind = KIND_PATH, FIELD(php_ini), .help = "php.ini to load instead of Debian's default."},
+     .kind = KIND_PATH, FIELD(php_ini), .reload = true, .help = "php.ini to load instead of Debian's default."},
     {.env = "PHP_DISABLE_FORK", .flag = "--php-disable-fork", .default_value = "on",
-     .kind = KIND_BOOL, FIELD(php_disable_fork),
+     .kind = KIND_BOOL, FIELD(php_disable_fork), .reload = true,
      .help = "Remove pcntl_fork, pcntl_exec, pcntl_unshare (exec() and proc_open() stay)."},
     {.env = "PHP_INI_SET", .flag = "-d", .metavar = "KEY=VALUE", .default_value = "",
-     .kind = KIND_INI_SET, .secret = true,
+     .kind = KIND_INI_SET, .secret = true, .reload = true,
      .help = "php.ini setting; the variable takes k=v;k=v, -d repeats."},
     {.env = "REQUEST_TIMEOUT", .flag = "--request-timeout", .metavar = "DURATION",
      .default_value = "2m", .kind = KIND_DURATION, FIELD(request_timeout_secs),
@@ -273,6 +276,9 @@ static const struct setting settings[] = {
      .help = "trace, debug, info, warn or error (trace = debug)."},
     {.env = "SERVICE_NAME", .flag = "--service-name", .metavar = "NAME", .default_value = "kiln",
      .kind = KIND_NAME, FIELD(service_name), .help = "Service name in log lines."},
+    {.env = "KILN_ENV_FILE", .flag = "--env-file", .metavar = "FILE", .default_value = "",
+     .kind = KIND_ENV_FILE, FIELD(env_file),
+     .help = "NAME=value lines read before the environment, again on reload; -FILE = optional."},
     {.flag = "--help", .kind = KIND_HELP, .help = "Print this help and exit."},
     {.flag = "--version", .kind = KIND_VERSION, .help = "Print the version and exit."},
     {.flag = "--reload", .metavar = "PID", .kind = KIND_RELOAD,
@@ -285,6 +291,7 @@ static const struct setting settings[] = {
 /* Where a value came from: decides the name in error lines and how PHP_INI_SET is split. */
 enum origin {
     ORIGIN_DEFAULT,
+    ORIGIN_FILE, /* a line of the env file: named and split like the environment */
     ORIGIN_ENV,
     ORIGIN_FLAG,
 };
@@ -888,7 +895,8 @@ static int apply_value(struct config *cfg, const struct setting *s, const char *
     switch (s->kind) {
     case KIND_ADDR:
     case KIND_OPTIONAL_ADDR: return apply_addr(cfg, s, value, source, err, errlen);
-    case KIND_PATH: return apply_path(cfg, s, value, source, err, errlen);
+    case KIND_PATH:
+    case KIND_ENV_FILE: return apply_path(cfg, s, value, source, err, errlen);
     case KIND_PARSED: return apply_parsed(cfg, s, value, source, err, errlen);
     case KIND_NAME: return apply_name(cfg, s, value, source, err, errlen);
     case KIND_EXECUTOR:
@@ -942,6 +950,178 @@ static int apply_env(struct config *cfg, char **envp, char *err, size_t errlen)
             return -1;
     }
     return 0;
+}
+
+/*
+ * The env file: the syntax of systemd's EnvironmentFile= without its escapes, continuation
+ * lines and expansion, so that the same file serves both. Each line is blank, a '#' comment, or
+ * [export ]NAME=value with blanks around NAME and value ignored; a value in '...' or "..." is
+ * taken as written (it may hold blanks and '#'; not its own quote). NAME is a variable of the
+ * table; an empty value counts as unset, as in the environment.
+ */
+#define ENV_FILE_MAX (1024 * 1024) /* bytes: a settings file, not a data file */
+
+/* Splits one line (NUL-terminated, written to in place). 1 with `name` and `value` set, 0 for a
+   blank or comment line, -1 with `why`. */
+static int split_env_line(char *line, char **name, char **value, const char **why)
+{
+    struct span sp = trim(line), key, val;
+    const char *eq;
+
+    if (sp.n == 0 || sp.p[0] == '#')
+        return 0;
+    if (sp.n > 7 && strncmp(sp.p, "export", 6) == 0 && is_blank(sp.p[6]))
+        sp = trim_span((struct span){sp.p + 7, sp.n - 7});
+    eq = memchr(sp.p, '=', sp.n);
+    if (eq == NULL) {
+        *why = "expected NAME=value";
+        return -1;
+    }
+    key = trim_span((struct span){sp.p, (size_t)(eq - sp.p)});
+    val = trim_span((struct span){eq + 1, (size_t)(sp.p + sp.n - eq - 1)});
+    if (val.n > 0 && (val.p[0] == '"' || val.p[0] == '\'')) {
+        char quote = val.p[0];
+        if (val.n < 2 || val.p[val.n - 1] != quote || memchr(val.p + 1, quote, val.n - 2)) {
+            *why = "expected one quoted value: no quote inside its own quotes, none after";
+            return -1;
+        }
+        val = (struct span){val.p + 1, val.n - 2};
+    }
+    *name = (char *)key.p;
+    *value = (char *)val.p;
+    (*name)[key.n] = '\0'; /* over '=' or a blank */
+    (*value)[val.n] = '\0'; /* over a quote, a blank or the line's end */
+    return 1;
+}
+
+static const struct setting *find_env(const char *name)
+{
+    for (size_t i = 0; i < SETTING_COUNT; i++)
+        if (settings[i].env != NULL && strcmp(settings[i].env, name) == 0)
+            return &settings[i];
+    return NULL;
+}
+
+/* `err` gets "FILE:LINE: " in front: an error of the env file names where it is. */
+static void locate_err(char *err, size_t errlen, const char *path, unsigned line)
+{
+    char what[CONFIG_ERR_MAX], quoted[4 * QUOTE_MAX + 8];
+
+    snprintf(what, sizeof what, "%s", err);
+    quote_value(path, quoted, sizeof quoted);
+    set_err(err, errlen, "%s:%u: %s", quoted, line, what);
+}
+
+static int apply_env_line(struct config *cfg, char *line, char *err, size_t errlen)
+{
+    const struct setting *s;
+    const char *why;
+    char *name, *value, quoted[4 * QUOTE_MAX + 8];
+    int rc = split_env_line(line, &name, &value, &why);
+
+    if (rc <= 0) {
+        if (rc < 0)
+            set_err(err, errlen, "%s", why);
+        return rc;
+    }
+    s = find_env(name);
+    quote_value(name, quoted, sizeof quoted);
+    if (s == NULL) {
+        set_err(err, errlen, "unknown setting \"%s\"; run kiln --help for the list", quoted);
+        return -1;
+    }
+    if (s->kind == KIND_ENV_FILE) {
+        set_err(err, errlen, "%s names the file itself: set it in the environment or with %s",
+                s->env, s->flag);
+        return -1;
+    }
+    return value[0] == '\0' ? 0 : apply_value(cfg, s, value, ORIGIN_FILE, err, errlen);
+}
+
+/* Applies every line of `text` (NUL-terminated, `len` bytes; written to in place). */
+static int apply_env_text(struct config *cfg, const char *path, char *text, size_t len,
+                          char *err, size_t errlen)
+{
+    unsigned line = 1;
+
+    for (char *p = text, *end = text + len; p <= end; line++) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+        p[n] = '\0';
+        if (memchr(p, '\0', n) != NULL) {
+            set_err(err, errlen, "a NUL byte");
+            locate_err(err, errlen, path, line);
+            return -1;
+        }
+        if (apply_env_line(cfg, p, err, errlen) < 0) {
+            locate_err(err, errlen, path, line);
+            return -1;
+        }
+        p += n + 1;
+    }
+    return 0;
+}
+
+/* The whole file, NUL-terminated; NULL with errno set (EFBIG: over ENV_FILE_MAX, EINVAL: not a
+   regular file). O_NONBLOCK: a FIFO given by mistake fails instead of hanging. */
+static char *read_env_file(const char *path, size_t *len)
+{
+    struct stat st;
+    char *text = NULL;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), saved;
+    ssize_t n;
+
+    if (fd < 0)
+        return NULL;
+    errno = EINVAL;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        goto fail;
+    errno = EFBIG;
+    if (st.st_size > ENV_FILE_MAX || !(text = malloc(ENV_FILE_MAX + 1)))
+        goto fail;
+    *len = 0;
+    while ((n = read(fd, text + *len, ENV_FILE_MAX + 1 - *len)) > 0)
+        *len += (size_t)n;
+    errno = EFBIG;
+    if (n < 0 || *len > ENV_FILE_MAX)
+        goto fail;
+    text[*len] = '\0';
+    close(fd);
+    return text;
+fail:
+    saved = errno;
+    free(text);
+    close(fd);
+    errno = saved;
+    return NULL;
+}
+
+/* `setting` is the env file as given: "" = none, "-FILE" = FILE if it exists (as systemd's
+   EnvironmentFile=-FILE). `source` names it in errors: KILN_ENV_FILE or --env-file. */
+static int apply_env_file(struct config *cfg, const char *setting, const char *source,
+                          char *err, size_t errlen)
+{
+    bool optional = setting[0] == '-';
+    const char *path = setting + optional;
+    char quoted[4 * QUOTE_MAX + 8], *text;
+    size_t len;
+    int rc;
+
+    if (setting[0] == '\0')
+        return 0;
+    text = read_env_file(path, &len);
+    if (text == NULL) {
+        if (optional && errno == ENOENT)
+            return 0;
+        quote_value(setting, quoted, sizeof quoted);
+        set_err(err, errlen, "%s \"%s\": cannot read: %s", source, quoted,
+                errno == EINVAL ? "not a regular file"
+                : errno == EFBIG ? "larger than 1M" : strerror(errno));
+        return -1;
+    }
+    rc = apply_env_text(cfg, path, text, len, err, errlen);
+    free(text);
+    return rc;
 }
 
 struct arg_cursor {
@@ -1025,8 +1205,9 @@ static void print_usage(FILE *out)
 {
     fputs("Usage: kiln [OPTION]...\n"
           "Serve a PHP document root over HTTP.\n\n"
-          "Every option can also be set by the environment variable shown with it; options win\n"
-          "over the environment and an empty variable counts as unset.\n"
+          "Every option can also be set by the environment variable shown with it, or by a\n"
+          "NAME=value line of the --env-file; options win over the environment, the environment\n"
+          "over the file, and an empty value counts as unset.\n"
           "Durations: 30s, 2m, 1h, 1d, 1w, 1y or plain seconds; off or 0 = off.\n"
           "Sizes: bytes, or with a K, M or G suffix (1024-based), e.g. 64K, 100M.\n\n",
           out);
@@ -1063,10 +1244,10 @@ static bool parse_pid(const char *value, pid_t *pid)
     return true;
 }
 
-/* First pass over argv: syntax only, and the commands (--help, --version, --reload). Nothing
-   is applied yet. */
-static enum config_result scan_flags(struct config *cfg, int argc, char **argv, char *err,
-                                     size_t errlen)
+/* First pass over argv: syntax only, the commands (--help, --version, --reload), and which env
+   file to read (it comes before the environment). Nothing is applied yet. */
+static enum config_result scan_flags(struct config *cfg, int argc, char **argv,
+                                     const char **env_file, char *err, size_t errlen)
 {
     struct arg_cursor c = {argc, argv, 1};
     struct flag_use use;
@@ -1089,6 +1270,8 @@ static enum config_result scan_flags(struct config *cfg, int argc, char **argv, 
             }
             return CONFIG_RELOAD;
         }
+        if (use.s->kind == KIND_ENV_FILE)
+            *env_file = use.value; /* the last one wins, as for every flag */
     }
     return rc < 0 ? CONFIG_ERROR : CONFIG_OK;
 }
@@ -1158,14 +1341,21 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, char *
                                char *err, size_t errlen)
 {
     enum config_result result;
+    const struct setting *file = find_env("KILN_ENV_FILE");
+    const char *env_file = NULL, *env_file_source = file->flag;
 
     memset(cfg, 0, sizeof *cfg);
     set_err(err, errlen, "%s", "");
-    result = scan_flags(cfg, argc, argv, err, errlen);
+    result = scan_flags(cfg, argc, argv, &env_file, err, errlen);
     if (result != CONFIG_OK)
         return result;
-    if (apply_defaults(cfg, err, errlen) < 0 || apply_env(cfg, envp, err, errlen) < 0 ||
-        apply_flags(cfg, argc, argv, err, errlen) < 0 || check_tls_pair(cfg, err, errlen) < 0 ||
+    if (env_file == NULL) {
+        env_file = env_lookup(envp, file->env);
+        env_file_source = file->env;
+    }
+    if (apply_defaults(cfg, err, errlen) < 0 ||
+        apply_env_file(cfg, env_file != NULL ? env_file : "", env_file_source, err, errlen) < 0 ||
+        apply_env(cfg, envp, err, errlen) < 0 || apply_flags(cfg, argc, argv, err, errlen) < 0 || check_tls_pair(cfg, err, errlen) < 0 ||
         check_routing(cfg, err, errlen) < 0) {
         config_free(cfg);
         return CONFIG_ERROR;
@@ -1368,6 +1558,7 @@ static void append_setting_value(const struct config *cfg, const struct setting 
     case KIND_ADDR:
     case KIND_OPTIONAL_ADDR: buf_append_str(out, ((const struct config_addr *)field)->text); return;
     case KIND_PATH:
+    case KIND_ENV_FILE:
     case KIND_NAME: buf_append_str(out, field); return;
     case KIND_PARSED: s->format(field, out); return;
     case KIND_EXECUTOR: buf_append_str(out, choice_name(executor_choices, cfg->executor)); return;
@@ -1409,6 +1600,77 @@ void config_write_json(const struct config *cfg, struct buf *out)
     }
     buf_append_str(out, "\n}\n");
     buf_free(&value);
+}
+
+/* ---- reload: what changed, and what a reload takes ------------------------------------- */
+
+static bool is_document_root(const struct setting *s)
+{
+    return s->kind == KIND_PATH && s->offset == offsetof(struct config, document_root);
+}
+
+/* The value as given: DOCUMENT_ROOT before config_check_paths() replaced it by its realpath. */
+static void append_given_value(const struct config *cfg, const struct setting *s,
+                               struct buf *out)
+{
+    if (is_document_root(s) && cfg->document_root_setting[0] != '\0')
+        buf_append_str(out, cfg->document_root_setting);
+    else
+        append_setting_value(cfg, s, out);
+}
+
+void config_diff(const struct config *running, const struct config *next, config_change_fn *fn,
+                 void *arg)
+{
+    struct buf from = {0}, to = {0};
+
+    for (size_t i = 0; i < SETTING_COUNT; i++) {
+        const struct setting *s = &settings[i];
+        if (s->env == NULL || s->kind == KIND_ENV_FILE) /* the same argv and environment */
+            continue;
+        buf_clear(&from);
+        buf_clear(&to);
+        append_given_value(running, s, &from);
+        append_given_value(next, s, &to);
+        buf_append_char(&from, '\0');
+        buf_append_char(&to, '\0');
+        if (strcmp(from.data, to.data) == 0)
+            continue;
+        fn(arg, &(struct config_change){.name = s->env, .flag = s->flag, .from = from.data,
+                                        .to = to.data, .reload = s->reload,
+                                        .secret = s->secret});
+    }
+    buf_free(&from);
+    buf_free(&to);
+}
+
+bool config_reload_applies(const char *name)
+{
+    const struct setting *s = find_env(name);
+    return s != NULL && s->reload;
+}
+
+void config_take_reloadable(struct config *running, struct config *next)
+{
+    for (size_t i = 0; i < SETTING_COUNT; i++) {
+        const struct setting *s = &settings[i];
+        if (!s->reload)
+            continue;
+        if (s->kind == KIND_INI_SET) { /* swapped: config_free(next) frees the old entries */
+            char *sets[CONFIG_MAX_PHP_INI_SETS];
+            unsigned count = running->php_ini_set_count;
+            memcpy(sets, running->php_ini_set, sizeof sets);
+            memcpy(running->php_ini_set, next->php_ini_set, sizeof sets);
+            memcpy(next->php_ini_set, sets, sizeof sets);
+            running->php_ini_set_count = next->php_ini_set_count;
+            next->php_ini_set_count = count;
+        } else if (is_document_root(s)) {
+            memcpy(running->document_root_setting, next->document_root,
+                   sizeof running->document_root_setting);
+        } else {
+            memcpy(field_of(running, s), field_of(next, s), s->size);
+        }
+    }
 }
 
 /* ---- the man page's OPTIONS (tools/mkman.c) ---------------------------------------------- */

@@ -1,8 +1,9 @@
 /*
  * Configuration: every setting Kiln has, read once at start-up.
  *
- * Sources, later wins: built-in defaults, environment variables (the names of tokio_php, plus
- * Kiln's own), command-line flags. A bad value never falls back silently: config_load() fills
+ * Sources, later wins: built-in defaults, the env file (ENV_FILE: NAME=value lines with the
+ * variables' names), environment variables (the names of tokio_php, plus Kiln's own),
+ * command-line flags. A bad value never falls back silently: config_load() fills
  * `err` with one line naming the setting, the value and what is accepted, and the caller exits
  * with status 2. docs/configuration.md lists every setting with its default.
  *
@@ -114,6 +115,9 @@ struct config {
     enum log_level log_level; /* LOG_LEVEL: debug|info|warn|error (trace = debug) */
     char service_name[64];           /* SERVICE_NAME; default "kiln" */
 
+    /* The env file: KILN_ENV_FILE, --env-file; "" = none; a leading '-' = optional */
+    char env_file[PATH_MAX];
+
     /* Commands */
     pid_t reload_pid;                /* --reload PID (CONFIG_RELOAD) */
 };
@@ -133,8 +137,9 @@ enum config_result {
 };
 
 /*
- * Fills `cfg` from defaults, then `envp` (NULL-terminated "NAME=value" list), then argv.
- * Does not touch the file system (see config_check_paths()).
+ * Fills `cfg` from defaults, then the env file (named by --env-file or KILN_ENV_FILE), then
+ * `envp` (NULL-terminated "NAME=value" list), then argv. Reads no other file (see
+ * config_check_paths()). An error in the env file names the file and the line.
  */
 enum config_result config_load(struct config *cfg, int argc, char **argv, char **envp,
                                char *err, size_t errlen);
@@ -165,6 +170,41 @@ void config_write_json(const struct config *cfg, struct buf *out);
  * tools/mkman.c puts them into packaging/kiln.8.in, so --help and the page cannot drift.
  */
 void config_write_man(FILE *out);
+
+/* ---- reload: the configuration loaded again, compared with the running one ---------------- */
+
+/* One setting whose value differs (config_diff()). */
+struct config_change {
+    const char *name;       /* the variable, e.g. "LISTEN_ADDR" */
+    const char *flag;       /* e.g. "--listen" */
+    const char *from, *to;  /* running and new value, in the syntax the setting accepts */
+    bool reload;            /* a reload applies it (config_reload_applies()) */
+    bool secret;            /* keep the values out of logs (TLS_KEY, PHP_INI_SET) */
+};
+typedef void config_change_fn(void *arg, const struct config_change *change);
+
+/*
+ * Calls `fn` for every setting of the table (in --help order) whose value differs between
+ * `running` (checked by config_check_paths()) and `next` (just loaded): DOCUMENT_ROOT is
+ * compared as given, before its realpath(). `from` is the running value: as a flag
+ * ("--listen=<from>") it makes a new config_load() agree with `running` on that setting.
+ */
+void config_diff(const struct config *running, const struct config *next, config_change_fn *fn,
+                 void *arg);
+
+/*
+ * Settings a reload applies: the ones only the php-zygote and its workers read (PHP_INI,
+ * PHP_INI_SET, PHP_DISABLE_FORK, WORKER_MAX_REQUESTS), which a new zygote reads itself, and
+ * DOCUMENT_ROOT, which the master resolves again. `name` is the variable.
+ */
+bool config_reload_applies(const char *name);
+
+/*
+ * Moves the values of the settings a reload applies from `next` into `running`, in place (the
+ * master's modules keep their pointers into it). DOCUMENT_ROOT goes into
+ * document_root_setting only: resolving it is the caller's (config_resolve_document_root()).
+ */
+void config_take_reloadable(struct config *running, struct config *next);
 
 /* Frees what config_load() allocated. */
 void config_free(struct config *cfg);

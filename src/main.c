@@ -34,10 +34,25 @@
 
 extern char **environ;
 
+/*
+ * A reload's settings: loaded again as the reload begins (same argv and environment, the env
+ * file read again), compared with the running ones, and taken when the reload succeeds.
+ */
+struct reload_settings {
+    struct config next;
+    bool loaded;
+    char **zygote_argv; /* the master's argv, then --flag=<running value> for each setting that
+                           needs a restart and changed: the new php-zygote must not take it */
+    int owned_from;     /* zygote_argv[owned_from..] are ours to free */
+    bool out_of_memory; /* while adding to zygote_argv */
+};
+
 /* Everything start-up creates, so that one function can release it on every path. */
 struct kiln {
     struct config cfg;
     bool cfg_loaded;
+    unsigned long fd_limit;   /* MAX_CONNECTIONS was fitted to it */
+    struct reload_settings reload;
     struct zygote_ctl zygote; /* the first php-zygote; the pool takes it over */
     bool zygote_started;      /* and it is ours to stop (until the pool has it) */
     struct tls_ctx *tls;
@@ -51,7 +66,19 @@ static struct kiln the_kiln;
 static struct server the_server;
 static struct internal the_internal; /* INTERNAL_ADDR */
 static struct chain *the_chain; /* the main listener's middleware */
-static char **the_argv;         /* for a reload's php-zygote */
+static int the_argc;            /* the master's arguments: a reload loads its settings again */
+static char **the_argv;
+
+/* Descriptors kept back from client connections: listeners, files being sent, workers, logs. */
+#define FD_RESERVE 64
+
+/* MAX_CONNECTIONS as the open-files limit allows. */
+static unsigned connections_fit(unsigned max_connections, unsigned long fd_limit)
+{
+    if (fd_limit <= FD_RESERVE || max_connections <= fd_limit - FD_RESERVE)
+        return max_connections;
+    return (unsigned)(fd_limit - FD_RESERVE);
+}
 
 /* ---- reload ------------------------------------------------------------------------------- */
 
@@ -91,6 +118,103 @@ static void reload_document_root(struct kiln *k)
     memcpy(k->cfg.document_root, root, strlen(root) + 1);
 }
 
+static void reload_settings_forget(struct reload_settings *r)
+{
+    if (r->zygote_argv)
+        for (char **a = r->zygote_argv + r->owned_from; *a; a++)
+            free(*a);
+    free(r->zygote_argv);
+    r->zygote_argv = NULL;
+    if (r->loaded)
+        config_free(&r->next);
+    r->loaded = false;
+}
+
+static void count_restart_only(void *arg, const struct config_change *change)
+{
+    *(unsigned *)arg += !change->reload;
+}
+
+/* A change the running master cannot take: logged, and kept from the new php-zygote. */
+static void keep_restart_only(void *arg, const struct config_change *change)
+{
+    struct reload_settings *r = arg;
+    if (change->reload)
+        return;
+    if (change->secret)
+        log_warn("reload: %s changed: it needs a restart; the running value stays", change->name);
+    else
+        log_warn("reload: %s changed from %s to %s: it needs a restart; the running value stays",
+                 change->name, change->from, change->to);
+    size_t n = strlen(change->flag) + strlen(change->from) + 2;
+    char **slot = r->zygote_argv + r->owned_from;
+    while (*slot)
+        slot++;
+    if (!(*slot = malloc(n))) {
+        r->out_of_memory = true; /* the reload fails: a zygote without the flag would take it */
+        return;
+    }
+    snprintf(*slot, n, "%s=%s", change->flag, change->from);
+}
+
+/*
+ * The settings loaded again as a reload begins: 0, or -1 with `err` (a bad line in the env
+ * file), and the reload fails with nothing started. Changes that need a restart are logged here.
+ */
+static int reload_load_settings(struct kiln *k, char *err, size_t errlen)
+{
+    struct reload_settings *r = &k->reload;
+    reload_settings_forget(r);
+    if (config_load(&r->next, the_argc, the_argv, environ, err, errlen) != CONFIG_OK) {
+        config_free(&r->next);
+        return -1;
+    }
+    r->loaded = true;
+    /* the running value was fitted at start-up: so is this one, or it would look changed */
+    r->next.max_connections = connections_fit(r->next.max_connections, k->fd_limit);
+    unsigned restart_only = 0;
+    config_diff(&k->cfg, &r->next, count_restart_only, &restart_only);
+    if (!(r->zygote_argv = calloc((size_t)the_argc + restart_only + 1, sizeof *r->zygote_argv))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memcpy(r->zygote_argv, the_argv, (size_t)the_argc * sizeof *the_argv);
+    r->owned_from = the_argc;
+    r->out_of_memory = false;
+    config_diff(&k->cfg, &r->next, keep_restart_only, r);
+    if (r->out_of_memory) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* The pool asks as each reload begins (pool_set_reload()). */
+static char *const *reload_zygote_argv(void *arg, char *why, size_t whylen)
+{
+    struct kiln *k = arg;
+    return reload_load_settings(k, why, whylen) < 0 ? NULL : k->reload.zygote_argv;
+}
+
+static void log_applied(void *arg, const struct config_change *change)
+{
+    (void)arg;
+    if (!change->reload)
+        return;
+    if (change->secret)
+        log_info("reload: %s changed", change->name);
+    else
+        log_info("reload: %s changed from %s to %s", change->name, change->from, change->to);
+}
+
+/* The reload succeeded: the settings it applies become the running ones (the document root
+   is resolved again by reload_master()). */
+static void reload_take_settings(struct kiln *k)
+{
+    config_diff(&k->cfg, &k->reload.next, log_applied, NULL);
+    config_take_reloadable(&k->cfg, &k->reload.next);
+}
+
 /* What the master reads from files: taken when the new PHP workers take over. */
 static void reload_master(struct kiln *k)
 {
@@ -120,11 +244,13 @@ static void on_reloaded(void *arg, bool ok, const char *why)
 {
     struct kiln *k = arg;
     if (ok) {
+        reload_take_settings(k);
         reload_master(k);
         log_info("reload complete: new requests run the new code");
     } else {
         log_error("reload failed: %s; nothing changed", why);
     }
+    reload_settings_forget(&k->reload);
     if (!pool_reload_pending(k->pool)) {
         reload_answer_askers(ok);
         notify_serving(&k->cfg); /* ends systemd's "reloading" either way */
@@ -146,9 +272,18 @@ static void reload(struct kiln *k, const struct loop_signal *sig)
         pool_reload(k->pool); /* on_reloaded() follows */
         return;
     }
-    reload_master(k); /* no PHP workers (EXECUTOR=stub) */
-    log_info("reload complete");
-    reload_answer_askers(true);
+    /* no PHP workers (EXECUTOR=stub) */
+    char err[CONFIG_ERR_MAX];
+    bool ok = reload_load_settings(k, err, sizeof err) == 0;
+    if (ok) {
+        reload_take_settings(k);
+        reload_master(k);
+        log_info("reload complete");
+    } else {
+        log_error("reload failed: %s; nothing changed", err);
+    }
+    reload_settings_forget(&k->reload);
+    reload_answer_askers(ok);
     notify_serving(&k->cfg);
 }
 
@@ -182,16 +317,14 @@ static int startup_error(const char *msg)
     return 2;
 }
 
-/* Descriptors kept back from client connections: listeners, files being sent, workers, logs. */
-#define FD_RESERVE 64
-
 static void fit_connections_to_fd_limit(struct config *cfg, unsigned long fd_limit)
 {
-    if (fd_limit <= FD_RESERVE || cfg->max_connections <= fd_limit - FD_RESERVE)
+    unsigned fit = connections_fit(cfg->max_connections, fd_limit);
+    if (fit == cfg->max_connections)
         return;
-    log_info("MAX_CONNECTIONS %u lowered to %lu: the open-files limit is %lu",
-             cfg->max_connections, fd_limit - FD_RESERVE, fd_limit);
-    cfg->max_connections = (unsigned)(fd_limit - FD_RESERVE);
+    log_info("MAX_CONNECTIONS %u lowered to %u: the open-files limit is %lu",
+             cfg->max_connections, fit, fd_limit);
+    cfg->max_connections = fit;
 }
 
 static const char *executor_name(enum config_executor e)
@@ -252,6 +385,7 @@ static void kiln_release(struct kiln *k)
     tls_ctx_free(k->tls);
     if (k->cfg_loaded)
         config_free(&k->cfg);
+    reload_settings_forget(&k->reload);
     stats_free();
 }
 
@@ -320,7 +454,8 @@ static int kiln_start(struct kiln *k, char *err, size_t errlen)
     /* Only now, after the zygote exists, do keys and sockets appear in this process. */
     if (cfg->tls_cert[0] && !(k->tls = tls_ctx_create(cfg->tls_cert, cfg->tls_key, err, errlen)))
         return -1;
-    fit_connections_to_fd_limit(cfg, listener_raise_fd_limit());
+    k->fd_limit = listener_raise_fd_limit();
+    fit_connections_to_fd_limit(cfg, k->fd_limit);
     if (!(k->loop = loop_create())) {
         snprintf(err, errlen, "cannot create the event loop");
         return -1;
@@ -331,7 +466,7 @@ static int kiln_start(struct kiln *k, char *err, size_t errlen)
     }
     if (k->pool) {
         k->zygote_started = false; /* the pool's to stop now */
-        pool_set_reload(k->pool, the_argv, environ, on_reloaded, k);
+        pool_set_reload(k->pool, reload_zygote_argv, environ, on_reloaded, k);
     }
     if (server_init(&the_server, cfg, k->loop, k->pool, k->tls, err, errlen) < 0)
         return -1;
@@ -405,6 +540,7 @@ int main(int argc, char **argv)
     char err[CONFIG_ERR_MAX];
     if (argc > 1 && strncmp(argv[1], ZYGOTE_CTL_EXEC_FLAG "=", strlen(ZYGOTE_CTL_EXEC_FLAG) + 1) == 0)
         return run_reload_zygote(argc, argv);
+    the_argc = argc;
     the_argv = argv;
     switch (config_load(&k->cfg, argc, argv, environ, err, sizeof(err))) {
     case CONFIG_OK:

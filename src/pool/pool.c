@@ -132,7 +132,7 @@ struct pool {
     struct pool_zygote *starting; /* a reload's zygote until its READY */
     LIST_HEAD(, pool_zygote) retired;
     struct loop_timer start_timeout;
-    char *const *argv;            /* for a reload's zygote (pool_reload()) */
+    pool_reload_argv_fn argv_fn;  /* for a reload's zygote (pool_reload()) */
     char *const *envp;
     bool reload_again;            /* asked for while `starting`: once more after it */
     pool_reload_fn reloaded;
@@ -1145,10 +1145,10 @@ static void on_start_timeout(struct loop *loop, struct loop_timer *t)
     reload_failed(pool, why);
 }
 
-void pool_set_reload(struct pool *pool, char *const argv[], char *const envp[], pool_reload_fn fn,
-                     void *arg)
+void pool_set_reload(struct pool *pool, pool_reload_argv_fn argv_fn, char *const envp[],
+                     pool_reload_fn fn, void *arg)
 {
-    pool->argv = argv;
+    pool->argv_fn = argv_fn;
     pool->envp = envp;
     pool->reloaded = fn;
     pool->reloaded_arg = arg;
@@ -1160,8 +1160,14 @@ void pool_reload(struct pool *pool)
         pool->reload_again = true; /* it may have read php.ini before the change asked for */
         return;
     }
+    char why[CONFIG_ERR_MAX];
+    char *const *argv = pool->argv_fn(pool->reloaded_arg, why, sizeof why);
+    if (!argv) { /* the caller logs why */
+        reload_finished(pool, false, why);
+        return;
+    }
     struct zygote_ctl ctl;
-    if (zygote_ctl_launch(&ctl, pool->worker_count, pool->argv, pool->envp) < 0) {
+    if (zygote_ctl_launch(&ctl, pool->worker_count, argv, pool->envp) < 0) {
         log_error("reload failed: %s; the running PHP workers keep serving", ctl.err);
         reload_finished(pool, false, ctl.err);
         return;

@@ -55,10 +55,18 @@ void pool_destroy(struct pool *pool);
 /* A reload's outcome: `ok`, or `why` not (one line). */
 typedef void (*pool_reload_fn)(void *arg, bool ok, const char *why);
 
-/* What pool_reload() starts its zygote with (the master's own arguments and environment,
-   which must outlive the pool), and whom it tells how each reload ended. */
-void pool_set_reload(struct pool *pool, char *const argv[], char *const envp[], pool_reload_fn fn,
-                     void *arg);
+/*
+ * The arguments of a reload's zygote, asked for as each reload begins (the master loads its
+ * settings again then): valid until the next call, or NULL with `why` (one line) filled, and
+ * the reload fails at once without starting anything.
+ */
+typedef char *const *(*pool_reload_argv_fn)(void *arg, char *why, size_t whylen);
+
+/* What pool_reload() starts its zygote with (its arguments from `argv_fn`, the master's
+   environment, which must outlive the pool), and whom both tell (`arg`) and how each reload
+   ended (`fn`). */
+void pool_set_reload(struct pool *pool, pool_reload_argv_fn argv_fn, char *const envp[],
+                     pool_reload_fn fn, void *arg);
 
 /*
  * Graceful reload (SIGHUP): starts a new php-zygote (zygote_ctl_launch(): php.ini, OPcache and

@@ -3,7 +3,8 @@
  *
  * The input is split on '\n' into at most MAX_PIECES strings. Every string goes through each
  * value parser. Then config_load() runs three times: with the strings as environment values,
- * with them as flag values (both "--flag=v" and "--flag v"), and with them as raw argv words.
+ * with them as flag values (both "--flag=v" and "--flag v"), with them as raw argv words, and
+ * with the whole input as the body of the env file (--env-file, through a memfd).
  * The first byte of a string picks which variable or flag it feeds, so the fuzzer reaches every
  * setting without a dictionary. After each call the result must be coherent (checked below with
  * abort(), so a violation is a crash) and config_free() must leave nothing behind (LeakSanitizer).
@@ -12,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -184,6 +187,23 @@ static int split_pieces(const uint8_t *data, size_t size, char **pieces)
     return n;
 }
 
+/* The input as an env file: its errors must still be one line. */
+static void load_env_file(const uint8_t *data, size_t size)
+{
+    static int fd = -1;
+    char path[64], flag[80];
+
+    if (fd < 0)
+        fd = memfd_create("fuzz-env-file", 0);
+    require(fd >= 0);
+    require(ftruncate(fd, 0) == 0);
+    require(pwrite(fd, data, size, 0) == (ssize_t)size);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    snprintf(flag, sizeof flag, "--env-file=%s", path);
+    char *argv[] = {"kiln", flag, NULL};
+    load_and_check(2, argv, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *pieces[MAX_PIECES];
@@ -213,6 +233,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         argv[i + 1] = pieces[i];
     argv[n + 1] = NULL;
     load_and_check(n + 1, argv, NULL);
+
+    load_env_file(data, size);
 
     for (int i = 0; i < n; i++) {
         free(envp[i]);

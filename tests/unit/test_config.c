@@ -1352,7 +1352,8 @@ static void test_json_every_setting_in_its_syntax(void **state)
         if (strstr(json.data, lines[i]) == NULL)
             fail_msg("missing %s in:\n%s", lines[i], json.data);
     assert_non_null(strstr(json.data, "\n  \"DOCUMENT_ROOT\": \"/srv/a\\\"b\",\n"));
-    assert_non_null(strstr(json.data, "\n  \"SERVICE_NAME\": \"kiln\"\n}\n"));
+    assert_non_null(strstr(json.data, "\n  \"SERVICE_NAME\": \"kiln\",\n"));
+    assert_non_null(strstr(json.data, "\n  \"KILN_ENV_FILE\": \"\"\n}\n"));
     buf_free(&json);
 }
 
@@ -1414,6 +1415,315 @@ static void test_json_redacts_secrets(void **state)
     buf_free(&json);
 }
 
+
+/* ---- the env file ------------------------------------------------------------------------ */
+
+/* A temporary file holding `len` bytes of `text`; its path goes into `path`. */
+static void write_env_file(char path[64], const char *text, size_t len)
+{
+    snprintf(path, 64, "/tmp/kiln-env-test-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+}
+
+/* Loads with `--env-file PATH` (a file holding `text`), more flags and an environment. */
+static enum config_result load_file(struct config *cfg, const char *text, char **flags,
+                                    char **envp, char *err, char path[64])
+{
+    char *argv[16] = {"kiln", "--env-file", path};
+    int argc = 3;
+    write_env_file(path, text, strlen(text));
+    for (; flags != NULL && *flags != NULL; flags++)
+        argv[argc++] = *flags;
+    argv[argc] = NULL;
+    enum config_result r = load(cfg, argv, envp, err);
+    unlink(path);
+    return r;
+}
+
+static void test_env_file_syntax(void **state)
+{
+    struct config cfg;
+    char err[CONFIG_ERR_MAX], path[64];
+    (void)state;
+    assert_int_equal(load_file(&cfg,
+                               "# settings\n"
+                               "\n"
+                               "   # an indented comment\n"
+                               "export PHP_WORKERS=3\n"
+                               "  LISTEN_ADDR = 127.0.0.1:9000  \r\n"
+                               "SERVICE_NAME='shop-1'\n"
+                               "DOCUMENT_ROOT=\"/srv/my site # not a comment\"\n"
+                               "INDEX_FILE=\n" /* empty = unset, as in the environment */
+                               "PHP_INI_SET=a=1;b=2\n"
+                               "ACCESS_LOG=yes",  /* no newline at the end */
+                               NULL, NULL, err, path),
+                     CONFIG_OK);
+    assert_int_equal(cfg.php_workers, 3);
+    assert_string_equal(cfg.listen.text, "127.0.0.1:9000");
+    assert_string_equal(cfg.service_name, "shop-1");
+    assert_string_equal(cfg.document_root, "/srv/my site # not a comment");
+    assert_string_equal(cfg.index_file, "");
+    assert_int_equal(cfg.php_ini_set_count, 2);
+    assert_string_equal(cfg.php_ini_set[1], "b=2");
+    assert_true(cfg.access_log);
+    assert_string_equal(cfg.env_file, path);
+    config_free(&cfg);
+}
+
+static void test_env_file_errors(void **state)
+{
+    static const struct {
+        const char *text, *err; /* err after "PATH:" */
+    } cases[] = {
+        {"PHP_WORKERS=2\nNO_SUCH=1\n", "2: unknown setting \"NO_SUCH\"; run kiln --help for the list"},
+        {"\n\nPHP_WORKERS 2\n", "3: expected NAME=value"},
+        {"=2\n", "1: unknown setting \"\"; run kiln --help for the list"},
+        {"php_workers=2\n", "1: unknown setting \"php_workers\"; run kiln --help for the list"},
+        {"SERVICE_NAME=\"kiln\n", "1: expected one quoted value: no quote inside its own quotes, none after"},
+        {"SERVICE_NAME='a'b'\n", "1: expected one quoted value: no quote inside its own quotes, none after"},
+        {"SERVICE_NAME=\"a\" b\n", "1: expected one quoted value: no quote inside its own quotes, none after"},
+        {"KILN_ENV_FILE=/etc/other\n",
+         "1: KILN_ENV_FILE names the file itself: set it in the environment or with --env-file"},
+        {"# ok\nREQUEST_TIMEOUT=5x\n",
+         "2: invalid REQUEST_TIMEOUT \"5x\": expected a duration such as 30s, 2m, 1h, 1d or off"},
+        {"PHP_INI_SET=a=1;=2\n",
+         "1: invalid PHP_INI_SET \"a=1;=2\": expected key=value entries separated by ';' (key: "
+         "letters, digits, '.', '_', '-')"},
+        {"--help\n", "1: expected NAME=value"},
+    };
+    (void)state;
+    for (size_t i = 0; i < COUNT(cases); i++) {
+        struct config cfg;
+        char err[CONFIG_ERR_MAX], path[64], want[CONFIG_ERR_MAX];
+        assert_int_equal(load_file(&cfg, cases[i].text, NULL, NULL, err, path), CONFIG_ERROR);
+        snprintf(want, sizeof want, "%s:%s", path, cases[i].err);
+        assert_string_equal(err, want);
+        config_free(&cfg);
+    }
+}
+
+static void test_env_file_nul_byte(void **state)
+{
+    struct config cfg;
+    char err[CONFIG_ERR_MAX], path[64], want[CONFIG_ERR_MAX];
+    char *argv[] = {"kiln", "--env-file", path, NULL};
+    (void)state;
+    write_env_file(path, "PHP_WORKERS=2\nSERVICE_NAME=a\0b\n", 31);
+    assert_int_equal(load(&cfg, argv, NULL, err), CONFIG_ERROR);
+    unlink(path);
+    snprintf(want, sizeof want, "%s:2: a NUL byte", path);
+    assert_string_equal(err, want);
+}
+
+static void test_env_file_precedence(void **state)
+{
+    struct config cfg;
+    char err[CONFIG_ERR_MAX], path[64];
+    char *flags[] = {"--max-uri-size", "1K", "-d", "c=flag", NULL};
+    char *envp[] = {"RATE_LIMIT=7", "MAX_URI_SIZE=2K", "PHP_INI_SET=b=env;c=env", NULL};
+    (void)state;
+    assert_int_equal(load_file(&cfg, "RATE_WINDOW=11\nRATE_LIMIT=5\nMAX_URI_SIZE=4K\n"
+                                     "PHP_INI_SET=a=file;b=file;c=file\n",
+                               flags, envp, err, path),
+                     CONFIG_OK);
+    assert_int_equal(cfg.rate_window_secs, 11);  /* file over default */
+    assert_int_equal(cfg.rate_limit, 7);         /* environment over file */
+    assert_int_equal(cfg.max_uri_size, 1024);    /* flag over environment */
+    /* php.ini directives add up in that order: the last one for a key wins in PHP */
+    static const char *const sets[] = {"a=file", "b=file", "c=file", "b=env", "c=env", "c=flag"};
+    assert_int_equal(cfg.php_ini_set_count, COUNT(sets));
+    for (size_t i = 0; i < COUNT(sets); i++)
+        assert_string_equal(cfg.php_ini_set[i], sets[i]);
+    config_free(&cfg);
+}
+
+static void test_env_file_which_and_whether(void **state)
+{
+    struct config cfg;
+    char err[CONFIG_ERR_MAX], path[64];
+    (void)state;
+    write_env_file(path, "PHP_WORKERS=5\n", 14);
+    char env_entry[80];
+    snprintf(env_entry, sizeof env_entry, "KILN_ENV_FILE=%s", path);
+    char *from_env[] = {env_entry, NULL};
+    assert_int_equal(load_env1(&cfg, env_entry, err), CONFIG_OK);
+    assert_int_equal(cfg.php_workers, 5);
+    config_free(&cfg);
+    /* an empty --env-file turns the variable's file off */
+    char *off[] = {"kiln", "--env-file=", "--workers", "2", NULL};
+    assert_int_equal(load(&cfg, off, from_env, err), CONFIG_OK);
+    assert_int_equal(cfg.php_workers, 2);
+    config_free(&cfg);
+    unlink(path);
+    /* missing: an error, unless the name starts with '-' */
+    char *missing[] = {"kiln", "--env-file", "/nonexistent/kiln.env", NULL};
+    assert_int_equal(load(&cfg, missing, NULL, err), CONFIG_ERROR);
+    assert_string_equal(err, "--env-file \"/nonexistent/kiln.env\": cannot read: No such file "
+                             "or directory");
+    char *optional[] = {"kiln", "--env-file", "-/nonexistent/kiln.env", NULL};
+    assert_int_equal(load(&cfg, optional, NULL, err), CONFIG_OK);
+    assert_string_equal(cfg.env_file, "-/nonexistent/kiln.env");
+    config_free(&cfg);
+    assert_int_equal(load_env1(&cfg, "KILN_ENV_FILE=/tmp", err), CONFIG_ERROR);
+    assert_string_equal(err, "KILN_ENV_FILE \"/tmp\": cannot read: not a regular file");
+    char *optional_dir[] = {"kiln", "--env-file=-/tmp", NULL};
+    assert_int_equal(load(&cfg, optional_dir, NULL, err), CONFIG_ERROR); /* only a missing one */
+}
+
+/* ---- reload: config_diff(), config_take_reloadable() ------------------------------------- */
+
+struct changes {
+    char text[2048];
+    char *flags[64]; /* "--flag=from" of each change that needs a restart */
+    int flag_count;
+};
+
+static void note_change(void *arg, const struct config_change *c)
+{
+    struct changes *ch = arg;
+    size_t n = strlen(ch->text);
+    snprintf(ch->text + n, sizeof ch->text - n, "%s%s:%s>%s;", c->reload ? "+" : "", c->name,
+             c->secret ? "?" : c->from, c->secret ? "?" : c->to);
+    if (!c->reload) {
+        size_t len = strlen(c->flag) + strlen(c->from) + 2;
+        ch->flags[ch->flag_count] = malloc(len);
+        snprintf(ch->flags[ch->flag_count++], len, "%s=%s", c->flag, c->from);
+    }
+}
+
+static void free_changes(struct changes *ch)
+{
+    for (int i = 0; i < ch->flag_count; i++)
+        free(ch->flags[i]);
+}
+
+static void test_diff_names_each_change(void **state)
+{
+    struct tmp_tree *t = *state;
+    struct config running, next;
+    char err[CONFIG_ERR_MAX], root[128], sub[128];
+    (void)state;
+    snprintf(root, sizeof root, "DOCUMENT_ROOT=%s", t->root);
+    snprintf(sub, sizeof sub, "DOCUMENT_ROOT=%s/sub/..", t->root);
+    char *before[] = {root, "LISTEN_ADDR=127.0.0.1:8080", "PHP_INI_SET=a=1", "TLS_CERT=c",
+                      "TLS_KEY=k", "MAX_CONNECTIONS=100", NULL};
+    char *after[] = {sub, "LISTEN_ADDR=127.0.0.1:8081", "PHP_INI_SET=a=2",
+                     "WORKER_MAX_REQUESTS=5", "TLS_CERT=c", "TLS_KEY=k2", "MAX_CONNECTIONS=100",
+                     NULL};
+    char *argv[] = {"kiln", NULL};
+    assert_int_equal(load(&running, argv, before, err), CONFIG_OK);
+    running.tls_cert[0] = running.tls_key[0] = '\0'; /* no such files: only the root's check */
+    assert_int_equal(config_check_paths(&running, err, CONFIG_ERR_MAX), 0);
+    strcpy(running.tls_cert, "c");
+    strcpy(running.tls_key, "k");
+    assert_int_equal(load(&next, argv, after, err), CONFIG_OK);
+    struct changes ch = {0};
+    config_diff(&running, &next, note_change, &ch);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "LISTEN_ADDR:127.0.0.1:8080>127.0.0.1:8081;"
+             "+DOCUMENT_ROOT:%s>%s/sub/..;" /* as given, not the realpath */
+             "+WORKER_MAX_REQUESTS:0>5;+PHP_INI_SET:?>?;TLS_KEY:?>?;",
+             t->root, t->root);
+    assert_string_equal(ch.text, want);
+    free_changes(&ch);
+    config_free(&running);
+    config_free(&next);
+}
+
+/* The `from` values as flags make a new load agree with the running configuration: what the
+   master does so that a reload's php-zygote never takes a setting that needs a restart. */
+static void test_diff_values_round_trip_as_flags(void **state)
+{
+    struct config running, next, kept;
+    char err[CONFIG_ERR_MAX];
+    char *envp[] = {
+        "LISTEN_ADDR=[::1]:8443", "INTERNAL_ADDR=127.0.0.1:9090", "INDEX_FILE=index.php",
+        "ROUTING=try-files", "ERROR_PAGES_DIR=/e", "EXECUTOR=stub", "PHP_WORKERS=3",
+        "QUEUE_CAPACITY=7", "PHP_DISABLE_FORK=0", "REQUEST_TIMEOUT=90s", "SSE_TIMEOUT=off",
+        "STATIC_CACHE_TTL=2w", "HEADER_TIMEOUT_SECS=9", "MAX_BODY_SIZE=1536K",
+        "MAX_HEADER_SIZE=2K", "ACCESS_LOG=1", "COMPRESSION=off",
+        "COMPRESSION_LEVEL=br=5,gzip=1", "COMPRESSION_TYPES=image/*,application/wasm",
+        "TRUSTED_PROXIES=10.0.0.0/8,::1/128", "TLS_CERT=/c", "TLS_KEY=/k",
+        "HTTP_REDIRECT_ADDR=0.0.0.0:80", "LOG_LEVEL=warn", "SERVICE_NAME=shop",
+        "SHUTDOWN_DELAY=5s", "BODY_MIN_RATE=500", "RATE_LIMIT=9", NULL};
+    char *argv[64] = {"kiln", NULL};
+    (void)state;
+    assert_int_equal(load(&running, argv, envp, err), CONFIG_OK);
+    assert_int_equal(load(&next, argv, NULL, err), CONFIG_OK);
+    struct changes ch = {0};
+    config_diff(&running, &next, note_change, &ch);
+    assert_true(ch.flag_count > 20);
+    for (int i = 0; i < ch.flag_count; i++)
+        argv[i + 1] = ch.flags[i];
+    argv[ch.flag_count + 1] = NULL;
+    assert_int_equal(load(&kept, argv, NULL, err), CONFIG_OK);
+    struct changes left = {0};
+    config_diff(&running, &kept, note_change, &left);
+    assert_string_equal(left.text, "+PHP_DISABLE_FORK:off>on;"); /* a reload applies that one */
+    free_changes(&ch);
+    free_changes(&left);
+    config_free(&running);
+    config_free(&next);
+    config_free(&kept);
+}
+
+static void test_take_reloadable(void **state)
+{
+    struct config running, next;
+    char err[CONFIG_ERR_MAX];
+    char *before[] = {"PHP_INI_SET=a=1;b=1", "LISTEN_ADDR=127.0.0.1:1", NULL};
+    char *after[] = {"PHP_INI_SET=c=2", "WORKER_MAX_REQUESTS=9", "PHP_INI=/p.ini",
+                     "PHP_DISABLE_FORK=off", "DOCUMENT_ROOT=/srv/new", "LISTEN_ADDR=127.0.0.1:2",
+                     NULL};
+    char *argv[] = {"kiln", NULL};
+    (void)state;
+    assert_int_equal(load(&running, argv, before, err), CONFIG_OK);
+    strcpy(running.document_root_setting, "/var/www/html");
+    assert_int_equal(load(&next, argv, after, err), CONFIG_OK);
+    config_take_reloadable(&running, &next);
+    assert_int_equal(running.php_ini_set_count, 1);
+    assert_string_equal(running.php_ini_set[0], "c=2");
+    assert_int_equal(running.worker_max_requests, 9);
+    assert_string_equal(running.php_ini, "/p.ini");
+    assert_false(running.php_disable_fork);
+    assert_string_equal(running.document_root_setting, "/srv/new"); /* resolved by the caller */
+    assert_string_equal(running.document_root, "/var/www/html");
+    assert_string_equal(running.listen.text, "127.0.0.1:1"); /* needs a restart */
+    config_free(&next); /* frees the old entries: LeakSanitizer checks both */
+    config_free(&running);
+}
+
+/* docs/configuration.md lists the settings a reload applies; the table decides. */
+static void test_reload_list_in_the_docs(void **state)
+{
+    char *envp[] = {NULL};
+    (void)state;
+    FILE *doc = fopen("docs/configuration.md", "r");
+    assert_non_null(doc);
+    char line[1024], listed[1024] = "";
+    while (fgets(line, sizeof line, doc) != NULL)
+        if (strncmp(line, "Settings a reload applies:", 26) == 0)
+            snprintf(listed, sizeof listed, "%s", line);
+    fclose(doc);
+    assert_true(listed[0] != '\0');
+    struct buf json = config_json(envp);
+    unsigned applied = 0;
+    for (const char *p = json.data; (p = strstr(p, "\n  \"")) != NULL; p++) {
+        char name[64], quoted[70];
+        sscanf(p + 4, "%63[A-Z0-9_]", name);
+        snprintf(quoted, sizeof quoted, "`%s`", name);
+        if (config_reload_applies(name) != (strstr(listed, quoted) != NULL))
+            fail_msg("%s: the table and docs/configuration.md disagree", name);
+        applied += config_reload_applies(name);
+    }
+    assert_int_equal(applied, 5);
+    buf_free(&json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1459,6 +1769,15 @@ int main(void)
         cmocka_unit_test(test_json_every_setting_in_its_syntax),
         cmocka_unit_test(test_json_lists_every_setting),
         cmocka_unit_test(test_json_redacts_secrets),
+        cmocka_unit_test(test_env_file_syntax),
+        cmocka_unit_test(test_env_file_errors),
+        cmocka_unit_test(test_env_file_nul_byte),
+        cmocka_unit_test(test_env_file_precedence),
+        cmocka_unit_test(test_env_file_which_and_whether),
+        cmocka_unit_test_setup_teardown(test_diff_names_each_change, make_tree, remove_tree),
+        cmocka_unit_test(test_diff_values_round_trip_as_flags),
+        cmocka_unit_test(test_take_reloadable),
+        cmocka_unit_test(test_reload_list_in_the_docs),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
