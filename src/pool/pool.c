@@ -1186,7 +1186,7 @@ void pool_reload(struct pool *pool)
 
 bool pool_reload_pending(const struct pool *pool)
 {
-    return pool->starting != NULL;
+    return pool->starting != NULL || pool->reload_again;
 }
 
 /* ---- pool ------------------------------------------------------------------------------------- */

@@ -242,3 +242,13 @@ def test_reload_takes_a_renewed_certificate(tmp_path, start_kiln):
     assert reload_command(k.proc.pid)[0] == 0
     assert "TLS certificate stays" in k.log()
     assert served_cert_name(k.port) == "second"
+
+
+def test_reload_asked_during_a_reload_is_answered_after_its_own(tmp_path, start_kiln):
+    """A --reload that arrives while another reload is starting waits for the reload run for it
+    (the one started may have read php.ini before the change the asker made)."""
+    root = release(tmp_path / "app", "v1")
+    k = start(start_kiln, root)
+    os.kill(k.proc.pid, signal.SIGHUP)  # starts a new php-zygote, which takes a while
+    assert reload_command(k.proc.pid)[0] == 0
+    assert k.log().count("reload complete") == 2
