@@ -174,6 +174,10 @@ static const struct setting settings[] = {
      .default_value = "0", .kind = KIND_UINT, FIELD(worker_max_requests), .min = 0, .max = UINT_MAX,
      .reload = true,
      .help = "Replace a worker after N requests; 0 = never."},
+    {.env = "WORKER_SCRIPT", .flag = "--worker-script", .metavar = "PATH", .default_value = "",
+     .kind = KIND_PATH, FIELD(worker_script),
+     .help = "Worker mode: each PHP worker runs this script once, which serves requests with "
+             "kiln_handle_request(); relative to DOCUMENT_ROOT; \"\" = classic mode."},
     {.env = "PHP_INI", .flag = "--php-ini", .metavar = "FILE", .default_value = "",
      .kind = KIND_PATH, FIELD(php_ini), .reload = true, .help = "php.ini to load instead of Debian's default."},
     {.env = "PHP_DISABLE_FORK", .flag = "--php-disable-fork", .default_value = "on",
@@ -1475,6 +1479,21 @@ static int check_readable_file(const char *name, const char *path, char *err, si
     return 0;
 }
 
+/* WORKER_SCRIPT: a relative path is under the (resolved) document root; it must be a file. */
+static int resolve_worker_script(struct config *cfg, char *err, size_t errlen)
+{
+    if (cfg->worker_script[0] == '\0' || cfg->worker_script[0] == '/')
+        return check_readable_file("WORKER_SCRIPT", cfg->worker_script, err, errlen);
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/%s", cfg->document_root, cfg->worker_script);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        set_err(err, errlen, "WORKER_SCRIPT: path too long");
+        return -1;
+    }
+    memcpy(cfg->worker_script, path, (size_t)n + 1);
+    return check_readable_file("WORKER_SCRIPT", cfg->worker_script, err, errlen);
+}
+
 int config_check_paths(struct config *cfg, char *err, size_t errlen)
 {
     set_err(err, errlen, "%s", "");
@@ -1485,7 +1504,8 @@ int config_check_paths(struct config *cfg, char *err, size_t errlen)
         return -1;
     if (check_readable_file("TLS_CERT", cfg->tls_cert, err, errlen) < 0 ||
         check_readable_file("TLS_KEY", cfg->tls_key, err, errlen) < 0 ||
-        check_readable_file("PHP_INI", cfg->php_ini, err, errlen) < 0)
+        check_readable_file("PHP_INI", cfg->php_ini, err, errlen) < 0 ||
+        resolve_worker_script(cfg, err, errlen) < 0)
         return -1;
     return 0;
 }

@@ -69,6 +69,8 @@ struct config {
     unsigned queue_capacity;       /* QUEUE_CAPACITY, --queue-capacity; 0 = workers x 100;
                                       always resolved after config_load() */
     unsigned worker_max_requests;  /* WORKER_MAX_REQUESTS, --worker-max-requests; 0 = off */
+    char worker_script[PATH_MAX];  /* WORKER_SCRIPT, --worker-script; "" = classic mode; after
+                                      config_check_paths() absolute (relative: DOCUMENT_ROOT) */
     char php_ini[PATH_MAX];        /* PHP_INI, --php-ini; "" = Debian's embed php.ini */
     bool php_disable_fork;         /* PHP_DISABLE_FORK, --php-disable-fork; default on */
     /* PHP_INI_SET ("k=v;k=v") then each -d k=v, in order */

@@ -4,6 +4,7 @@
 #include <main/php_output.h>
 
 #include "php/sapi.h"
+#include "php/wmode.h"
 #include "php/worker.h"
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_finish_request, 0, 0, _IS_BOOL, 0)
@@ -11,6 +12,10 @@ ZEND_END_ARG_INFO()
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_request_heartbeat, 0, 0, _IS_BOOL, 0)
     ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, seconds, IS_LONG, 0, "10")
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_handle_request, 0, 1, _IS_BOOL, 0)
+    ZEND_ARG_TYPE_INFO(0, handler, IS_CALLABLE, 0)
 ZEND_END_ARG_INFO()
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_getallheaders, 0, 0, IS_ARRAY, 0)
@@ -37,6 +42,20 @@ static ZEND_FUNCTION(kiln_request_heartbeat)
     proto_put_heartbeat(worker_frames(r->worker), (uint32_t)seconds);
     worker_send(r->worker);
     RETURN_TRUE;
+}
+
+/* Worker mode: serve the next request with $handler (php/wmode.h). */
+static ZEND_FUNCTION(kiln_handle_request)
+{
+    zval *handler;
+    ZEND_PARSE_PARAMETERS_START(1, 1)
+        Z_PARAM_ZVAL(handler)
+    ZEND_PARSE_PARAMETERS_END();
+    if (!zend_is_callable(handler, 0, NULL)) {
+        zend_argument_type_error(1, "must be a valid callback");
+        RETURN_THROWS();
+    }
+    RETURN_BOOL(wmode_handle(handler));
 }
 
 /*
@@ -103,11 +122,32 @@ static ZEND_FUNCTION(kiln_flush)
     sapi_flush();
 }
 
-void kiln_functions_override_flush(void)
+static zif_handler php_putenv; /* PHP's own putenv() */
+
+/* putenv(): PHP's, and worker mode learns that the environment needs restoring. */
+static ZEND_FUNCTION(kiln_putenv)
 {
-    zend_function *fn = zend_hash_str_find_ptr(CG(function_table), "flush", sizeof("flush") - 1);
-    if (fn && fn->type == ZEND_INTERNAL_FUNCTION)
-        fn->internal_function.handler = zif_kiln_flush;
+    wmode_note_putenv();
+    php_putenv(execute_data, return_value);
+}
+
+/* Replaces an internal function's handler; returns the old one, or NULL when not found. */
+static zif_handler override(const char *name, size_t len, zif_handler handler)
+{
+    zend_function *fn = zend_hash_str_find_ptr(CG(function_table), name, len);
+    if (!fn || fn->type != ZEND_INTERNAL_FUNCTION)
+        return NULL;
+    zif_handler old = fn->internal_function.handler;
+    fn->internal_function.handler = handler;
+    return old;
+}
+
+void kiln_functions_override(void)
+{
+    override("flush", sizeof("flush") - 1, zif_kiln_flush);
+    zif_handler old = override("putenv", sizeof("putenv") - 1, zif_kiln_putenv);
+    if (old)
+        php_putenv = old;
 }
 
 const zend_function_entry kiln_functions[] = {
@@ -116,6 +156,8 @@ const zend_function_entry kiln_functions[] = {
     ZEND_FALIAS(tokio_finish_request, kiln_finish_request, arginfo_finish_request)
     ZEND_FE(kiln_request_heartbeat, arginfo_request_heartbeat)
     ZEND_FALIAS(tokio_request_heartbeat, kiln_request_heartbeat, arginfo_request_heartbeat)
+    ZEND_FE(kiln_handle_request, arginfo_handle_request)
+    ZEND_FALIAS(frankenphp_handle_request, kiln_handle_request, arginfo_handle_request)
     ZEND_FE(getallheaders, arginfo_getallheaders)
     ZEND_FALIAS(apache_request_headers, getallheaders, arginfo_getallheaders)
     ZEND_FE_END

@@ -113,7 +113,7 @@ static zend_result kiln_minit(INIT_FUNC_ARGS)
     (void)type;
     (void)module_number;
     sapi_module.name = OPCACHE_SAPI_NAME;
-    kiln_functions_override_flush();
+    kiln_functions_override();
     /* every module's functions are registered by now, pcntl's too, even as a shared extension */
     if (disable_fork)
         zend_disable_functions(FORK_FUNCTIONS);
@@ -667,7 +667,7 @@ static void find_known_vars(const struct kiln_request *r, struct known_vars *k)
 }
 
 /* PHP keeps SG(request_info) across requests: every field is set, every time. */
-static void set_request_info(struct kiln_request *r)
+void kiln_sapi_bind(struct kiln_request *r)
 {
     struct known_vars k;
     find_known_vars(r, &k);
@@ -704,7 +704,7 @@ static void ini_buffer_closed(void *opaq)
  * ob_start() without callback creates a handler of the same name, so this one is marked (its
  * context, unused by the default handler) and forgotten when PHP closes it.
  */
-static void mark_ini_buffer(struct kiln_request *r)
+void kiln_sapi_mark_ini_buffer(struct kiln_request *r)
 {
     r->ini_buffer = NULL;
     if (php_output_get_level() != 1)
@@ -726,10 +726,10 @@ bool kiln_sapi_in_ini_buffer(void)
 /* The request itself; a fatal error inside the script is caught by php_execute_script(). */
 static bool run_request(struct kiln_request *r)
 {
-    set_request_info(r);
+    kiln_sapi_bind(r);
     if (php_request_startup() == FAILURE)
         return false;
-    mark_ini_buffer(r);
+    kiln_sapi_mark_ini_buffer(r);
     zend_file_handle fh;
     zend_stream_init_filename(&fh, r->req.head.script);
     fh.primary_script = 1;
@@ -743,6 +743,34 @@ static bool run_request(struct kiln_request *r)
     return true;
 }
 
+void kiln_sapi_unbind(const char *script)
+{
+    sapi_request_info *ri = &SG(request_info);
+    ri->request_method = NULL;
+    ri->query_string = NULL;
+    ri->request_uri = NULL;
+    ri->path_translated = (char *)script;
+    ri->content_type = NULL;
+    ri->content_length = 0;
+    ri->no_headers = 1; /* nothing to send: the worker script's own output goes to stderr */
+    ri->auth_user = ri->auth_password = ri->auth_digest = NULL;
+    SG(sapi_headers).http_response_code = 200;
+    SG(server_context) = NULL;
+}
+
+void kiln_sapi_refuse(struct kiln_request *r)
+{
+    r->exit_status = 255;
+    queue_status_only(r, 500);
+}
+
+void kiln_sapi_fail(struct kiln_request *r)
+{
+    r->exit_status = 255;
+    if (!r->headers_sent && !r->finished)
+        queue_status_only(r, 500);
+}
+
 bool kiln_sapi_execute(struct kiln_request *r)
 {
     volatile bool ok = false;
@@ -750,11 +778,8 @@ bool kiln_sapi_execute(struct kiln_request *r)
         ok = run_request(r);
     } zend_end_try();
     SG(server_context) = NULL;
-    if (!ok) {
-        r->exit_status = 255;
-        if (!r->headers_sent && !r->finished)
-            queue_status_only(r, 500);
-    }
+    if (!ok)
+        kiln_sapi_fail(r);
     return ok;
 }
 

@@ -89,6 +89,20 @@ struct kiln_request *kiln_sapi_current(void);
  */
 bool kiln_sapi_in_ini_buffer(void);
 
+/*
+ * Worker mode (php/wmode.h) runs requests inside the worker script's own PHP request:
+ * kiln_sapi_bind() makes r the request in flight (SG(request_info), SG(server_context)),
+ * kiln_sapi_unbind() returns to the script's own context (no request: output to stderr).
+ */
+void kiln_sapi_bind(struct kiln_request *r);
+void kiln_sapi_unbind(const char *script);
+/* Marks php.ini's output_buffering buffer, once PHP opened it for r (see flush()). */
+void kiln_sapi_mark_ini_buffer(struct kiln_request *r);
+/* Answers r 500 (nothing of it ran), exit status 255. */
+void kiln_sapi_refuse(struct kiln_request *r);
+/* r failed: 500 unless headers were sent, exit status 255. */
+void kiln_sapi_fail(struct kiln_request *r);
+
 /* fastcgi_finish_request(): flushes PHP's buffers and headers, then queues FINISH. */
 bool kiln_sapi_finish(struct kiln_request *r);
 

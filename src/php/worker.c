@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "base.h"
 #include "php/opcache_stats.h"
 #include "php/sapi.h"
+#include "php/wmode.h"
 
 #define MAX_PENDING_FDS 8
 #define OPCACHE_SAMPLE_MS 1000 /* at most one OPcache sample a second per worker */
@@ -32,6 +34,8 @@ struct worker {
     bool broken;                  /* the socket failed: the master is gone */
     bool detached;                /* this process is a fork() of the worker (pcntl_fork) */
     unsigned served;
+    uint32_t requests;            /* REQUEST frames received: positions on the begin board */
+    proto_slot *slot;             /* the begin board, or NULL */
     struct scoreboard_slot *score; /* what it publishes for /workers and /metrics, or NULL */
     uint64_t opcache_due_ms;      /* monotonic time of the next OPcache sample */
 };
@@ -357,7 +361,44 @@ static void send_end(struct worker *w, const struct kiln_request *r, bool retiri
     worker_send(w);
 }
 
-static noreturn void worker_exit(struct worker *w, int status, bool clean)
+int worker_next_request(struct worker *w, struct kiln_request *r)
+{
+    for (;;) {
+        request_init(r, w);
+        int rc = receive_request(w, r);
+        if (rc <= 0) {
+            request_free(r);
+            return rc;
+        }
+        uint32_t pos = proto_position_next(&w->requests);
+        if (w->slot && !proto_slot_begin(w->slot, pos)) {
+            request_free(r); /* the master gave it to another worker */
+            continue;
+        }
+        w->served++;
+        if (w->score)
+            publish_request(w, r);
+        w->wrote = false; /* look for ABORT only after this request's own writes */
+        return 1;
+    }
+}
+
+bool worker_end_request(struct worker *w, struct kiln_request *r, bool healthy, bool recycle)
+{
+    unsigned max = w->cfg->worker_max_requests;
+    bool retiring = !healthy || recycle || w->broken || (max && w->served >= max);
+    send_end(w, r, retiring);
+    request_free(r);
+    reap_children();
+    return retiring;
+}
+
+bool worker_detached(const struct worker *w)
+{
+    return w->detached;
+}
+
+noreturn void worker_exit(struct worker *w, int status, bool clean)
 {
     for (size_t i = 0; i < w->nfds; i++)
         close(w->fds[i]);
@@ -367,48 +408,81 @@ static noreturn void worker_exit(struct worker *w, int status, bool clean)
     kiln_sapi_exit(status, clean);
 }
 
-noreturn void worker_main(int sock, const struct config *cfg, proto_slot *slot,
-                          struct scoreboard_slot *score)
+/* Milliseconds of monotonic time. */
+static uint64_t now_ms(void)
 {
-    struct worker *w = &the_worker;
-    w->sock = sock;
-    w->cfg = cfg;
-    w->score = score;
-    w->body_at = PROTO_NO_FRAME;
-    proto_decoder_init(&w->in, 0);
-    uint32_t requests = 0; /* REQUEST frames received: positions on the begin board */
-    /* descendants whose parent dies come back to the worker, in its process group's reach */
-    prctl(PR_SET_CHILD_SUBREAPER, 1);
-    pthread_atfork(before_fork, NULL, detach_forked_child);
+    return clock_usec(CLOCK_MONOTONIC) / 1000;
+}
+
+/*
+ * The worker script failed before it served anything: every request that reaches this worker
+ * until `until_ms` is answered 500 at once (a client never waits for a PHP that cannot boot),
+ * then the worker exits. Living that long is the back-off: the pool replaces a worker that
+ * began requests at once, and without this a failing boot under traffic would fork per request.
+ */
+static noreturn void refuse_requests(struct worker *w, uint64_t until_ms)
+{
+    for (;;) {
+        uint64_t now = now_ms();
+        struct pollfd p = {.fd = w->sock, .events = POLLIN};
+        bool pending = proto_decoder_pending(&w->in) > 0; /* bytes read, not decoded */
+        if (!pending && poll(&p, 1, now < until_ms ? (int)(until_ms - now) : 0) <= 0)
+            break;
+        struct kiln_request r;
+        if (worker_next_request(w, &r) <= 0)
+            break;
+        kiln_sapi_refuse(&r);
+        if (worker_end_request(w, &r, true, false))
+            break;
+    }
+    worker_exit(w, 1, true);
+}
+
+static noreturn void serve_classic(struct worker *w)
+{
     for (;;) {
         struct kiln_request r;
-        request_init(&r, w);
-        int rc = receive_request(w, &r);
-        if (rc <= 0) {
-            request_free(&r);
+        int rc = worker_next_request(w, &r);
+        if (rc <= 0)
             worker_exit(w, rc == 0 ? 0 : 1, true);
-        }
-        uint32_t pos = proto_position_next(&requests);
-        if (slot && !proto_slot_begin(slot, pos)) {
-            request_free(&r); /* the master gave it to another worker */
-            continue;
-        }
-        w->served++;
-        if (w->score)
-            publish_request(w, &r);
-        w->wrote = false; /* look for ABORT only after this request's own writes */
         bool healthy = kiln_sapi_execute(&r);
         if (w->detached) { /* a forked child at the end of the script: exit, silently */
             int status = r.exit_status;
             request_free(&r);
             worker_exit(w, status, healthy);
         }
-        bool retiring = !healthy || w->broken ||
-                        (cfg->worker_max_requests && w->served >= cfg->worker_max_requests);
-        send_end(w, &r, retiring);
-        request_free(&r);
-        reap_children();
-        if (retiring)
+        if (worker_end_request(w, &r, healthy, false))
             worker_exit(w, healthy ? 0 : 1, healthy);
     }
+}
+
+/* Worker mode (WORKER_SCRIPT): the script runs once and serves requests itself. */
+static noreturn void serve_worker_script(struct worker *w, uint64_t started_ms)
+{
+    enum wmode_result res = wmode_run(w, w->cfg->worker_script);
+    if (res == WMODE_BOOT_FAILED)
+        refuse_requests(w, started_ms + WORKER_BOOT_BACKOFF_MS);
+    if (w->detached)
+        worker_exit(w, 0, false);
+    /* after a fatal error in a handler PHP's request shutdown ran as usual: PHP is sound */
+    worker_exit(w, res == WMODE_DONE ? 0 : 1, true);
+}
+
+noreturn void worker_main(int sock, const struct config *cfg, proto_slot *slot,
+                          struct scoreboard_slot *score)
+{
+    struct worker *w = &the_worker;
+    uint64_t started_ms = now_ms();
+    w->sock = sock;
+    w->cfg = cfg;
+    w->score = score;
+    w->slot = slot;
+    w->body_at = PROTO_NO_FRAME;
+    proto_decoder_init(&w->in, 0);
+    /* descendants whose parent dies come back to the worker, in its process group's reach */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    pthread_atfork(before_fork, NULL, detach_forked_child);
+    if (cfg->worker_script[0])
+        serve_worker_script(w, started_ms);
+    serve_classic(w);
 }

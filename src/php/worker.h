@@ -29,6 +29,7 @@
 #include "pool/scoreboard.h"
 
 struct worker;
+struct kiln_request;
 
 /*
  * Serves requests on `sock` until it is time to exit; never returns. Each request is claimed on
@@ -38,6 +39,24 @@ struct worker;
  */
 noreturn void worker_main(int sock, const struct config *cfg, proto_slot *slot,
                           struct scoreboard_slot *score);
+
+/* A worker whose WORKER_SCRIPT failed to boot answers 500 until this long after its start. */
+#define WORKER_BOOT_BACKOFF_MS 1000
+
+/*
+ * Worker mode: waits for the next request this worker is to run (claimed on the begin board,
+ * published on the scoreboard): 1 ready, 0 the master closed the socket, -1 error.
+ */
+int worker_next_request(struct worker *w, struct kiln_request *r);
+/*
+ * Sends END (PROTO_END_RETIRING when !healthy, `recycle`, the socket failed or
+ * WORKER_MAX_REQUESTS is reached) and frees the request. Returns true when the worker retires.
+ */
+bool worker_end_request(struct worker *w, struct kiln_request *r, bool healthy, bool recycle);
+/* True in a child a script forked: it must never talk to the master. */
+bool worker_detached(const struct worker *w);
+/* Ends the worker: closes its socket, then kiln_sapi_exit(status, clean). */
+noreturn void worker_exit(struct worker *w, int status, bool clean);
 
 /*
  * For the SAPI, after the script and before PHP's request shutdown (the request is still

@@ -1,0 +1,2 @@
+<?php
+echo 'classic mode ran index.php';

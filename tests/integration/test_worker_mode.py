@@ -1,0 +1,184 @@
+"""Worker mode (issue 14): WORKER_SCRIPT boots once per worker and serves requests through
+kiln_handle_request(); nothing of one request is seen by the next, failures answer 500 at once.
+The scripts are in tests/integration/php/worker; app.php's handler picks a case from ?t=."""
+
+import subprocess
+import threading
+import time
+
+import httpx
+import pytest
+
+from conftest import KILN_BIN, free_port
+
+APP = "/worker/index.php"
+
+
+@pytest.fixture
+def wk(phpsite, start_kiln, tmp_path):
+    """Kiln with one worker (so consecutive requests meet the same PHP process) in worker mode."""
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+
+    def start(script="worker/app.php", args=()):
+        return start_kiln(phpsite, ["--workers", "1", "--worker-script", script,
+                                    "-d", f"session.save_path={sessions}", *args])
+    return start
+
+
+def info(k, **kw):
+    r = httpx.get(k.url(APP), params={"t": "info"}, timeout=20, **kw)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_worker_script_boots_once_and_serves_with_superglobals(wk):
+    k = wk()
+    a = info(k, headers={"X-Test": "yes"})
+    b = info(k)
+    assert a["pid"] == a["boot_pid"] == b["pid"]      # one boot, the same process
+    assert b["served"] == a["served"] + 1             # the script's own state persists
+    assert a["server"]["HTTP_X_TEST"] == "yes" and "HTTP_X_TEST" not in b["server"]
+    assert a["server"]["SCRIPT_FILENAME"].endswith("/worker/index.php")
+    assert a["server"]["REQUEST_URI"] == "/worker/index.php?t=info"
+    assert a["serialize_precision"] == "10"           # ini_set() at boot persists
+    post = httpx.post(k.url(APP + "?t=info"), data={"a": "b"}, auth=("u", "p")).json()
+    assert post["post"] == {"a": "b"} and post["input"] == "a=b"
+    assert post["request"] == {"t": "info", "a": "b"}
+    assert post["server"]["PHP_AUTH_USER"] == "u" and post["server"]["PHP_AUTH_PW"] == "p"
+    after = info(k)
+    assert after["post"] == [] and after["input"] == "" and after["request"] == {"t": "info"}
+    assert "PHP_AUTH_USER" not in after["server"]
+    assert after["pid"] == a["pid"]
+
+
+def test_relative_worker_script_must_exist(phpsite, tmp_path):
+    r = subprocess.run([KILN_BIN, "--docroot", str(phpsite), "--worker-script", "worker/nope.php",
+                        "--listen", f"127.0.0.1:{free_port()}"], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2 and "WORKER_SCRIPT" in r.stderr and "nope.php" in r.stderr
+
+
+def test_frankenphp_alias_and_classic_mode_unchanged(phpsite, start_kiln):
+    k = start_kiln(phpsite, ["--workers", "1"])
+    assert httpx.get(k.url(APP)).text == "classic mode ran index.php"
+    r = httpx.get(k.url("/worker/boot_return.php"))  # no worker mode: a plain script
+    assert r.status_code == 200
+
+
+def test_nothing_leaks_into_the_next_request(wk):
+    """One request changes everything it can; the next one sees none of it."""
+    k = wk()
+    with httpx.Client(timeout=20) as c:
+        c.cookies.set("c", "1")
+        r = c.get(k.url(APP), params={"t": "pollute"})
+        dirty = r.json() if "\n" not in r.text else __import__("json").loads(r.text.split("\n")[0])
+        assert r.status_code == 201
+        assert r.headers["X-Leak"] == "1" and r.headers["X-Callback"] == "leak"
+        assert "PHPSESSID" in r.headers.get("set-cookie", "")
+        assert r.text.endswith("\nopen-buffer")         # a buffer left open belongs to its response
+        assert dirty["session"] == {"secret": "leak"} and dirty["env"] == "leak"
+        assert dirty["precision"] == "5" and dirty["last_error"]["message"] == "leaked warning"
+    r = httpx.get(k.url(APP), params={"t": "info"})
+    clean = r.json()
+    assert clean["pid"] == dirty["pid"]                 # the same worker, not a new one
+    assert r.status_code == 200
+    assert "x-leak" not in r.headers and "x-callback" not in r.headers
+    assert "set-cookie" not in r.headers                # no session, no cookie
+    assert clean["get"] == {"t": "info"} and clean["request"] == {"t": "info"}
+    assert clean["cookie"] == [] and "POLLUTED" not in clean["server"]
+    assert clean["headers"] == [] and clean["code"] == 200 and clean["ob_level"] == 1
+    assert clean["last_error"] is None
+    assert clean["session_status"] == 1 and clean["session_id"] == "" and clean["session"] is None
+    assert clean["precision"] == "14" and clean["serialize_precision"] == "10"
+    assert clean["env"] is False
+
+
+def test_uploads_are_isolated_and_their_files_removed(wk, tmp_path):
+    k = wk()
+    r = httpx.post(k.url(APP + "?t=upload"), files={"f": ("up.txt", b"hello")}, data={"x": "1"})
+    up = r.json()
+    tmp = up["files"]["f"]["tmp"]
+    assert up["files"]["f"]["there"] and up["post"] == {"x": "1"}
+    clean = info(k)
+    assert clean["pid"] == up["pid"] and clean["files"] == [] and clean["post"] == []
+    deadline = time.monotonic() + 5
+    import os
+    while os.path.exists(tmp):
+        assert time.monotonic() < deadline, f"{tmp} left behind"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("case", ["throw", "fatal"])
+def test_exception_or_fatal_error_answers_500_and_replaces_the_worker(wk, case):
+    k = wk()
+    before = info(k)
+    r = httpx.get(k.url(APP), params={"t": case}, timeout=20)
+    assert r.status_code == 500
+    after = info(k)
+    assert after["pid"] != before["pid"] and after["served"] == 1
+    text = "boom from the handler" if case == "throw" else "Allowed memory size"
+    deadline = time.monotonic() + 5
+    while text not in k.log():
+        assert time.monotonic() < deadline, k.log()
+        time.sleep(0.05)
+
+
+def test_exit_in_the_handler_ends_the_request_only(wk):
+    k = wk()
+    before = info(k)
+    r = httpx.get(k.url(APP), params={"t": "exit"})
+    assert r.status_code == 200 and r.text == "before exit"
+    assert info(k)["pid"] == before["pid"]
+
+
+@pytest.mark.parametrize("script", ["worker/boot_fatal.php", "worker/boot_return.php"])
+def test_a_worker_script_that_cannot_boot_answers_500_at_once_without_a_fork_loop(wk, script):
+    k = wk(script)
+    statuses = [httpx.get(k.url(APP), timeout=10).status_code for _ in range(5)]
+    assert statuses == [500] * 5
+    time.sleep(1.5)
+    boots = k.errors().count("ended before it served a request")
+    assert 1 <= boots <= 6, k.errors()  # about one boot a second, not one per request burst
+    if script.endswith("boot_fatal.php"):
+        assert "the application cannot boot" in k.errors()
+
+
+def test_worker_max_requests_recycles_between_requests(wk):
+    k = wk(args=["--worker-max-requests", "2"])
+    a, b, c = info(k), info(k), info(k)
+    assert a["pid"] == b["pid"] != c["pid"] and c["served"] == 1
+
+
+def test_request_timeout_kills_a_worker_stuck_in_the_handler(wk):
+    k = wk(args=["--request-timeout", "1s"])
+    r = httpx.get(k.url(APP), params={"t": "sleep", "s": "30"}, timeout=20)
+    assert r.status_code == 504
+    assert info(k)["served"] == 1  # a new worker booted
+
+
+def test_reload_replaces_worker_mode_workers_without_failed_requests(wk):
+    k = wk()
+    first = info(k)["pid"]
+    stop = threading.Event()
+    statuses = {}
+
+    def load():
+        with httpx.Client(timeout=20) as c:
+            while not stop.is_set():
+                s = c.get(k.url(APP), params={"t": "info"}).status_code
+                statuses[s] = statuses.get(s, 0) + 1
+
+    t = threading.Thread(target=load)
+    t.start()
+    try:
+        r = subprocess.run([KILN_BIN, "--reload", str(k.proc.pid)], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        deadline = time.monotonic() + 20
+        while info(k)["pid"] == first:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        t.join()
+    assert set(statuses) == {200}, statuses
