@@ -8,9 +8,11 @@
 #    requests lost.
 #  - drain: SIGTERM after DRAIN_AT seconds, SHUTDOWN_DELAY=0. Kiln finishes what is in flight,
 #    answers requests already on kept-alive connections with Connection: close and closes its
-#    listener, so wrk's reconnections are refused from then on ("connect" errors: requests no
-#    server accepted, which a load balancer sends elsewhere). Lost are the requests accepted and
-#    not answered: "read" errors (a connection closed under a request) and non-2xx answers.
+#    listener, so wrk's reconnections are refused from then on: wrk connects without blocking
+#    and counts a refused connection as a "write" (or "connect") error, one per retry, as fast as
+#    it can loop — requests no server accepted, which a load balancer sends elsewhere. Lost are
+#    the requests accepted and not answered: "read" errors (a connection closed under a
+#    request), timeouts and non-2xx answers.
 # KILN (binary, build/release/kiln), WORKERS (2).
 set -eu
 cd "$(dirname "$0")/.."
@@ -79,6 +81,6 @@ pid=""
 wait "$wrk_pid" || true
 set -- $(summary "$work/drain.wrk")
 echo "drain: SIGTERM after $DRAIN_AT s of wrk -c$CONNS on $PAGE, kiln exit status $status:" \
-  "$1 requests answered, non-2xx $2; lost (read errors) $4, write $5, timeout $6;" \
-  "refused after the listener closed (connect) $3"
+  "$1 requests answered, non-2xx $2; lost: read errors $4, timeouts $6;" \
+  "refused once the listener closed (wrk's connect + write errors, every retry): $(($3 + $5))"
 grep -E '"level":"(warn|error)"' "$work/kiln.log" | cut -c1-200 || true
