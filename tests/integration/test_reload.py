@@ -252,3 +252,48 @@ def test_reload_asked_during_a_reload_is_answered_after_its_own(tmp_path, start_
     os.kill(k.proc.pid, signal.SIGHUP)  # starts a new php-zygote, which takes a while
     assert reload_command(k.proc.pid)[0] == 0
     assert k.log().count("reload complete") == 2
+
+
+def test_connections_stay_open_across_a_reload(tmp_path, start_kiln):
+    """A kept-alive HTTP/1.1 connection and an h2c connection both carry requests before and
+    after the reload: the same sockets, the new code on the second request."""
+    import http.client
+    import socket as sock_mod
+    import h2.connection
+    import h2.events
+    root = release(tmp_path / "app", "v1")
+    k = start(start_kiln, root)
+    h1 = http.client.HTTPConnection("127.0.0.1", k.port, timeout=10)
+    h1.request("GET", "/v.php")
+    assert h1.getresponse().read().startswith(b"v1 ")
+    s = sock_mod.create_connection(("127.0.0.1", k.port), timeout=10)
+    conn = h2.connection.H2Connection()
+    conn.initiate_connection()
+    s.sendall(conn.data_to_send())
+
+    def h2_get(stream_id):
+        conn.send_headers(stream_id, [(":method", "GET"), (":path", "/v.php"),
+                                      (":scheme", "http"), (":authority", "localhost")],
+                          end_stream=True)
+        s.sendall(conn.data_to_send())
+        body = b""
+        while True:
+            data = s.recv(65536)
+            assert data, "the h2c connection closed"
+            for ev in conn.receive_data(data):
+                if isinstance(ev, h2.events.DataReceived) and ev.stream_id == stream_id:
+                    body += ev.data
+                    conn.acknowledge_received_data(ev.flow_controlled_length, stream_id)
+                if isinstance(ev, h2.events.StreamEnded) and ev.stream_id == stream_id:
+                    s.sendall(conn.data_to_send())
+                    return body
+            s.sendall(conn.data_to_send())
+
+    assert h2_get(1).startswith(b"v1 ")
+    (root / "v.php").write_text(VERSION_PHP.format(v="v2"))
+    assert reload_command(k.proc.pid)[0] == 0
+    h1.request("GET", "/v.php")
+    assert h1.getresponse().read().startswith(b"v2 ")  # same connection, new code
+    assert h2_get(3).startswith(b"v2 ")
+    h1.close()
+    s.close()
