@@ -239,7 +239,7 @@ static void reload_answer_askers(bool ok)
     reload_asker_count = 0;
 }
 
-/* The pool's word on a reload (pool_reload()). */
+/* A reload has ended: the pool's word on it (pool_reload()), or at once without PHP workers. */
 static void on_reloaded(void *arg, bool ok, const char *why)
 {
     struct kiln *k = arg;
@@ -251,7 +251,7 @@ static void on_reloaded(void *arg, bool ok, const char *why)
         log_error("reload failed: %s; nothing changed", why);
     }
     reload_settings_forget(&k->reload);
-    if (!pool_reload_pending(k->pool)) {
+    if (!k->pool || !pool_reload_pending(k->pool)) {
         reload_answer_askers(ok);
         notify_serving(&k->cfg); /* ends systemd's "reloading" either way */
     }
@@ -272,19 +272,9 @@ static void reload(struct kiln *k, const struct loop_signal *sig)
         pool_reload(k->pool); /* on_reloaded() follows */
         return;
     }
-    /* no PHP workers (EXECUTOR=stub) */
-    char err[CONFIG_ERR_MAX];
+    char err[CONFIG_ERR_MAX]; /* no PHP workers (EXECUTOR=stub): only the settings and files */
     bool ok = reload_load_settings(k, err, sizeof err) == 0;
-    if (ok) {
-        reload_take_settings(k);
-        reload_master(k);
-        log_info("reload complete");
-    } else {
-        log_error("reload failed: %s; nothing changed", err);
-    }
-    reload_settings_forget(&k->reload);
-    reload_answer_askers(ok);
-    notify_serving(&k->cfg);
+    on_reloaded(k, ok, err);
 }
 
 /*

@@ -187,10 +187,10 @@ static void h2_send_head(struct exchange *x, long long length)
         int len = snprintf(clen, sizeof(clen), "%lld", length);
         add_nv(nv, &n, "content-length", 14, clen, (size_t)len);
     }
-    size_t len; /* a Date or Server from PHP replaces Kiln's (response_begin()) */
-    if (!headers_find(&x->response_headers, "server", &len))
+    unsigned own = response_own_headers(&x->response_headers);
+    if (own & RESPONSE_OWN_SERVER)
         add_nv(nv, &n, "server", 6, RESPONSE_SERVER, sizeof(RESPONSE_SERVER) - 1);
-    if (!headers_find(&x->response_headers, "date", &len))
+    if (own & RESPONSE_OWN_DATE)
         add_nv(nv, &n, "date", 4, date, HTTPDATE_LEN);
 
     nghttp2_data_provider body = {.source.ptr = st, .read_callback = read_body};

@@ -59,17 +59,24 @@ static const char *cached_date(time_t now)
     return date;
 }
 
-void response_begin(struct buf *out, int status, time_t now, const struct headers *h)
+unsigned response_own_headers(const struct headers *h)
 {
     size_t len;
+    return (headers_find(h, "Server", &len) ? 0 : RESPONSE_OWN_SERVER) |
+           (headers_find(h, "Date", &len) ? 0 : RESPONSE_OWN_DATE);
+}
+
+void response_begin(struct buf *out, int status, time_t now, const struct headers *h)
+{
+    unsigned own = response_own_headers(h);
     buf_append(out, "HTTP/1.1 ", 9);
     buf_append_uint(out, (unsigned)status);
     buf_append_char(out, ' ');
     buf_append_str(out, response_reason(status));
     buf_append(out, "\r\n", 2);
-    if (!headers_find(h, "Server", &len))
+    if (own & RESPONSE_OWN_SERVER)
         buf_append_str(out, "Server: " RESPONSE_SERVER "\r\n");
-    if (!headers_find(h, "Date", &len)) {
+    if (own & RESPONSE_OWN_DATE) {
         buf_append(out, "Date: ", 6);
         buf_append(out, cached_date(now), HTTPDATE_LEN);
         buf_append(out, "\r\n", 2);

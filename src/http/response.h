@@ -27,10 +27,17 @@ static inline bool response_status_has_body(int status)
 const char *response_reason(int status);
 
 /*
- * "HTTP/1.1 <status> <reason>\r\n" followed by Server and Date, each unless `h` (the response's
- * headers, written after) has its own: a PHP script's Date or Server replaces Kiln's, as nginx
- * does with a FastCGI answer's, so that a response never carries two. `now` is the loop's wall
- * time.
+ * Which of Kiln's own Server and Date a response gets (RESPONSE_OWN_* bits): those its headers
+ * `h` lack. A PHP script's Date or Server replaces Kiln's, as nginx does with a FastCGI answer's,
+ * so that a response never carries two; HTTP/1 and HTTP/2 both ask here.
+ */
+#define RESPONSE_OWN_SERVER 0x1u
+#define RESPONSE_OWN_DATE 0x2u
+unsigned response_own_headers(const struct headers *h);
+
+/*
+ * "HTTP/1.1 <status> <reason>\r\n" followed by Server and Date as response_own_headers() says
+ * (`h` is the response's headers, written after). `now` is the loop's wall time.
  */
 void response_begin(struct buf *out, int status, time_t now, const struct headers *h);
 

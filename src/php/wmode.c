@@ -1,5 +1,6 @@
 #include "php/wmode.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -38,7 +39,9 @@ static struct {
 
 static void report(const char *what)
 {
-    fprintf(stderr, "kiln-worker[%d]: WORKER_SCRIPT %s: %s\n", (int)getpid(), wm.script, what);
+    char subject[PATH_MAX + 16];
+    snprintf(subject, sizeof subject, "WORKER_SCRIPT %s", wm.script);
+    worker_report(subject, what);
 }
 
 /* ---- what the boot leaves, and how a request is put back to it --------------------------- */

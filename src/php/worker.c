@@ -43,7 +43,7 @@ struct worker {
 static struct worker the_worker;
 static pid_t forking_pid; /* the process in fork(), for its child */
 
-static void report(const char *what, const char *detail)
+void worker_report(const char *what, const char *detail)
 {
     fprintf(stderr, "kiln-worker[%d]: %s%s%s\n", (int)getpid(), what, detail ? ": " : "",
             detail ? detail : "");
@@ -83,13 +83,13 @@ static int next_frame(struct worker *w, struct proto_frame *f)
         if (rc > 0)
             return 1;
         if (rc < 0) {
-            report("protocol error", proto_strerror(rc));
+            worker_report("protocol error", proto_strerror(rc));
             return -1;
         }
         rc = fill(w, true);
         if (rc <= 0) {
             if (rc < 0)
-                report("read failed", strerror(errno));
+                worker_report("read failed", strerror(errno));
             return rc;
         }
     }
@@ -110,7 +110,7 @@ static int receive_body(struct worker *w, struct kiln_request *r)
 {
     uint64_t want = r->req.head.body_length;
     if (want > SIZE_MAX || !(r->body = malloc((size_t)want))) {
-        report("request body too large for memory", NULL);
+        worker_report("request body too large for memory", NULL);
         return -1;
     }
     while (r->body_len < want) {
@@ -127,7 +127,7 @@ static int receive_body(struct worker *w, struct kiln_request *r)
             continue;
         }
         if (f.type != PROTO_BODY || f.length > want - r->body_len) {
-            report("protocol error", "unexpected frame in a request body");
+            worker_report("protocol error", "unexpected frame in a request body");
             return -1;
         }
         memcpy(r->body + r->body_len, f.payload, f.length);
@@ -146,7 +146,7 @@ static int receive_request(struct worker *w, struct kiln_request *r)
     if (rc != 1)
         return rc;
     if (f.type != PROTO_REQUEST) {
-        report("protocol error", "expected REQUEST");
+        worker_report("protocol error", "expected REQUEST");
         return -1;
     }
     /* A copy: the decoder's buffer moves while the request runs, and PHP may write into it. */
@@ -156,7 +156,7 @@ static int receive_request(struct worker *w, struct kiln_request *r)
     f.payload = r->payload;
     rc = proto_parse_request(&f, &r->req);
     if (rc < 0) {
-        report("bad REQUEST", proto_strerror(rc));
+        worker_report("bad REQUEST", proto_strerror(rc));
         return -1;
     }
     r->heartbeat_max = w->cfg->request_timeout_secs;
@@ -165,7 +165,7 @@ static int receive_request(struct worker *w, struct kiln_request *r)
         r->body_fd = take_body_fd(w);
         r->body_len = r->req.head.body_length;
         if (r->body_fd < 0) {
-            report("protocol error", "REQUEST without its body file");
+            worker_report("protocol error", "REQUEST without its body file");
             return -1;
         }
         return 1;
@@ -212,7 +212,7 @@ void worker_put_body(struct worker *w, const char *data, size_t len)
     while (len > 0 && !w->broken) {
         size_t n = len < PROTO_BODY_CHUNK ? len : PROTO_BODY_CHUNK;
         if (proto_put_body(&w->out, &w->body_at, data, n) < 0) {
-            report("out of memory for output", NULL);
+            worker_report("out of memory for output", NULL);
             w->broken = true;
             return;
         }

@@ -1116,9 +1116,8 @@ static void reload_switch(struct pool *pool)
             retire_worker(w);
         }
     }
-    log_info("reloaded: new PHP workers (php-zygote pid %d) take every new request; %u old "
-             "worker%s finish%s the request%s they run", (int)z->ctl.pid, busy,
-             busy == 1 ? "" : "s", busy == 1 ? "es" : "", busy == 1 ? "" : "s");
+    log_info("reloaded: new PHP workers (php-zygote pid %d) take every new request; old workers "
+             "finishing their request: %u", (int)z->ctl.pid, busy);
     pool_assign(pool);
     reload_finished(pool, true, NULL);
 }
