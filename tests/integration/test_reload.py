@@ -189,7 +189,6 @@ def wrk_summary(out):
     return requests, bad, errors
 
 
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_reloads_under_load_lose_nothing(tmp_path, start_kiln):
     """wrk on a PHP page (keep-alive connections) during five reloads: every request answered
     200, no socket error, and each reload reported as done."""

@@ -18,11 +18,16 @@ import pytest
 
 from conftest import KILN_BIN, PHP_SCRIPTS, free_port
 
-for tool in ("redis-server", "nginx", "haproxy"):
-    if not shutil.which(tool) and not Path("/usr/sbin", tool).exists():
-        pytest.skip(f"{tool} is not installed (scripts/install-deps.sh)", allow_module_level=True)
-if not Path("/etc/php/8.2/embed/conf.d/20-redis.ini").exists():
-    pytest.skip("php8.2-redis is not installed (scripts/install-deps.sh)", allow_module_level=True)
+
+@pytest.fixture(scope="module", autouse=True)
+def packages():
+    """make test installs them (scripts/install-deps.sh): missing ones are a failure, not a skip."""
+    missing = [tool for tool in ("redis-server", "nginx", "haproxy")
+               if not shutil.which(tool) and not Path("/usr/sbin", tool).exists()]
+    if not Path("/etc/php/8.2/embed/conf.d/20-redis.ini").exists():
+        missing.append("php8.2-redis")
+    assert not missing, f"Debian packages missing: {' '.join(missing)} (scripts/install-deps.sh)"
+
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
