@@ -174,6 +174,11 @@ static const struct setting settings[] = {
      .default_value = "0", .kind = KIND_UINT, FIELD(worker_max_requests), .min = 0, .max = UINT_MAX,
      .reload = true,
      .help = "Replace a worker after N requests; 0 = never."},
+    {.env = "WORKER_MAX_MEMORY", .flag = "--worker-max-memory", .metavar = "SIZE",
+     .default_value = "0", .kind = KIND_SIZE, FIELD(worker_max_memory), .min = 0,
+     .max = 1024 * GIB, .reload = true,
+     .help = "Replace a worker after a request that leaves its private memory above SIZE; "
+             "0 = never."},
     {.env = "WORKER_SCRIPT", .flag = "--worker-script", .metavar = "PATH", .default_value = "",
      .kind = KIND_PATH, FIELD(worker_script),
      .help = "Worker mode: each PHP worker runs this script once, which serves requests with "

@@ -69,6 +69,7 @@ struct config {
     unsigned queue_capacity;       /* QUEUE_CAPACITY, --queue-capacity; 0 = workers x 100;
                                       always resolved after config_load() */
     unsigned worker_max_requests;  /* WORKER_MAX_REQUESTS, --worker-max-requests; 0 = off */
+    uint64_t worker_max_memory;    /* WORKER_MAX_MEMORY, size; private resident bytes; 0 = off */
     char worker_script[PATH_MAX];  /* WORKER_SCRIPT, --worker-script; "" = classic mode; after
                                       config_check_paths() absolute (relative: DOCUMENT_ROOT) */
     char php_ini[PATH_MAX];        /* PHP_INI, --php-ini; "" = Debian's embed php.ini */

@@ -117,6 +117,8 @@ static void set_scrape_gauges(const struct internal *in)
     struct pool_stats ps;
     pool_stats(in->pool, &ps);
     metrics_gauge_set(s->workers, ps.workers);
+    metrics_gauge_set(s->php_mode[STATS_PHP_MODE_CLASSIC], !ps.worker_mode);
+    metrics_gauge_set(s->php_mode[STATS_PHP_MODE_WORKER], ps.worker_mode);
     metrics_gauge_set(s->workers_busy, ps.by_state[POOL_WORKER_BUSY]);
     metrics_gauge_set(s->workers_idle, ps.by_state[POOL_WORKER_IDLE]);
     metrics_gauge_set(s->queue_depth, ps.queued);

@@ -22,6 +22,7 @@ static const char *const refused_values[STATS_REFUSED_COUNT] = {"per_ip"};
 static const char *const reload_values[STATS_RELOAD_COUNT] = {"ok", "failed"};
 static const char *const restart_values[STATS_RESTART_COUNT] = {"recycled", "crashed",
                                                                 "timed_out", "killed"};
+static const char *const php_mode_values[STATS_PHP_MODE_COUNT] = {"classic", "worker"};
 static const char *const opcache_values[STATS_OPCACHE_RESTART_COUNT] = {"oom", "hash", "manual"};
 
 /* One family: where its handle(s) go in struct stats, and its series (one per label value). */
@@ -74,6 +75,8 @@ static const struct family families[] = {
     {FAMILY(G, "kiln_workers", "PHP workers configured (PHP_WORKERS).", workers)},
     {FAMILY(G, "kiln_workers_busy", "PHP workers running a request.", workers_busy)},
     {FAMILY(G, "kiln_workers_idle", "PHP workers up and waiting for a request.", workers_idle)},
+    {FAMILY(G, "kiln_php_mode", "PHP's mode: 1 for the one in use (worker = WORKER_SCRIPT).",
+            php_mode), LABELLED("mode", php_mode_values)},
     {FAMILY(C, "kiln_worker_restarts_total", "PHP workers replaced, by reason.", worker_restarts),
      LABELLED("reason", restart_values)},
     {FAMILY(C, "kiln_reloads_total", "Graceful reloads (SIGHUP), by result.", reloads),

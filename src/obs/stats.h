@@ -77,6 +77,13 @@ enum stats_reload {
     STATS_RELOAD_COUNT,
 };
 
+/* kiln_php_mode{mode}: how PHP runs (WORKER_SCRIPT). */
+enum stats_php_mode {
+    STATS_PHP_MODE_CLASSIC, /* every request runs its own script */
+    STATS_PHP_MODE_WORKER,  /* a worker script serves requests with kiln_handle_request() */
+    STATS_PHP_MODE_COUNT,
+};
+
 /* kiln_opcache_restarts_total{reason}: OPcache's own counters. */
 enum stats_opcache_restart {
     STATS_OPCACHE_OOM,
@@ -139,6 +146,7 @@ struct stats {
     struct metrics_gauge *workers;      /* scrape: PHP_WORKERS */
     struct metrics_gauge *workers_busy; /* scrape */
     struct metrics_gauge *workers_idle; /* scrape */
+    struct metrics_gauge *php_mode[STATS_PHP_MODE_COUNT]; /* 1 for the mode in use, set once */
     struct metrics_gauge *queue_depth;  /* scrape: jobs waiting for a worker */
     struct metrics_counter *worker_restarts[STATS_RESTART_COUNT]; /* scrape: pool_stats() */
     struct metrics_counter *reloads[STATS_RELOAD_COUNT];          /* scrape: pool_stats() */

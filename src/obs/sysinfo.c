@@ -184,24 +184,40 @@ static bool parse_count(const char **p, const char *end, uint64_t *out)
     return *p > start && (*p == end || **p == ' ' || **p == '\n');
 }
 
-int sysinfo_parse_statm_resident(const char *text, size_t len, uint64_t *pages)
+int sysinfo_parse_statm(const char *text, size_t len, struct sysinfo_statm *out)
 {
     const char *p = text, *end = text + len;
     uint64_t size;
     if (!parse_count(&p, end, &size) || p == end || *p != ' ')
         return -1;
     p++;
-    return parse_count(&p, end, pages) ? 0 : -1;
+    if (!parse_count(&p, end, &out->resident) || p == end || *p != ' ')
+        return -1;
+    p++;
+    return parse_count(&p, end, &out->shared) && out->shared <= out->resident ? 0 : -1;
 }
 
-uint64_t sysinfo_process_rss(int pid)
+/* Reads /proc/<pid>/statm: false when it cannot be read. */
+static bool process_statm(int pid, struct sysinfo_statm *out)
 {
     char path[48], text[256];
     snprintf(path, sizeof path, "/proc/%d/statm", pid);
     ssize_t n = read_small_file(path, text, sizeof text);
-    uint64_t pages;
-    if (n <= 0 || sysinfo_parse_statm_resident(text, (size_t)n, &pages) < 0)
-        return 0;
+    return n > 0 && sysinfo_parse_statm(text, (size_t)n, out) == 0;
+}
+
+static uint64_t page_bytes(uint64_t pages)
+{
     long page = sysconf(_SC_PAGESIZE);
     return pages * (uint64_t)(page > 0 ? page : 4096);
+}
+
+bool sysinfo_process_memory(int pid, struct sysinfo_process_memory *out)
+{
+    struct sysinfo_statm m;
+    if (!process_statm(pid, &m))
+        return false;
+    out->rss_bytes = page_bytes(m.resident);
+    out->private_bytes = page_bytes(m.resident - m.shared);
+    return true;
 }

@@ -51,13 +51,25 @@ double sysinfo_memory_used_percent(const struct sysinfo_memory *m);
 /* Reads /proc/loadavg, /proc/meminfo and the CPU count now. Never fails: see the _ok flags. */
 void sysinfo_read(struct sysinfo_snapshot *out);
 
-/*
- * /proc/<pid>/statm, "size resident shared text lib data dt" in pages: the resident pages.
- * 0, or -1 when the second field is missing or malformed.
- */
-int sysinfo_parse_statm_resident(const char *text, size_t len, uint64_t *pages);
+/* A process's memory, from /proc/<pid>/statm, in pages. */
+struct sysinfo_statm {
+    uint64_t resident; /* all resident pages */
+    uint64_t shared;   /* of them, backed by a file or shared memory (libraries, OPcache) */
+};
 
-/* Resident memory of process `pid` in bytes, 0 when it cannot be read (gone, not ours). */
-uint64_t sysinfo_process_rss(int pid);
+/*
+ * /proc/<pid>/statm, "size resident shared text lib data dt" in pages: the second and third
+ * fields. 0, or -1 when one is missing or malformed.
+ */
+int sysinfo_parse_statm(const char *text, size_t len, struct sysinfo_statm *out);
+
+struct sysinfo_process_memory {
+    uint64_t rss_bytes;     /* resident */
+    uint64_t private_bytes; /* resident and not shared: what ending the process gives back */
+};
+
+/* A process's memory (/proc/<pid>/statm); false, and `out` untouched, when it cannot be read
+   (gone, not ours). */
+bool sysinfo_process_memory(int pid, struct sysinfo_process_memory *out);
 
 #endif

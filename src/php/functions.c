@@ -1,5 +1,7 @@
 #include "php/functions.h"
 
+#include <string.h>
+
 #include <SAPI.h>
 #include <main/php_output.h>
 
@@ -122,32 +124,52 @@ static ZEND_FUNCTION(kiln_flush)
     sapi_flush();
 }
 
-static zif_handler php_putenv; /* PHP's own putenv() */
+/*
+ * PHP functions whose calls worker mode must know of, to undo their effect after a request
+ * (php/wmode.h): each still runs PHP's own handler.
+ */
+static struct noted_function {
+    const char *name;
+    enum wmode_call call;
+    const zend_function *fn; /* as called: the entry of the function table */
+    zif_handler php;         /* PHP's own handler */
+} noted_functions[] = {
+    {.name = "putenv", .call = WMODE_CALL_PUTENV},
+    {.name = "libxml_set_external_entity_loader", .call = WMODE_CALL_LIBXML_LOADER},
+    {.name = "libxml_set_streams_context", .call = WMODE_CALL_LIBXML_STREAMS},
+};
+#define NOTED_FUNCTIONS (sizeof noted_functions / sizeof noted_functions[0])
 
-/* putenv(): PHP's, and worker mode learns that the environment needs restoring. */
-static ZEND_FUNCTION(kiln_putenv)
+static ZEND_FUNCTION(kiln_noted_function)
 {
-    wmode_note_putenv();
-    php_putenv(execute_data, return_value);
+    for (size_t i = 0; i < NOTED_FUNCTIONS; i++) {
+        if (noted_functions[i].fn == execute_data->func) {
+            wmode_note_call(noted_functions[i].call);
+            noted_functions[i].php(execute_data, return_value);
+            return;
+        }
+    }
 }
 
-/* Replaces an internal function's handler; returns the old one, or NULL when not found. */
-static zif_handler override(const char *name, size_t len, zif_handler handler)
+/* Replaces an internal function's handler; returns the function, or NULL when not found. */
+static zend_function *override(const char *name, zif_handler handler, zif_handler *old)
 {
-    zend_function *fn = zend_hash_str_find_ptr(CG(function_table), name, len);
+    zend_function *fn = zend_hash_str_find_ptr(CG(function_table), name, strlen(name));
     if (!fn || fn->type != ZEND_INTERNAL_FUNCTION)
         return NULL;
-    zif_handler old = fn->internal_function.handler;
+    *old = fn->internal_function.handler;
     fn->internal_function.handler = handler;
-    return old;
+    return fn;
 }
 
 void kiln_functions_override(void)
 {
-    override("flush", sizeof("flush") - 1, zif_kiln_flush);
-    zif_handler old = override("putenv", sizeof("putenv") - 1, zif_kiln_putenv);
-    if (old)
-        php_putenv = old;
+    zif_handler unused;
+    override("flush", zif_kiln_flush, &unused);
+    for (size_t i = 0; i < NOTED_FUNCTIONS; i++) {
+        struct noted_function *n = &noted_functions[i];
+        n->fn = override(n->name, zif_kiln_noted_function, &n->php);
+    }
 }
 
 const zend_function_entry kiln_functions[] = {

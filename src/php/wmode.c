@@ -1,6 +1,7 @@
 #include "php/wmode.h"
 
 #include <limits.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -30,10 +31,17 @@ static struct {
     bool booted;              /* it called kiln_handle_request() */
     bool stop;                /* kiln_handle_request() returned false: it always will */
     bool broken;              /* a fatal error in a handler, or the socket failed */
-    bool putenv_called;       /* during the request in flight */
+    unsigned request_calls;   /* enum wmode_call: by the request in flight */
+    unsigned script_calls;    /* enum wmode_call: by the worker script itself */
     unsigned boot_putenv;     /* putenv() entries left by the boot */
     struct boot_ini *boot_ini;
     unsigned boot_ini_count;
+    zval boot_env;            /* $_ENV as the boot left it; UNDEF while there is none */
+    HashTable *script_shutdown; /* the script's shutdown functions, aside during a request */
+    zend_function *libxml_clear_errors; /* libxml's functions; NULL without ext/libxml */
+    zend_function *libxml_use_internal_errors;
+    zend_function *libxml_set_loader;
+    bool boot_libxml_internal; /* libxml_use_internal_errors() as the boot left it */
     struct kiln_request req;  /* the request in flight (static: a bailout crosses our frame) */
 } wm;
 
@@ -45,6 +53,47 @@ static void report(const char *what)
 }
 
 /* ---- what the boot leaves, and how a request is put back to it --------------------------- */
+
+static zend_function *find_function(const char *name)
+{
+    return zend_hash_str_find_ptr(CG(function_table), name, strlen(name));
+}
+
+/* Calls an internal function with 0 or 1 argument, for its effect. */
+static bool call_function(zend_function *fn, zval *arg)
+{
+    zval ret;
+    ZVAL_UNDEF(&ret);
+    zend_call_known_function(fn, NULL, NULL, &ret, arg ? 1 : 0, arg, NULL);
+    bool result = Z_TYPE(ret) == IS_TRUE;
+    zval_ptr_dtor(&ret);
+    return result;
+}
+
+/* $_ENV, dereferenced; NULL when the script has none (auto_globals_jit builds it on use). */
+static zval *env_array(void)
+{
+    zval *env = zend_hash_str_find(&EG(symbol_table), "_ENV", sizeof("_ENV") - 1);
+    if (!env)
+        return NULL;
+    ZVAL_DEINDIRECT(env);
+    ZVAL_DEREF(env);
+    return Z_TYPE_P(env) == IS_ARRAY ? env : NULL;
+}
+
+static void snapshot_libxml(void)
+{
+    wm.libxml_clear_errors = find_function("libxml_clear_errors");
+    wm.libxml_use_internal_errors = find_function("libxml_use_internal_errors");
+    wm.libxml_set_loader = find_function("libxml_set_external_entity_loader");
+    if (!wm.libxml_clear_errors || !wm.libxml_use_internal_errors || !wm.libxml_set_loader) {
+        wm.libxml_clear_errors = NULL;
+        return;
+    }
+    zval query;
+    ZVAL_NULL(&query); /* null asks without changing */
+    wm.boot_libxml_internal = call_function(wm.libxml_use_internal_errors, &query);
+}
 
 static void snapshot_boot(void)
 {
@@ -60,6 +109,10 @@ static void snapshot_boot(void)
         } ZEND_HASH_FOREACH_END();
     }
     wm.boot_putenv = zend_hash_num_elements(&BG(putenv_ht));
+    zval *env = env_array();
+    if (env)
+        ZVAL_COPY(&wm.boot_env, env);
+    snapshot_libxml();
 }
 
 static void free_boot_snapshot(void)
@@ -72,6 +125,8 @@ static void free_boot_snapshot(void)
     free(wm.boot_ini);
     wm.boot_ini = NULL;
     wm.boot_ini_count = 0;
+    zval_ptr_dtor(&wm.boot_env);
+    ZVAL_UNDEF(&wm.boot_env);
 }
 
 static const struct boot_ini *boot_ini_find(const zend_string *name)
@@ -122,13 +177,69 @@ static bool restore_ini(void)
  */
 static bool restore_env(void)
 {
-    if (!wm.putenv_called)
+    if (!(wm.request_calls & WMODE_CALL_PUTENV))
         return true;
-    wm.putenv_called = false;
     if (wm.boot_putenv != 0)
         return false;
     zend_hash_clean(&BG(putenv_ht));
     return true;
+}
+
+/*
+ * $_ENV: the boot's array again when the request changed it (a write separates it from the
+ * copy kept here, so an unchanged $_ENV costs one compare). When the boot had none and the
+ * request made one, it is built again from the (restored) environment and kept as the boot's.
+ */
+static void restore_env_array(void)
+{
+    zval *env = env_array();
+    if (!env || (Z_TYPE(wm.boot_env) == IS_ARRAY && Z_ARR_P(env) == Z_ARR(wm.boot_env)))
+        return;
+    if (Z_TYPE(wm.boot_env) == IS_ARRAY) {
+        zval_ptr_dtor(env);
+        ZVAL_COPY(env, &wm.boot_env);
+        return;
+    }
+    zend_auto_global *ag = zend_hash_str_find_ptr(CG(auto_globals), "_ENV", sizeof("_ENV") - 1);
+    if (ag && ag->auto_global_callback)
+        ag->auto_global_callback(ag->name);
+    if ((env = env_array()))
+        ZVAL_COPY(&wm.boot_env, env);
+}
+
+/*
+ * libxml: errors kept by libxml_use_internal_errors(true) (and the last error) are cleared, the
+ * internal-errors mode goes back to the boot's, and an external entity loader set by the
+ * request is removed. A loader replacing the script's own, or a streams context (PHP cannot
+ * unset either), retires the worker: returns false.
+ */
+static bool reset_libxml(void)
+{
+    if (!wm.libxml_clear_errors)
+        return true;
+    call_function(wm.libxml_clear_errors, NULL);
+    zval arg;
+    ZVAL_BOOL(&arg, wm.boot_libxml_internal);
+    call_function(wm.libxml_use_internal_errors, &arg);
+    if (wm.request_calls & WMODE_CALL_LIBXML_STREAMS)
+        return false;
+    if (!(wm.request_calls & WMODE_CALL_LIBXML_LOADER))
+        return true;
+    if (wm.script_calls & WMODE_CALL_LIBXML_LOADER)
+        return false;
+    ZVAL_NULL(&arg);
+    call_function(wm.libxml_set_loader, &arg);
+    return true;
+}
+
+/* Shutdown functions the request registered run now, as at PHP's request shutdown; the
+   script's own (set aside by wmode_handle()) come back. */
+static void run_request_shutdown_functions(void)
+{
+    php_call_shutdown_functions(); /* catches a bailout; CG(unclean_shutdown) tells */
+    php_free_shutdown_functions();
+    BG(user_shutdown_function_names) = wm.script_shutdown;
+    wm.script_shutdown = NULL;
 }
 
 /*
@@ -258,9 +369,10 @@ static bool leave_request(struct kiln_request *r)
     zend_try {
         php_output_end_all(); /* buffers the handler left open belong to its response */
     } zend_end_try();
-    bool clean = true;
+    volatile bool clean = true;
     zend_try {
         clean = reset_session();
+        clean &= reset_libxml();
     } zend_catch {
         clean = false;
     } zend_end_try();
@@ -270,6 +382,8 @@ static bool leave_request(struct kiln_request *r)
     clear_last_error();
     clean &= restore_ini();
     clean &= restore_env();
+    restore_env_array();
+    wm.request_calls = 0;
     kiln_sapi_unbind(wm.script);
     open_context();
     return clean;
@@ -321,12 +435,15 @@ bool wmode_handle(void *handler)
     }
     volatile bool healthy = true;
     volatile bool bailed = false;
+    wm.script_shutdown = BG(user_shutdown_function_names); /* the request gets its own */
+    BG(user_shutdown_function_names) = NULL;
     zend_try {
         enter_request(r);
         healthy = call_handler(handler);
     } zend_catch {
         bailed = true; /* a fatal error: PHP logged it and set 500 if nothing was sent */
     } zend_end_try();
+    run_request_shutdown_functions();
     /* Some fatal errors (memory_limit) are caught inside the engine, which then returns to
        us; every bailout marks the shutdown unclean. */
     if (CG(unclean_shutdown))
@@ -348,10 +465,14 @@ bool wmode_handle(void *handler)
     return !retiring;
 }
 
-void wmode_note_putenv(void)
+void wmode_note_call(enum wmode_call call)
 {
-    if (SG(server_context) && wm.running)
-        wm.putenv_called = true;
+    if (!wm.running)
+        return;
+    if (SG(server_context))
+        wm.request_calls |= call;
+    else
+        wm.script_calls |= call;
 }
 
 /* ---- the worker script ------------------------------------------------------------------ */

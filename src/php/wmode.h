@@ -4,8 +4,9 @@
  * kiln_handle_request($handler) (alias frankenphp_handle_request). Each call waits for the next
  * REQUEST, gives the handler a fresh request (superglobals, php://input, uploads, headers,
  * status, output buffering) and finishes the response; what PHP's own request shutdown would
- * undo is undone after each request (ini_set(), putenv(), the session, error_get_last()),
- * and what cannot be undone safely retires the worker after its END.
+ * undo is undone after each request (shutdown functions, ini_set(), putenv(), $_ENV, the
+ * session, error_get_last(), libxml's errors and loader), and what cannot be undone safely
+ * retires the worker after its END.
  */
 #ifndef KILN_PHP_WMODE_H
 #define KILN_PHP_WMODE_H
@@ -31,7 +32,14 @@ enum wmode_result wmode_run(struct worker *w, const char *script);
  */
 bool wmode_handle(void *handler);
 
-/* putenv() was called: the environment must be restored after the request. */
-void wmode_note_putenv(void);
+/* Calls whose effect outlives a request unless worker mode undoes it (php/functions.c). */
+enum wmode_call {
+    WMODE_CALL_PUTENV = 1 << 0,         /* the environment is restored after the request */
+    WMODE_CALL_LIBXML_LOADER = 1 << 1,  /* libxml_set_external_entity_loader() */
+    WMODE_CALL_LIBXML_STREAMS = 1 << 2, /* libxml_set_streams_context() */
+};
+
+/* One of those functions is being called (by the boot or by a request). */
+void wmode_note_call(enum wmode_call call);
 
 #endif

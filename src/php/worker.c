@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "obs/sysinfo.h"
 #include "php/opcache_stats.h"
 #include "php/sapi.h"
 #include "php/wmode.h"
@@ -383,10 +384,28 @@ int worker_next_request(struct worker *w, struct kiln_request *r)
     }
 }
 
+/* WORKER_MAX_MEMORY: private resident memory (shared pages, such as OPcache's, not counted). */
+static bool over_memory(const struct worker *w)
+{
+    uint64_t max = w->cfg->worker_max_memory;
+    if (!max)
+        return false;
+    struct sysinfo_process_memory mem;
+    if (!sysinfo_process_memory(getpid(), &mem) || mem.private_bytes <= max)
+        return false;
+    uint64_t bytes = mem.private_bytes;
+    char detail[96];
+    snprintf(detail, sizeof detail, "%llu KiB of private memory, over WORKER_MAX_MEMORY (%llu KiB)",
+             (unsigned long long)(bytes / 1024), (unsigned long long)(max / 1024));
+    worker_report("retiring", detail);
+    return true;
+}
+
 bool worker_end_request(struct worker *w, struct kiln_request *r, bool healthy, bool recycle)
 {
     unsigned max = w->cfg->worker_max_requests;
-    bool retiring = !healthy || recycle || w->broken || (max && w->served >= max);
+    bool retiring = !healthy || recycle || w->broken || (max && w->served >= max) ||
+                    over_memory(w);
     send_end(w, r, retiring);
     request_free(r);
     reap_children();

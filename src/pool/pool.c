@@ -1299,6 +1299,7 @@ void pool_stats(const struct pool *pool, struct pool_stats *out)
 {
     memset(out, 0, sizeof *out);
     out->workers = pool->worker_count;
+    out->worker_mode = pool->cfg->worker_script[0] != '\0';
     out->started = pool->started;
     for (unsigned i = 0; i < pool->worker_count; i++) {
         enum pool_worker_state state = public_state(&pool->workers[i]);
@@ -1364,7 +1365,12 @@ size_t pool_worker_snapshot(const struct pool *pool, struct pool_worker_info *ou
         info->served = running ? w->served : 0;
         if (w->state == WORKER_BUSY && w->job)
             current_request(w, wall_of_loop_ms0, info);
-        info->rss_bytes = info->pid > 0 && !w->exited ? sysinfo_process_rss(info->pid) : 0;
+        info->worker_mode = pool->cfg->worker_script[0] != '\0';
+        struct sysinfo_process_memory mem = {0};
+        if (info->pid > 0 && !w->exited)
+            sysinfo_process_memory(info->pid, &mem);
+        info->rss_bytes = mem.rss_bytes;
+        info->private_bytes = mem.private_bytes;
         info->last_exit = w->last_exit;
         info->last_exit_status = w->last_exit_status;
     }

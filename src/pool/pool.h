@@ -146,6 +146,7 @@ const char *pool_worker_state_name(enum pool_worker_state state);
 
 struct pool_stats {
     unsigned workers;                         /* PHP_WORKERS */
+    bool worker_mode;    /* the workers run WORKER_SCRIPT */
     bool started;        /* every worker has been up at once (start-up is over) */
     unsigned by_state[POOL_WORKER_STATES];    /* workers per enum pool_worker_state */
     unsigned renewing;   /* of the starting ones: replacing a retired process (WORKER_MAX_REQUESTS,
@@ -186,7 +187,9 @@ struct pool_worker_info {
     bool request_known;           /* the worker published it: method and URI are set; else
                                      only seq and begin_usec (when the master sent it) */
     struct scoreboard_request request;
+    bool worker_mode;             /* it runs WORKER_SCRIPT */
     uint64_t rss_bytes;           /* resident memory (/proc/<pid>/statm), 0 when unknown */
+    uint64_t private_bytes;       /* of it, not shared (what WORKER_MAX_MEMORY limits) */
     enum pool_exit_reason last_exit; /* of the slot's previous process */
     int last_exit_status;         /* its wait status, -1 when unknown */
 };

@@ -31,6 +31,15 @@ static void string_or_null(struct buf *b, bool known, const char *s)
         buf_append_str(b, "null");
 }
 
+/* A size /proc told, or null for 0 (not known). */
+static void bytes_or_null(struct buf *b, uint64_t bytes)
+{
+    if (bytes)
+        buf_append_uint(b, bytes);
+    else
+        buf_append_str(b, "null");
+}
+
 static void request_json(struct buf *b, const struct pool_worker_info *w)
 {
     if (!w->has_request) {
@@ -96,11 +105,14 @@ static void worker_json(struct buf *b, const struct pool_worker_info *w)
     key(b, "requests");
     buf_append_uint(b, w->served);
     buf_append_char(b, ',');
+    key(b, "mode");
+    buf_append_str(b, w->worker_mode ? "\"worker\"" : "\"classic\"");
+    buf_append_char(b, ',');
     key(b, "rss_bytes");
-    if (w->rss_bytes)
-        buf_append_uint(b, w->rss_bytes);
-    else
-        buf_append_str(b, "null");
+    bytes_or_null(b, w->rss_bytes);
+    buf_append_char(b, ',');
+    key(b, "private_bytes");
+    bytes_or_null(b, w->private_bytes);
     buf_append_char(b, ',');
     key(b, "request");
     request_json(b, w);

@@ -36,8 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         CHECK(m.total_bytes == 0 && m.available_bytes == 0);
     }
-    uint64_t pages;
-    if (sysinfo_parse_statm_resident(text, size, &pages) == 0)
-        CHECK(pages < UINT64_MAX / 2);
+    struct sysinfo_statm statm;
+    if (sysinfo_parse_statm(text, size, &statm) == 0)
+        CHECK(statm.resident < UINT64_MAX / 2 && statm.shared <= statm.resident);
     return 0;
 }

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from conftest import KILN_BIN, free_port
+from test_internal import get, metric, start_internal
 
 APP = "/worker/index.php"
 
@@ -78,6 +79,10 @@ def test_nothing_leaks_into_the_next_request(wk):
         assert r.text.endswith("\nopen-buffer")         # a buffer left open belongs to its response
         assert dirty["session"] == {"secret": "leak"} and dirty["env"] == "leak"
         assert dirty["precision"] == "5" and dirty["last_error"]["message"] == "leaked warning"
+        assert dirty["env_array"] == {"KILN_BOOT": "boot", "KILN_LEAK": "leak"}
+        assert dirty["max_execution_time"] == "1000"
+        assert dirty["libxml"]["errors"] > 0 and dirty["libxml"]["internal"] is True
+        assert dirty["libxml"]["loader_called"] is True
     r = httpx.get(k.url(APP), params={"t": "info"})
     clean = r.json()
     assert clean["pid"] == dirty["pid"]                 # the same worker, not a new one
@@ -91,6 +96,9 @@ def test_nothing_leaks_into_the_next_request(wk):
     assert clean["session_status"] == 1 and clean["session_id"] == "" and clean["session"] is None
     assert clean["precision"] == "14" and clean["serialize_precision"] == "10"
     assert clean["env"] is False
+    assert clean["env_array"] == {"KILN_BOOT": "boot"}  # the boot's $_ENV, not the request's
+    assert clean["max_execution_time"] == "30"                # php.ini's, not set_time_limit()'s
+    assert clean["libxml"] == {"errors": 0, "internal": False, "loader_called": False}
 
 
 def test_uploads_are_isolated_and_their_files_removed(wk, tmp_path):
@@ -182,3 +190,94 @@ def test_reload_replaces_worker_mode_workers_without_failed_requests(wk):
         stop.set()
         t.join()
     assert set(statuses) == {200}, statuses
+
+
+def test_shutdown_functions_of_a_request_run_after_it_once(wk, tmp_path):
+    k = wk()
+    marks = tmp_path / "shutdown-marks"
+    r = httpx.get(k.url(APP), params={"t": "shutdown", "f": str(marks)}, timeout=20)
+    assert r.status_code == 200 and r.text == "handler done\nshutdown ran"  # in its response
+    assert marks.read_text() == f"{info(k)['pid']}\n"  # already ran when the response ended
+    clean = info(k)
+    assert clean["env"] is False                          # putenv() in a shutdown function
+    for _ in range(3):
+        info(k)
+    assert len(marks.read_text().splitlines()) == 1       # never again
+
+
+def test_a_fatal_error_in_a_shutdown_function_replaces_the_worker(wk):
+    k = wk()
+    before = info(k)
+    r = httpx.get(k.url(APP), params={"t": "shutdown_fatal"}, timeout=20)
+    assert r.text.startswith("handler done")
+    after = info(k)
+    assert after["pid"] != before["pid"] and after["served"] == 1
+    assert "undefined_function_from_shutdown" in k.log() + k.errors()
+
+
+def test_set_time_limit_counts_for_its_request_only(wk):
+    k = wk()
+    r = httpx.get(k.url(APP), params={"t": "spin", "s": "30", "limit": "1"}, timeout=40)
+    assert r.status_code == 500                           # max_execution_time: a fatal error
+    assert "Maximum execution time of 1 second" in k.log() + k.errors()
+    r = httpx.get(k.url(APP), params={"t": "spin", "s": "1.5"}, timeout=40)
+    assert r.status_code == 200 and r.text == "spun"      # the next request has php.ini's limit
+
+
+def test_http_response_header_stays_in_the_requests_scope(wk, phpsite):
+    (phpsite / "worker" / "fetched.txt").write_text("fetched")
+    k = wk()
+    r = httpx.get(k.url(APP), params={"t": "fetch", "url": k.url("/worker/fetched.txt")}, timeout=20)
+    assert r.json() == {"body": "fetched", "headers": True}
+    assert info(k)["http_response_header"] is False
+
+
+def workers_doc(base):
+    return get(base, "/workers").json()["workers"]
+
+
+def test_workers_and_metrics_show_the_mode(phpsite, start_kiln):
+    k, base = start_internal(start_kiln, phpsite, ["--workers", "1", "--worker-script",
+                                                   "worker/app.php"])
+    pid = info(k)["pid"]
+    [w] = workers_doc(base)
+    assert w["pid"] == pid and w["mode"] == "worker"
+    assert 0 < w["private_bytes"] <= w["rss_bytes"]
+    body = get(base, "/metrics").text
+    assert metric(body, 'kiln_php_mode{mode="worker"}') == 1
+    assert metric(body, 'kiln_php_mode{mode="classic"}') == 0
+
+
+def test_classic_mode_is_shown_as_classic(phpsite, start_kiln):
+    k, base = start_internal(start_kiln, phpsite, ["--workers", "1"])
+    assert httpx.get(k.url(APP)).status_code == 200
+    assert [w["mode"] for w in workers_doc(base)] == ["classic"]
+    assert metric(get(base, "/metrics").text, 'kiln_php_mode{mode="classic"}') == 1
+
+
+def test_worker_max_memory_recycles_a_worker_that_grew(phpsite, start_kiln):
+    """The script keeps 32 MiB more at each request; the limit is 48 MiB above its start."""
+    k, base = start_internal(start_kiln, phpsite, ["--workers", "1", "--worker-script",
+                                                   "worker/app.php"])
+    info(k)
+    baseline = workers_doc(base)[0]["private_bytes"]
+    k.stop()
+    limit = baseline + (48 << 20)
+    k, base = start_internal(start_kiln, phpsite, ["--workers", "1", "--worker-script",
+                                                   "worker/app.php", "--worker-max-memory",
+                                                   str(limit)])
+    first = httpx.get(k.url(APP), params={"t": "hog", "mib": "32"}, timeout=20).json()
+    second = httpx.get(k.url(APP), params={"t": "hog", "mib": "32"}, timeout=20).json()
+    assert first["pid"] == second["pid"]          # under the limit after the first
+    after = info(k)                               # over it after the second: replaced
+    assert after["pid"] != second["pid"] and after["served"] == 1
+    assert "over WORKER_MAX_MEMORY" in k.errors() + k.log()
+    restarts = metric(get(base, "/metrics").text, 'kiln_worker_restarts_total{reason="recycled"}')
+    assert restarts == 1
+
+
+def test_worker_max_memory_is_a_size(phpsite):
+    r = subprocess.run([KILN_BIN, "--docroot", str(phpsite), "--worker-max-memory", "lots",
+                        "--listen", f"127.0.0.1:{free_port()}"], capture_output=True, text=True,
+                       timeout=20)
+    assert r.returncode == 2 and "--worker-max-memory \"lots\"" in r.stderr

@@ -1720,7 +1720,7 @@ static void test_reload_list_in_the_docs(void **state)
             fail_msg("%s: the table and docs/configuration.md disagree", name);
         applied += config_reload_applies(name);
     }
-    assert_int_equal(applied, 5);
+    assert_int_equal(applied, 6);
     buf_free(&json);
 }
 

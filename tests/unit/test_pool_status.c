@@ -30,7 +30,8 @@ static void test_busy_idle_and_starting(void **state)
     (void)state;
     struct pool_worker_info w[3] = {
         {.id = 0, .pid = 1234, .state = POOL_WORKER_BUSY, .spawned_usec = 1767225600123456,
-         .served = 17, .rss_bytes = 31457280, .has_request = true, .request_known = true,
+         .served = 17, .worker_mode = true, .rss_bytes = 31457280, .private_bytes = 9437184,
+         .has_request = true, .request_known = true,
          .request = {.seq = 9, .begin_usec = 1767225601456000, .method = "GET",
                      .uri = "/a?q=\"x\""},
          .last_exit = POOL_EXIT_CRASHED, .last_exit_status = SIGSEGV},
@@ -42,15 +43,18 @@ static void test_busy_idle_and_starting(void **state)
     assert_json(w, 3,
                 "{\"workers\":["
                 "{\"id\":0,\"pid\":1234,\"state\":\"busy\",\"started\":1767225600.123,"
-                "\"requests\":17,\"rss_bytes\":31457280,"
+                "\"requests\":17,\"mode\":\"worker\",\"rss_bytes\":31457280,"
+                "\"private_bytes\":9437184,"
                 "\"request\":{\"method\":\"GET\",\"uri\":\"/a?q=\\\"x\\\"\","
                 "\"uri_truncated\":false,\"started\":1767225601.456},"
                 "\"last_exit\":{\"reason\":\"crashed\",\"status\":\"signal 11\"}},"
                 "{\"id\":1,\"pid\":1235,\"state\":\"idle\",\"started\":1767225600.000,"
-                "\"requests\":0,\"rss_bytes\":null,\"request\":null,"
+                "\"requests\":0,\"mode\":\"classic\",\"rss_bytes\":null,\"private_bytes\":null,"
+                "\"request\":null,"
                 "\"last_exit\":{\"reason\":\"recycled\",\"status\":\"exit 3\"}},"
                 "{\"id\":2,\"pid\":null,\"state\":\"starting\",\"started\":null,"
-                "\"requests\":0,\"rss_bytes\":null,\"request\":null,"
+                "\"requests\":0,\"mode\":\"classic\",\"rss_bytes\":null,\"private_bytes\":null,"
+                "\"request\":null,"
                 "\"last_exit\":{\"reason\":\"timed_out\",\"status\":null}}]}");
 }
 
@@ -64,7 +68,8 @@ static void test_request_not_yet_published(void **state)
                                  .last_exit_status = -1};
     assert_json(&w, 1,
                 "{\"workers\":[{\"id\":3,\"pid\":7,\"state\":\"busy\",\"started\":0.001,"
-                "\"requests\":0,\"rss_bytes\":null,\"request\":{\"method\":null,\"uri\":null,"
+                "\"requests\":0,\"mode\":\"classic\",\"rss_bytes\":null,\"private_bytes\":null,"
+                "\"request\":{\"method\":null,\"uri\":null,"
                 "\"uri_truncated\":false,\"started\":2.500},\"last_exit\":null}]}");
 }
 

@@ -94,13 +94,16 @@ static void test_meminfo_malformed(void **state)
 static void test_statm(void **state)
 {
     (void)state;
-    uint64_t pages;
-    assert_int_equal(sysinfo_parse_statm_resident(TEXT("5731 1389 1067 263 0 478 0\n"), &pages), 0);
-    assert_int_equal(pages, 1389);
+    struct sysinfo_statm m;
+    assert_int_equal(sysinfo_parse_statm(TEXT("5731 1389 1067 263 0 478 0\n"), &m), 0);
+    assert_int_equal(m.resident, 1389);
+    assert_int_equal(m.shared, 1067);
+    assert_int_equal(sysinfo_parse_statm(TEXT("5731 1389 1067"), &m), 0); /* the rest unread */
     static const char *const bad[] = {"", "5731", "5731 ", "5731 x 1", "-1 2 3", "5731  1389",
-                                      "1 99999999999999999999 1"};
+                                      "1 99999999999999999999 1", "5731 1389", "5731 1389 ",
+                                      "5731 1389 x", "5731 10 11 0"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(sysinfo_parse_statm_resident(bad[i], strlen(bad[i]), &pages), -1);
+        assert_int_equal(sysinfo_parse_statm(bad[i], strlen(bad[i]), &m), -1);
 }
 
 /* This machine's own files parse (Linux only, which Kiln is). */
@@ -114,8 +117,10 @@ static void test_read_this_host(void **state)
     assert_true(s.memory.total_bytes > 0);
     assert_true(s.memory.available_bytes <= s.memory.total_bytes);
     assert_true(s.cpus >= 1);
-    assert_true(sysinfo_process_rss(getpid()) > 0);
-    assert_int_equal(sysinfo_process_rss(0x5000000), 0); /* above PID_MAX_LIMIT: no process */
+    struct sysinfo_process_memory mem = {0};
+    assert_true(sysinfo_process_memory(getpid(), &mem));
+    assert_true(mem.rss_bytes > 0 && mem.private_bytes > 0 && mem.private_bytes <= mem.rss_bytes);
+    assert_false(sysinfo_process_memory(0x5000000, &mem)); /* above PID_MAX_LIMIT: no process */
 }
 
 int main(void)

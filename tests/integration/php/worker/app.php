@@ -5,6 +5,19 @@ $boot_pid = getmypid();
 $served = 0;                                   // the worker script's own state: persists
 ini_set('serialize_precision', '10');          // a boot-time ini value: persists
 $boot_env = getenv('KILN_WORKER_T');
+$_ENV['KILN_BOOT'] = 'boot';                   // a boot-time $_ENV entry: persists
+$loader_called = false;                        // set by a libxml entity loader, if one is left
+
+// What a request can see of libxml's state: errors kept, the internal-errors mode, and a
+// leftover external entity loader (it would be called for this document's DTD).
+function libxml_report(): array
+{
+    $GLOBALS['loader_called'] = false;
+    $d = new DOMDocument();
+    @$d->loadXML('<!DOCTYPE a SYSTEM "kiln-test.dtd"><a/>', LIBXML_DTDLOAD);
+    return ['errors' => count(libxml_get_errors()), 'internal' => libxml_use_internal_errors(null),
+            'loader_called' => $GLOBALS['loader_called']];
+}
 
 function report(): array
 {
@@ -30,6 +43,10 @@ function report(): array
         'serialize_precision' => ini_get('serialize_precision'),
         'env' => getenv('KILN_WORKER_T'),
         'env_boot' => $GLOBALS['boot_env'],
+        'env_array' => array_intersect_key($_ENV, ['KILN_BOOT' => 1, 'KILN_LEAK' => 1]),
+        'max_execution_time' => ini_get('max_execution_time'),
+        'http_response_header' => isset($GLOBALS['http_response_header']),
+        'libxml' => libxml_report(),
     ];
 }
 
@@ -50,9 +67,43 @@ $handler = function () use (&$served, $boot_pid) {
             $_SESSION['secret'] = 'leak';
             ini_set('precision', '5');
             putenv('KILN_WORKER_T=leak');
+            $_ENV['KILN_LEAK'] = 'leak';
+            set_time_limit(1000);
+            libxml_use_internal_errors(true);
+            simplexml_load_string('<not xml');
+            libxml_set_external_entity_loader(function () { $GLOBALS['loader_called'] = true; return null; });
             echo json_encode($out + report());
             ob_start();                         // left open: its output belongs to this response
             echo "\nopen-buffer";
+            return;
+        case 'shutdown':                        // runs after this request, once, not later
+            register_shutdown_function(function () {
+                echo "\nshutdown ran";
+                putenv('KILN_WORKER_T=from-shutdown');
+                file_put_contents($_GET['f'], getmypid() . "\n", FILE_APPEND);
+            });
+            echo 'handler done';
+            return;
+        case 'shutdown_fatal':                  // a fatal error in a shutdown function
+            register_shutdown_function(function () { undefined_function_from_shutdown(); });
+            echo 'handler done';
+            return;
+        case 'spin':                            // CPU time, counted by max_execution_time
+            if (isset($_GET['limit'])) {
+                set_time_limit((int)$_GET['limit']);
+            }
+            $end = microtime(true) + (float)$_GET['s'];
+            while (microtime(true) < $end) {
+            }
+            echo 'spun';
+            return;
+        case 'fetch':                           // an http:// stream sets $http_response_header
+            $body = file_get_contents($_GET['url']);
+            echo json_encode(['body' => $body, 'headers' => isset($http_response_header)]);
+            return;
+        case 'hog':                             // memory the script keeps: a leak
+            $GLOBALS['hog'][] = str_repeat(chr(random_int(65, 90)), (int)$_GET['mib'] << 20);
+            echo json_encode($out);
             return;
         case 'upload':
             echo json_encode($out + report());
