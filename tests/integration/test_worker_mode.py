@@ -49,7 +49,10 @@ def test_worker_script_boots_once_and_serves_with_superglobals(wk):
     assert post["server"]["PHP_AUTH_USER"] == "u" and post["server"]["PHP_AUTH_PW"] == "p"
     after = info(k)
     assert after["post"] == [] and after["input"] == "" and after["request"] == {"t": "info"}
-    assert "PHP_AUTH_USER" not in after["server"]
+    assert post["server"]["HTTP_AUTHORIZATION"].startswith("Basic ")
+    assert post["all_headers"]["authorization"].startswith("Basic ")
+    assert "PHP_AUTH_USER" not in after["server"] and "HTTP_AUTHORIZATION" not in after["server"]
+    assert "authorization" not in after["all_headers"]
     assert after["pid"] == a["pid"]
 
 

@@ -30,7 +30,8 @@ function report(): array
         'request' => $_REQUEST,
         'server' => array_intersect_key($_SERVER, array_flip(
             ['SCRIPT_FILENAME', 'SCRIPT_NAME', 'REQUEST_URI', 'QUERY_STRING', 'REQUEST_METHOD',
-             'HTTP_X_TEST', 'POLLUTED', 'PHP_AUTH_USER', 'PHP_AUTH_PW'])),
+             'HTTP_X_TEST', 'POLLUTED', 'PHP_AUTH_USER', 'PHP_AUTH_PW', 'HTTP_AUTHORIZATION'])),
+        'all_headers' => array_change_key_case(getallheaders()),
         'input' => file_get_contents('php://input'),
         'headers' => headers_list(),
         'code' => http_response_code(),
