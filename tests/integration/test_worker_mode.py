@@ -2,6 +2,7 @@
 kiln_handle_request(); nothing of one request is seen by the next, failures answer 500 at once.
 The scripts are in tests/integration/php/worker; app.php's handler picks a case from ?t=."""
 
+import signal
 import subprocess
 import threading
 import time
@@ -21,9 +22,9 @@ def wk(phpsite, start_kiln, tmp_path):
     sessions = tmp_path / "sessions"
     sessions.mkdir()
 
-    def start(script="worker/app.php", args=()):
+    def start(script="worker/app.php", args=(), env=None):
         return start_kiln(phpsite, ["--workers", "1", "--worker-script", script,
-                                    "-d", f"session.save_path={sessions}", *args])
+                                    "-d", f"session.save_path={sessions}", *args], env=env)
     return start
 
 
@@ -284,3 +285,27 @@ def test_worker_max_memory_is_a_size(phpsite):
                         "--listen", f"127.0.0.1:{free_port()}"], capture_output=True, text=True,
                        timeout=20)
     assert r.returncode == 2 and "--worker-max-memory \"lots\"" in r.stderr
+
+
+def test_sigterm_lets_the_handler_finish_and_the_worker_script_end(wk, tmp_path):
+    import os
+    ended, began = tmp_path / "ended", tmp_path / "began"
+    k = wk(args=["--drain-timeout", "20"], env={**os.environ, "KILN_WORKER_END_FILE": str(ended)})
+    pid = info(k)["pid"]
+    result = {}
+
+    def slow():
+        result["r"] = httpx.get(k.url(APP), params={"t": "sleep", "s": "2", "f": str(began)},
+                                timeout=30)
+
+    t = threading.Thread(target=slow)
+    t.start()
+    deadline = time.monotonic() + 10
+    while not began.exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    k.proc.send_signal(signal.SIGTERM)
+    t.join()
+    assert result["r"].status_code == 200 and result["r"].text == "slept"
+    assert k.proc.wait(30) == 0
+    assert ended.read_text() == f"{pid}\n"  # kiln_handle_request() returned false, the script ended

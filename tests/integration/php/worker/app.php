@@ -120,6 +120,9 @@ $handler = function () use (&$served, $boot_pid) {
             echo 'before exit';
             exit(0);
         case 'sleep':
+            if (isset($_GET['f'])) {
+                file_put_contents($_GET['f'], 'in the handler');
+            }
             sleep((int)($_GET['s'] ?? 5));
             echo 'slept';
             return;
@@ -129,4 +132,7 @@ $handler = function () use (&$served, $boot_pid) {
 };
 
 while (kiln_handle_request($handler)) {
+}
+if ($end = getenv('KILN_WORKER_END_FILE')) {  // kiln_handle_request() said false: the script ends
+    file_put_contents($end, getmypid() . "\n", FILE_APPEND);
 }
