@@ -13,7 +13,8 @@
 #    it can loop — requests no server accepted, which a load balancer sends elsewhere. Lost are
 #    the requests accepted and not answered: "read" errors (a connection closed under a
 #    request), timeouts and non-2xx answers.
-# KILN (binary, build/release/kiln), WORKERS (2).
+# KILN (binary, build/release/kiln), WORKERS (2). WORKER_MODE=1: the same page served by a worker
+# script (WORKER_SCRIPT, docs/php.md), whose workers a reload and a drain end between requests.
 set -eu
 cd "$(dirname "$0")/.."
 KILN=${KILN:-build/release/kiln}
@@ -37,10 +38,20 @@ mkdir "$work/www"
 cat >"$work/www/sleep.php" <<'PHP'
 <?php usleep((int)($_GET['ms'] ?? 0) * 1000); echo "slept\n";
 PHP
+mode_flags=""
+if [ "${WORKER_MODE:-0}" = 1 ]; then
+  cat >"$work/www/worker.php" <<'PHP'
+<?php
+while (kiln_handle_request(function () { usleep((int)($_GET['ms'] ?? 0) * 1000); echo "slept\n"; })) {
+}
+PHP
+  mode_flags="--worker-script worker.php"
+fi
 
 start() {
+  # shellcheck disable=SC2086 # mode_flags: empty or two words
   "$KILN" --listen "127.0.0.1:$PORT" --docroot "$work/www" --workers "$WORKERS" \
-    --shutdown-delay 0 >"$work/kiln.log" 2>&1 &
+    --shutdown-delay 0 $mode_flags >"$work/kiln.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do
     curl -fs "http://127.0.0.1:$PORT$PAGE" >/dev/null && return 0
