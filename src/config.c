@@ -9,6 +9,7 @@
 
 #include "coding.h"
 #include "net/addr.h"
+#include "net/watch.h"
 #include "obs/json.h"
 #include "text.h"
 
@@ -97,6 +98,18 @@ static bool parse_deny_paths(const char *value, void *field)
     return denylist_parse(value, field) == 0;
 }
 
+static bool parse_worker_watch(const char *value, void *field)
+{
+    return watch_dirs_parse(value, field) == 0;
+}
+
+static void format_worker_watch(const void *field, struct buf *out)
+{
+    const struct watch_dirs *dirs = field;
+    for (unsigned i = 0; i < dirs->count; i++)
+        buf_printf(out, "%s%s", i > 0 ? "," : "", watch_dirs_at(dirs, i));
+}
+
 static void format_deny_paths(const void *field, struct buf *out)
 {
     const struct denylist *list = field;
@@ -183,6 +196,12 @@ static const struct setting settings[] = {
      .kind = KIND_PATH, FIELD(worker_script),
      .help = "Worker mode: each PHP worker runs this script once, which serves requests with "
              "kiln_handle_request(); relative to DOCUMENT_ROOT; \"\" = classic mode."},
+    {.env = "WORKER_WATCH", .flag = "--worker-watch", .metavar = "DIRS", .default_value = "",
+     .kind = KIND_PARSED, FIELD(worker_watch), .max = WATCH_DIRS_TEXT_MAX - 1,
+     .parse = parse_worker_watch, .format = format_worker_watch,
+     .expected = "expected directories separated by commas, such as src,config (at most 16)",
+     .help = "Development only: reload when a .php file below these directories changes "
+             "(inotify, recursive); unset = off."},
     {.env = "PHP_INI", .flag = "--php-ini", .metavar = "FILE", .default_value = "",
      .kind = KIND_PATH, FIELD(php_ini), .reload = true, .help = "php.ini to load instead of Debian's default."},
     {.env = "PHP_DISABLE_FORK", .flag = "--php-disable-fork", .default_value = "on",

@@ -24,6 +24,7 @@
 #include "coding.h"
 #include "denylist.h"
 #include "net/addr.h"
+#include "net/watch.h"
 #include "obs/log.h"
 
 #define CONFIG_ERR_MAX 512
@@ -72,6 +73,8 @@ struct config {
     uint64_t worker_max_memory;    /* WORKER_MAX_MEMORY, size; private resident bytes; 0 = off */
     char worker_script[PATH_MAX];  /* WORKER_SCRIPT, --worker-script; "" = classic mode; after
                                       config_check_paths() absolute (relative: DOCUMENT_ROOT) */
+    struct watch_dirs worker_watch; /* WORKER_WATCH, --worker-watch, parsed; default none (off):
+                                      a development mode, PHP file changes reload */
     char php_ini[PATH_MAX];        /* PHP_INI, --php-ini; "" = Debian's embed php.ini */
     bool php_disable_fork;         /* PHP_DISABLE_FORK, --php-disable-fork; default on */
     /* PHP_INI_SET ("k=v;k=v") then each -d k=v, in order */

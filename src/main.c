@@ -26,6 +26,7 @@
 #include "net/reloadctl.h"
 #include "net/sdnotify.h"
 #include "net/tls.h"
+#include "net/watch.h"
 #include "obs/log.h"
 #include "obs/stats.h"
 #include "php/zygote.h" /* zygote_main only: the one entry into PHP the master links */
@@ -58,6 +59,7 @@ struct kiln {
     struct tls_ctx *tls;
     struct loop *loop;
     struct pool *pool;
+    struct watch *watch; /* WORKER_WATCH */
     bool server_ready;
     bool internal_ready;
 };
@@ -257,6 +259,19 @@ static void on_reloaded(void *arg, bool ok, const char *why)
     }
 }
 
+/* A reload, asked for by SIGHUP or WORKER_WATCH; on_reloaded() tells how it ended. */
+static void reload_start(struct kiln *k)
+{
+    sdnotify_reloading();
+    if (k->pool) {
+        pool_reload(k->pool); /* on_reloaded() follows */
+        return;
+    }
+    char err[CONFIG_ERR_MAX]; /* no PHP workers (EXECUTOR=stub): only the settings and files */
+    bool ok = reload_load_settings(k, err, sizeof err) == 0;
+    on_reloaded(k, ok, err);
+}
+
 static void reload(struct kiln *k, const struct loop_signal *sig)
 {
     if (reloadctl_wants_answer(sig) && reload_asker_count < RELOAD_ASKERS_MAX)
@@ -267,14 +282,15 @@ static void reload(struct kiln *k, const struct loop_signal *sig)
         return;
     }
     log_info("received SIGHUP; reloading");
-    sdnotify_reloading();
-    if (k->pool) {
-        pool_reload(k->pool); /* on_reloaded() follows */
-        return;
-    }
-    char err[CONFIG_ERR_MAX]; /* no PHP workers (EXECUTOR=stub): only the settings and files */
-    bool ok = reload_load_settings(k, err, sizeof err) == 0;
-    on_reloaded(k, ok, err);
+    reload_start(k);
+}
+
+/* WORKER_WATCH saw PHP files change (it logged which). */
+static void on_watch_change(void *arg, const char *path)
+{
+    (void)path;
+    if (!the_server.shutting_down)
+        reload_start(arg);
 }
 
 /*
@@ -368,6 +384,7 @@ static void kiln_release(struct kiln *k)
         server_free(&the_server);
         chain_teardown(the_chain);
     }
+    watch_free(k->watch);
     pool_destroy(k->pool);
     if (k->zygote_started)
         zygote_ctl_stop(&k->zygote);
@@ -473,6 +490,10 @@ static int kiln_start(struct kiln *k, char *err, size_t errlen)
         if (internal_start(&the_internal, cfg, k->loop, &the_server, k->pool, err, errlen) < 0)
             return -1;
     }
+    /* after the zygote: the inotify descriptor is close-on-exec, and no worker forks from here */
+    if (cfg->worker_watch.count > 0 &&
+        !(k->watch = watch_start(k->loop, &cfg->worker_watch, on_watch_change, k, err, errlen)))
+        return -1;
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
