@@ -754,6 +754,10 @@ void kiln_sapi_unbind(const char *script)
     ri->content_length = 0;
     ri->no_headers = 1; /* nothing to send: the worker script's own output goes to stderr */
     ri->auth_user = ri->auth_password = ri->auth_digest = NULL;
+    /* sapi_deactivate() freed these without forgetting them, and sapi_activate() sets them
+       only with a request bound: the script's next deactivation would free them again */
+    ri->content_type_dup = NULL;
+    ri->current_user = NULL;
     SG(sapi_headers).http_response_code = 200;
     SG(server_context) = NULL;
 }

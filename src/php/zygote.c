@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <php_version.h> /* PHP_VERSION only: the zygote itself calls PHP through sapi.h */
@@ -21,6 +22,8 @@
 #include "php/worker.h"
 #include "pool/proto.h"
 #include "pool/zygote_ctl.h"
+
+#define WORKERS_EXIT_GRACE_MS 3000
 
 struct child {
     pid_t pid;
@@ -252,6 +255,29 @@ static bool handle_control(struct zygote_state *st)
     return true;
 }
 
+/*
+ * The master closed our socket (shutdown, or a reload retired us) after closing the workers'
+ * sockets: each worker ends its loop and exits on its own, a worker script after running the
+ * code that follows its kiln_handle_request() loop. They get WORKERS_EXIT_GRACE_MS for that
+ * (less than the master waits for us, pool/zygote_ctl.c).
+ */
+static void wait_for_workers(struct zygote_state *st)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t deadline_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
+                          WORKERS_EXIT_GRACE_MS;
+    while (st->children.count > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t left = deadline_ms - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        if (left <= 0)
+            return;
+        struct pollfd p = {.fd = st->sigfd, .events = POLLIN};
+        if (poll(&p, 1, (int)left) > 0)
+            reap_children(st);
+    }
+}
+
 /* At shutdown: every worker's process group, then orphans until no child is left. */
 static void kill_all(struct children *c)
 {
@@ -288,6 +314,7 @@ static noreturn void serve(int sock, const struct config *cfg, proto_slot *board
         if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !handle_control(&st))
             break;
     }
+    wait_for_workers(&st);
     kill_all(&st.children);
     close(st.sigfd);
     close(sock);

@@ -134,5 +134,6 @@ $handler = function () use (&$served, $boot_pid) {
 while (kiln_handle_request($handler)) {
 }
 if ($end = getenv('KILN_WORKER_END_FILE')) {  // kiln_handle_request() said false: the script ends
+    usleep(300000);                            // its clean-up takes a while (connections, logs)
     file_put_contents($end, getmypid() . "\n", FILE_APPEND);
 }
