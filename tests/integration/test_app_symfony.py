@@ -86,9 +86,9 @@ def php_input_bug(app, request):
         request.applymarker(pytest.mark.xfail(reason=PHP_INPUT_BUG, strict=False))
 
 
-# Worker mode: Symfony's session is written by the first request of a session only; later
-# requests start from that data and their changes are lost (the counter stays at 1 or 2). Cause
-# not found: a bare worker script with session_set_save_handler(new SessionHandler) does not do it.
+# Worker mode: a session loses its changes after its first request (counter 1, 1, 2): Symfony's
+# SessionListener::reset(), run by Kernel::handle() as the next request starts, calls
+# session_id(''), and PHP's session_start() then ignores the session cookie (docs/frameworks.md).
 SESSION_BUG = "worker mode: Symfony's session changes after its first request are not stored"
 
 
