@@ -45,6 +45,15 @@ if ($env['APP_TRUSTED_PROXIES'] !== '') {
 $kernel = new Kernel($env['APP_ENV'], (bool) $env['APP_DEBUG']);
 $kernel->boot();
 
+// Kiln puts back after each request the ini directives the request changed. Symfony's native
+// file session handler sets session.save_path in its constructor, which runs in the first request
+// that uses a session, and is then kept: from the second request on, sessions would be read from
+// PHP's default directory. Set here, at boot, the directive stays for every request.
+$container = $kernel->getContainer();
+if ($container->hasParameter('session.save_path') && $container->getParameter('session.save_path')) {
+    ini_set('session.save_path', $container->getParameter('session.save_path'));
+}
+
 $handler = static function () use ($kernel): void {
     $request = Request::createFromGlobals();
     $response = $kernel->handle($request);

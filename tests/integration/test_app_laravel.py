@@ -71,17 +71,6 @@ def one(tmp_path_factory):
         yield k
 
 
-# Worker mode: a request whose body PHP does not parse (JSON, text/plain) and which reads
-# php://input leaves the worker so that its next php://input read crashes it (SIGSEGV, 502).
-# A bug of the worker-mode core, reproduced alone by test_app_worker_input.py; not worked around.
-PHP_INPUT_BUG = "worker-mode core: php://input after a raw-body request crashes the worker"
-
-
-def php_input_bug(app, request):
-    if app.mode == "worker":
-        request.applymarker(pytest.mark.xfail(reason=PHP_INPUT_BUG, strict=False))
-
-
 def client(app):
     return httpx.Client(base_url=app.base, timeout=30, follow_redirects=False)
 
@@ -152,9 +141,8 @@ def test_valid_post_is_shown_afterwards(app):
         assert entry in page and 'id="status"' not in page
 
 
-def test_ajax_post_with_the_xsrf_cookie_header(app, request):
+def test_ajax_post_with_the_xsrf_cookie_header(app):
     """What axios does: the XSRF-TOKEN cookie sent back as X-XSRF-TOKEN, errors as JSON."""
-    php_input_bug(app, request)
     with client(app) as c:
         c.get("/guestbook")
         headers = {"X-XSRF-TOKEN": unquote(c.cookies["XSRF-TOKEN"]), "Accept": "application/json"}
@@ -166,8 +154,7 @@ def test_ajax_post_with_the_xsrf_cookie_header(app, request):
         assert "<li><b>Grace</b>: via JSON</li>" in c.get("/guestbook").text
 
 
-def test_json_get_and_post_round_trip(app, request):
-    php_input_bug(app, request)
+def test_json_get_and_post_round_trip(app):
     with client(app) as c:
         r = c.get("/api/status")
         assert r.status_code == 200 and r.headers["content-type"] == "application/json"
