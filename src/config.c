@@ -316,6 +316,15 @@ static const struct setting settings[] = {
 
 #define SETTING_COUNT (sizeof settings / sizeof settings[0])
 
+bool config_setting_names(size_t i, const char **env, const char **flag)
+{
+    if (i >= SETTING_COUNT)
+        return false;
+    *env = settings[i].env;
+    *flag = settings[i].flag;
+    return true;
+}
+
 /* Where a value came from: decides the name in error lines and how PHP_INI_SET is split. */
 enum origin {
     ORIGIN_DEFAULT,

@@ -206,6 +206,13 @@ void config_diff(const struct config *running, const struct config *next, config
 bool config_reload_applies(const char *name);
 
 /*
+ * The i-th entry of the settings table: its variable and its flag, either NULL when it has
+ * none (--help has no variable). False past the last. For tests and fuzzers that cover every
+ * setting without a list of their own.
+ */
+bool config_setting_names(size_t i, const char **env, const char **flag);
+
+/*
  * Moves the values of the settings a reload applies from `next` into `running`, in place (the
  * master's modules keep their pointers into it). DOCUMENT_ROOT goes into
  * document_root_setting only: resolving it is the caller's (config_resolve_document_root()).

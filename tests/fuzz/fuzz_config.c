@@ -22,29 +22,25 @@
 
 #define MAX_PIECES 16
 
-static const char *const env_names[] = {
-    "LISTEN_ADDR",         "INTERNAL_ADDR",      "DOCUMENT_ROOT",     "INDEX_FILE",
-    "ERROR_PAGES_DIR",     "EXECUTOR",           "PHP_WORKERS",       "QUEUE_CAPACITY",
-    "WORKER_MAX_REQUESTS", "PHP_INI",            "PHP_INI_SET",       "REQUEST_TIMEOUT",
-    "SSE_TIMEOUT",         "STATIC_CACHE_TTL",   "HEADER_TIMEOUT_SECS", "IDLE_TIMEOUT_SECS",
-    "DRAIN_TIMEOUT_SECS",  "MAX_BODY_SIZE",      "MAX_HEADER_SIZE",   "MAX_HEADER_COUNT",
-    "MAX_URI_SIZE",        "MAX_CONNECTIONS",    "ACCESS_LOG",        "RATE_LIMIT",
-    "RATE_WINDOW",         "TLS_CERT",           "TLS_KEY",           "LOG_LEVEL",
-    "SERVICE_NAME",
-};
+/* Every variable and flag of the settings table (config_setting_names()), but --reload, which
+   would signal the pid it is given, and the env file's, which would read any path (the env file
+   has its own input below). */
+static const char *env_names[128];
+static const char *flag_names[128];
+static size_t env_count, flag_count;
 
-static const char *const flag_names[] = {
-    "--listen",          "--internal-addr",   "--docroot",          "--index-file",
-    "--error-pages-dir", "--executor",        "--workers",          "--queue-capacity",
-    "--worker-max-requests", "--php-ini",     "-d",                 "--request-timeout",
-    "--sse-timeout",     "--static-cache-ttl", "--header-timeout",  "--idle-timeout",
-    "--drain-timeout",   "--max-body-size",   "--max-header-size",  "--max-header-count",
-    "--max-uri-size",    "--max-connections", "--access-log",       "--rate-limit",
-    "--rate-window",     "--tls-cert",        "--tls-key",          "--log-level",
-    "--service-name",    "--help",            "--version",
-};
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+static void collect_names(void)
+{
+    const char *env, *flag;
+    for (size_t i = 0; config_setting_names(i, &env, &flag); i++) {
+        if (flag && (strcmp(flag, "--reload") == 0 || strcmp(flag, "--env-file") == 0))
+            continue;
+        if (env && env_count < sizeof env_names / sizeof env_names[0])
+            env_names[env_count++] = env;
+        if (flag && flag_count < sizeof flag_names / sizeof flag_names[0])
+            flag_names[flag_count++] = flag;
+    }
+}
 
 static void require(int ok)
 {
@@ -58,6 +54,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     require(freopen("/dev/null", "w", stdout) != NULL);
+    collect_names();
+    require(env_count > 0 && flag_count > 0);
     return 0;
 }
 
@@ -128,7 +126,7 @@ static void load_and_check(int argc, char **argv, char **envp)
 /* "NAME=value" from the piece's first byte (name) and the rest (value). */
 static char *env_entry(const char *piece)
 {
-    const char *name = env_names[(unsigned char)piece[0] % COUNT(env_names)];
+    const char *name = env_names[(unsigned char)piece[0] % env_count];
     const char *value = piece[0] != '\0' ? piece + 1 : piece;
     size_t len = strlen(name) + strlen(value) + 2;
     char *entry = malloc(len);
@@ -146,12 +144,12 @@ static char *env_entry(const char *piece)
 static int flag_words(char *piece, char **out, char **owned)
 {
     unsigned sel = (unsigned char)piece[0];
-    const char *flag = flag_names[sel % COUNT(flag_names)];
+    const char *flag = flag_names[sel % flag_count];
     char *value = piece[0] != '\0' ? piece + 1 : piece;
     size_t len;
 
     *owned = NULL;
-    switch ((sel / COUNT(flag_names)) % 3) {
+    switch ((sel / flag_count) % 3) {
     case 0:
         len = strlen(flag) + strlen(value) + 2;
         *owned = malloc(len);
