@@ -385,9 +385,9 @@ measure() { # client enc server path -> "req/s p99-ms errors"
   [ "$enc" = - ] || set -- -H "Accept-Encoding: $enc" "$@"
   [ -z "$host" ] || set -- -H "Host: $host" "$@"
   case $client in
-  wrk) wrk -t1 -c"$CONNS" -d"${SECS}s" --timeout 30s --latency "$@" | wrk_summary ;;
-  wrk1) wrk -t1 -c1 -d"${SECS}s" --timeout 30s --latency "$@" | wrk_summary ;;
-  wrkapp) wrk -t1 -c"$APP_CONNS" -d"${SECS}s" --timeout 30s --latency "$@" | wrk_summary ;;
+  wrk) wrk -t1 -c"$CONNS" -d"${SECS}s" --timeout 30s --latency "$@" | tee "$work/last.out" | wrk_summary ;;
+  wrk1) wrk -t1 -c1 -d"${SECS}s" --timeout 30s --latency "$@" | tee "$work/last.out" | wrk_summary ;;
+  wrkapp) wrk -t1 -c"$APP_CONNS" -d"${SECS}s" --timeout 30s --latency "$@" | tee "$work/last.out" | wrk_summary ;;
   mix) # the slow load starts first and outlasts the fast one: every fast request has company
     slow=$(echo "$u" | sed 's|/[^/]*$|/slow.php|')
     wrk -t1 -c1 -d"$((SECS + 2))s" --timeout 30s --latency "$slow" >"$work/slow.out" &
@@ -395,11 +395,23 @@ measure() { # client enc server path -> "req/s p99-ms errors"
     wrk -t1 -c"$CONNS" -d"${SECS}s" --timeout 30s --latency "$@" >"$work/fast.out"
     wait $!
     echo "$(wrk_max <"$work/fast.out") $(wrk_max <"$work/slow.out") $(wrk_summary <"$work/fast.out")" >>"$work/mix.$server"
+    cp "$work/fast.out" "$work/last.out"
     wrk_summary <"$work/fast.out" ;;
   h2)
     h2load -c10 -m10 -D "$SECS" --log-file="$work/h2.log" "$@" >"$work/h2.out" 2>/dev/null || true
+    cp "$work/h2.out" "$work/last.out"
     h2_summary <"$work/h2.out" ;;
   esac
+}
+
+# A run with errors keeps its client's report, and the servers' logs are kept at the end, in
+# $errdir (the rest of $work goes), so that a WARNING below can be looked into.
+errdir=""
+record() { # name side round "req/s p99 errors"
+  echo "$1 $2 $4" >>"$work/results"
+  case $4 in *" 0") return ;; esac
+  [ -n "$errdir" ] || errdir=$(mktemp -d /tmp/kiln-bench-errors.XXXXXX)
+  cp "$work/last.out" "$errdir/$1-$2-round$3.txt"
 }
 
 n=$(awk '{ n += ($6 ~ /^@/) ? 1 : 2 } END { print n }' "$work/cases")
@@ -408,10 +420,14 @@ echo "bench: $n runs of ${SECS}s per round, $ROUNDS rounds: about $((n * SECS * 
 for round in $(seq "$ROUNDS"); do
   echo "bench: round $round/$ROUNDS" >&2
   while read -r name client enc ks kp os op _; do
-    echo "$name kiln $(measure "$client" "$enc" "$ks" "$kp")" >>"$work/results"
-    case $os in @*) ;; *) echo "$name other $(measure "$client" "$enc" "$os" "$(other_path "$op" "$kp")")" >>"$work/results" ;; esac
+    record "$name" kiln "$round" "$(measure "$client" "$enc" "$ks" "$kp")"
+    case $os in @*) ;; *) record "$name" other "$round" "$(measure "$client" "$enc" "$os" "$(other_path "$op" "$kp")")" ;; esac
   done <"$work/cases"
 done
+if [ -n "$errdir" ]; then
+  cp "$work"/*.log "$errdir/" 2>/dev/null || true
+  echo "bench: runs with errors: their reports and the servers' logs are in $errdir" >&2
+fi
 
 # Medians over the rounds (requests/s and p99 separately), one text table and one markdown table.
 awk -v rounds="$ROUNDS" -v secs="$SECS" -v conns="$CONNS" -v app_conns="$APP_CONNS" -v workers="$WORKERS" '
