@@ -425,7 +425,7 @@ for round in $(seq "$ROUNDS"); do
   done <"$work/cases"
 done
 if [ -n "$errdir" ]; then
-  cp "$work"/*.log "$errdir/" 2>/dev/null || true
+  find "$work" -maxdepth 1 -name "*.log" -exec cp {} "$errdir/" \; # no globbing here (set -f)
   echo "bench: runs with errors: their reports and the servers' logs are in $errdir" >&2
 fi
 
