@@ -2,6 +2,7 @@
 
 #include <limits.h>
 #include <string.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@ static struct {
     zend_function *libxml_use_internal_errors;
     zend_function *libxml_set_loader;
     bool boot_libxml_internal; /* libxml_use_internal_errors() as the boot left it */
+    zend_module_entry *filter; /* ext/filter, or NULL */
     struct kiln_request req;  /* the request in flight (static: a bailout crosses our frame) */
 } wm;
 
@@ -322,6 +324,43 @@ static void start_output(void)
     }
 }
 
+/*
+ * ext/filter keeps its own copy of each context's input ($_SERVER, $_GET... for filter_input())
+ * and frees it only at its request shutdown; the next sapi_activate() forgets it: freed here.
+ */
+static void release_filter_input(void)
+{
+    if (wm.filter && wm.filter->request_shutdown_func)
+        wm.filter->request_shutdown_func(wm.filter->type, wm.filter->module_number);
+}
+
+/*
+ * The request's body as PHP stored it (a temporary stream, a resource) and the php://input
+ * streams reading it: PHP closes them with every resource at request shutdown, so they are
+ * closed here, or each request with a body would leave them to the script's end. A php://input
+ * stream kept in a global is closed too (it would read a freed body).
+ */
+static void release_request_body(void)
+{
+    php_stream *body = SG(request_info).request_body;
+    if (!body)
+        return;
+    size_t n = 0, max = zend_hash_num_elements(&EG(regular_list));
+    php_stream **inputs = max ? emalloc(max * sizeof *inputs) : NULL;
+    zend_resource *res;
+    ZEND_HASH_FOREACH_PTR(&EG(regular_list), res) {
+        php_stream *s = res->type == php_file_le_stream() ? res->ptr : NULL;
+        if (s && s != body && s->orig_path && strcasecmp(s->orig_path, "php://input") == 0)
+            inputs[n++] = s;
+    } ZEND_HASH_FOREACH_END();
+    for (size_t i = 0; i < n; i++) /* collected first: closing changes the list */
+        php_stream_close(inputs[i]);
+    if (inputs)
+        efree(inputs);
+    php_stream_close(body);
+    SG(request_info).request_body = NULL;
+}
+
 /* Closes the SAPI and output state of the context in force (the script's or a request's). */
 static void close_context(void)
 {
@@ -332,9 +371,11 @@ static void close_context(void)
         php_output_deactivate();
     } zend_end_try();
     SG(post_read) = 1; /* the rest of an unread body needs no draining */
+    release_request_body();
     zend_try {
         sapi_deactivate(); /* also removes the uploaded files left in their temporary place */
     } zend_end_try();
+    release_filter_input();
 }
 
 /* Opens a fresh SAPI and output state for the context bound (kiln_sapi_bind/unbind). */
@@ -362,8 +403,11 @@ static void enter_request(struct kiln_request *r)
     zend_set_timeout(EG(timeout_seconds), 0); /* max_execution_time, per request */
 }
 
-/* From request r's context back to the script's; false when the worker must retire. */
-static bool leave_request(struct kiln_request *r)
+/*
+ * From request r's context back to the script's; false when the worker must retire. After a
+ * fatal error (`bailed`) no PHP function is called: the worker retires anyway.
+ */
+static bool leave_request(struct kiln_request *r, bool bailed)
 {
     zend_unset_timeout();
     zend_try {
@@ -372,7 +416,7 @@ static bool leave_request(struct kiln_request *r)
     volatile bool clean = true;
     zend_try {
         clean = reset_session();
-        clean &= reset_libxml();
+        clean &= bailed || reset_libxml();
     } zend_catch {
         clean = false;
     } zend_end_try();
@@ -452,7 +496,7 @@ bool wmode_handle(void *handler)
         wm.stop = true;
         return false;
     }
-    bool clean = leave_request(r);
+    bool clean = leave_request(r, bailed);
     if (bailed)
         r->exit_status = 255;
     bool retiring = worker_end_request(wm.worker, r, !bailed, !healthy || !clean);
@@ -481,6 +525,7 @@ enum wmode_result wmode_run(struct worker *w, const char *script)
 {
     wm.worker = w;
     wm.script = script;
+    wm.filter = zend_hash_str_find_ptr(&module_registry, "filter", sizeof("filter") - 1);
     kiln_sapi_unbind(script);
     volatile enum wmode_result res = WMODE_FAILED;
     zend_first_try {

@@ -48,6 +48,7 @@ function report(): array
         'max_execution_time' => ini_get('max_execution_time'),
         'http_response_header' => isset($GLOBALS['http_response_header']),
         'libxml' => libxml_report(),
+        'filter_x_test' => filter_input(INPUT_SERVER, 'HTTP_X_TEST'),
     ];
 }
 
@@ -105,6 +106,17 @@ $handler = function () use (&$served, $boot_pid) {
         case 'hog':                             // memory the script keeps: a leak
             $GLOBALS['hog'][] = str_repeat(chr(random_int(65, 90)), (int)$_GET['mib'] << 20);
             echo json_encode($out);
+            return;
+        case 'keep_input':                      // php://input kept past its request
+            $GLOBALS['kept_input'] = fopen('php://input', 'r');
+            echo stream_get_contents($GLOBALS['kept_input']);
+            return;
+        case 'kept_input':
+            echo json_encode(is_resource($GLOBALS['kept_input'] ?? null));
+            return;
+        case 'memory':                          // what the worker script's heap holds now
+            gc_collect_cycles();
+            echo memory_get_usage();
             return;
         case 'upload':
             echo json_encode($out + report());
