@@ -40,7 +40,9 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 fail() { echo "bench: $*" >&2; exit 1; }
 
-# The cases. client: wrk (-t1 -c$CONNS), wrk1 (-t1 -c1), wrkapp (-t1 -c$APP_CONNS), h2 (h2load
+# The cases. client: wrk (-t1 -c$CONNS), wrk1 (-t1 -c1), wrkapp (-t1 -c$APP_CONNS), wrkvisit
+# (as wrkapp, every request with the cookies one first visit got: a returning visitor's session,
+# instead of a new session per request), h2 (h2load
 # -c10 -m10; h2c or TLS by the server), mix (wrk -t1 -c$CONNS on the path while a second wrk
 # keeps 1 connection on /slow.php, 200 ms a request: fairness between fast and slow scripts). enc: the Accept-Encoding sent, - for none. kiln, other:
 # the servers (see url()) and paths; other path "=" is the kiln path; other "@case" reuses that
@@ -72,6 +74,8 @@ wp_post    wrkapp -    kwp   $WP_POST                           nwp        =    
 laravel    wrkapp -    klara /                                  nlara      =       Blade         Laravel route, Blade view, session
 laravel_json wrkapp - klara /api/status                        nlara      =     "framework":"Laravel Laravel JSON route (api group)
 laravel_w  wrkapp -    klaraw /                                 @laravel   -       Blade         Laravel route, Kiln worker mode
+laravel_v  wrkvisit -  klara /                                  nlara      =       Blade         Laravel route, returning visitor
+laravel_v_w wrkvisit - klaraw /                                 @laravel_v -       Blade         Laravel returning visitor, worker mode
 laravel_json_w wrkapp - klaraw /api/status                      @laravel_json - "framework":"Laravel Laravel JSON route, Kiln worker mode
 symfony    wrkapp -    ksym  /                                  nsym       =       Twig          Symfony route, Twig view
 symfony_w  wrkapp -    ksymw /                                  @symfony   -       Twig          Symfony route, Kiln worker mode
@@ -388,6 +392,9 @@ measure() { # client enc server path -> "req/s p99-ms errors"
   wrk) wrk -t1 -c"$CONNS" -d"${SECS}s" --timeout 30s --latency "$@" | tee "$work/last.out" | wrk_summary ;;
   wrk1) wrk -t1 -c1 -d"${SECS}s" --timeout 30s --latency "$@" | tee "$work/last.out" | wrk_summary ;;
   wrkapp) wrk -t1 -c"$APP_CONNS" -d"${SECS}s" --timeout 30s --latency "$@" | tee "$work/last.out" | wrk_summary ;;
+  wrkvisit)
+    cookies=$(curl -s -o /dev/null -D - "$@" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: *\([^;]*\).*/\1/p' | paste -sd ';' -)
+    wrk -t1 -c"$APP_CONNS" -d"${SECS}s" --timeout 30s --latency -H "Cookie: $cookies" "$@" | tee "$work/last.out" | wrk_summary ;;
   mix) # the slow load starts first and outlasts the fast one: every fast request has company
     slow=$(echo "$u" | sed 's|/[^/]*$|/slow.php|')
     wrk -t1 -c1 -d"$((SECS + 2))s" --timeout 30s --latency "$slow" >"$work/slow.out" &
@@ -443,7 +450,7 @@ awk -v rounds="$ROUNDS" -v secs="$SECS" -v conns="$CONNS" -v app_conns="$APP_CON
   {
     label = $9; for (f = 10; f <= NF; f++) label = label " " $f
     other = ($6 ~ /^@/) ? substr($6, 2) : $1
-    client = ($2 == "wrk1") ? "wrk -c1" : ($2 == "wrkapp") ? "wrk -c" app_conns : ($2 == "h2") ? "h2load" : "wrk -c" conns
+    client = ($2 == "wrk1") ? "wrk -c1" : ($2 == "wrkapp") ? "wrk -c" app_conns : ($2 == "wrkvisit") ? "wrk -c" app_conns " +cookie" : ($2 == "h2") ? "h2load" : "wrk -c" conns
     kr = median($1 SUBSEP "kiln" SUBSEP 3); nr = median(other SUBSEP "other" SUBSEP 3)
     kp = median($1 SUBSEP "kiln" SUBSEP 4); np = median(other SUBSEP "other" SUBSEP 4)
     ratio = (kr != "" && nr != "" && nr > 0) ? sprintf("%.2f", kr / nr) : "-"
