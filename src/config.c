@@ -1515,6 +1515,7 @@ static int check_readable_file(const char *name, const char *path, char *err, si
 /* WORKER_SCRIPT: a relative path is under the (resolved) document root; it must be a file. */
 static int resolve_worker_script(struct config *cfg, char *err, size_t errlen)
 {
+    memcpy(cfg->worker_script_setting, cfg->worker_script, sizeof cfg->worker_script);
     if (cfg->worker_script[0] == '\0' || cfg->worker_script[0] == '/')
         return check_readable_file("WORKER_SCRIPT", cfg->worker_script, err, errlen);
     char path[PATH_MAX];
@@ -1657,17 +1658,29 @@ void config_write_json(const struct config *cfg, struct buf *out)
 
 /* ---- reload: what changed, and what a reload takes ------------------------------------- */
 
-static bool is_document_root(const struct setting *s)
+static bool is_path(const struct setting *s, size_t offset)
 {
-    return s->kind == KIND_PATH && s->offset == offsetof(struct config, document_root);
+    return s->kind == KIND_PATH && s->offset == offset;
 }
 
-/* The value as given: DOCUMENT_ROOT before config_check_paths() replaced it by its realpath. */
+static bool is_document_root(const struct setting *s)
+{
+    return is_path(s, offsetof(struct config, document_root));
+}
+
+/*
+ * The value as given: DOCUMENT_ROOT before config_check_paths() replaced it by its realpath,
+ * WORKER_SCRIPT before it was put under DOCUMENT_ROOT. A reload compares these, and hands them
+ * to its new zygote, which resolves them again (a `current` symlink swapped by a deploy).
+ */
 static void append_given_value(const struct config *cfg, const struct setting *s,
                                struct buf *out)
 {
     if (is_document_root(s) && cfg->document_root_setting[0] != '\0')
         buf_append_str(out, cfg->document_root_setting);
+    else if (is_path(s, offsetof(struct config, worker_script)) &&
+             cfg->worker_script_setting[0] != '\0')
+        buf_append_str(out, cfg->worker_script_setting);
     else
         append_setting_value(cfg, s, out);
 }

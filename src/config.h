@@ -73,6 +73,8 @@ struct config {
     uint64_t worker_max_memory;    /* WORKER_MAX_MEMORY, size; private resident bytes; 0 = off */
     char worker_script[PATH_MAX];  /* WORKER_SCRIPT, --worker-script; "" = classic mode; after
                                       config_check_paths() absolute (relative: DOCUMENT_ROOT) */
+    char worker_script_setting[PATH_MAX]; /* WORKER_SCRIPT as given: a relative one is resolved
+                                             again under a reload's DOCUMENT_ROOT */
     struct watch_dirs worker_watch; /* WORKER_WATCH, --worker-watch, parsed; default none (off):
                                       a development mode, PHP file changes reload */
     char php_ini[PATH_MAX];        /* PHP_INI, --php-ini; "" = Debian's embed php.ini */

@@ -378,3 +378,27 @@ def test_php_input_kept_past_its_request_is_closed_with_it(wk):
     assert r.text == "the body"
     r = httpx.get(k.url(APP), params={"t": "kept_input"}, timeout=20)
     assert r.status_code == 200 and r.json() is False  # closed, as at PHP's request end
+
+
+def test_a_symlink_deploy_reloads_the_new_releases_worker_script(start_kiln, tmp_path):
+    """WORKER_SCRIPT relative to a DOCUMENT_ROOT that is a `current` symlink: after the swap and
+    a reload, the workers run the new release's script (not the old one's, resolved at start),
+    and the reload does not report WORKER_SCRIPT as changed."""
+    import os
+    for release in ("r1", "r2"):
+        root = tmp_path / release
+        root.mkdir()
+        (root / "index.php").write_text("<?php\n")
+        (root / "worker.php").write_text(
+            "<?php\nwhile (kiln_handle_request(function () { echo '%s'; })) {\n}\n" % release)
+    (tmp_path / "current").symlink_to(tmp_path / "r1")
+    k = start_kiln(tmp_path / "current", ["--workers", "1", "--index-file", "index.php",
+                                          "--worker-script", "worker.php"])
+    assert httpx.get(k.url("/")).text == "r1"
+    (tmp_path / "next").symlink_to(tmp_path / "r2")
+    os.replace(tmp_path / "next", tmp_path / "current")
+    r = subprocess.run([KILN_BIN, "--reload", str(k.proc.pid)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert httpx.get(k.url("/")).text == "r2"
+    assert "WORKER_SCRIPT changed" not in k.log() + k.errors()
