@@ -163,7 +163,9 @@ MAN8DIR  = $(PREFIX)/share/man/man8
 UNITDIR  = $(PREFIX)/lib/systemd/system
 DOCDIR   = $(PREFIX)/share/doc/kiln
 INSTALL ?= install
-DOCS    := README.md LICENSE docs/operations.md docs/configuration.md docs/observability.md
+DOCS    := README.md LICENSE docs/operations.md docs/configuration.md docs/observability.md \
+           docs/php.md docs/frameworks.md
+EXAMPLES := $(wildcard examples/*.php)
 
 $(REL_DIR)/libkiln.a: $(call objs,$(REL_DIR),$(LIB_SRCS)) $(REL_LLHTTP)
 
@@ -183,10 +185,14 @@ install: all man
 	sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/kiln.service > $(DESTDIR)$(UNITDIR)/kiln.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/kiln.service
 	$(INSTALL) -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -d $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/kiln $(DESTDIR)$(MAN8DIR)/kiln.8 $(DESTDIR)$(UNITDIR)/kiln.service
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES)))
+	-rmdir $(DESTDIR)$(DOCDIR)/examples
 	-rmdir $(DESTDIR)$(DOCDIR)
 
 # ---- valgrind memcheck of the master (off-CI) --------------------------------

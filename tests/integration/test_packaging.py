@@ -73,6 +73,10 @@ def test_install_tree(dest):
         "usr/share/doc/kiln/operations.md",
         "usr/share/doc/kiln/configuration.md",
         "usr/share/doc/kiln/observability.md",
+        "usr/share/doc/kiln/php.md",
+        "usr/share/doc/kiln/frameworks.md",
+        "usr/share/doc/kiln/examples/laravel-worker.php",
+        "usr/share/doc/kiln/examples/symfony-worker.php",
     ])
     assert os.access(dest / "usr/sbin/kiln", os.X_OK)
     assert (dest / "usr/share/man/man8/kiln.8").stat().st_mode & 0o777 == 0o644
