@@ -393,14 +393,6 @@ static bool span_equals_nocase(struct span sp, const char *word)
     return strlen(word) == sp.n && strncasecmp(sp.p, word, sp.n) == 0;
 }
 
-static bool has_control_char(struct span sp)
-{
-    for (size_t i = 0; i < sp.n; i++)
-        if ((unsigned char)sp.p[i] < 0x20 || sp.p[i] == 0x7f)
-            return true;
-    return false;
-}
-
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -864,7 +856,7 @@ static enum ini_outcome add_ini_entry(struct config *cfg, struct span entry)
     struct span key, val;
     char *copy;
 
-    if (eq == NULL || has_control_char(entry))
+    if (eq == NULL || text_has_control(entry.p, entry.n))
         return INI_MALFORMED;
     key = trim_span((struct span){entry.p, (size_t)(eq - entry.p)});
     val = trim_span((struct span){eq + 1, (size_t)(entry.p + entry.n - eq - 1)});

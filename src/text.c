@@ -41,6 +41,14 @@ bool text_ends_with_nocase(const char *s, size_t len, const char *suffix)
     return len >= n && strncasecmp(s + len - n, suffix, n) == 0;
 }
 
+bool text_has_control(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return true;
+    return false;
+}
+
 const char *text_skip_ows(const char *p, const char *end)
 {
     while (p < end && text_is_ows(*p))

@@ -54,6 +54,9 @@ const char *text_trim(const char *s, size_t *len);
  */
 bool text_list_next(const char **pos, const char *end, const char **entry, size_t *len);
 
+/* Whether s[0..len) holds a control character (below 0x20, or DEL). */
+bool text_has_control(const char *s, size_t len);
+
 /* FNV-1a, 64 bit, of s[0..len): the hash of the caches' keys (stat cache, compressed files). */
 uint64_t text_hash(const char *s, size_t len);
 

@@ -12,21 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- the pure part: the list, the names, the deadline --------------------------------------- */
-
-static bool has_control(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return true;
-    return false;
-}
 
 int watch_dirs_parse(const char *text, struct watch_dirs *out)
 {
@@ -38,7 +29,7 @@ int watch_dirs_parse(const char *text, struct watch_dirs *out)
     if (len == 0)
         return 0; /* "" or blanks: off */
     while (text_list_next(&pos, end, &entry, &len)) {
-        if (len == 0 || has_control(entry, len) || out->count == WATCH_DIRS_MAX ||
+        if (len == 0 || text_has_control(entry, len) || out->count == WATCH_DIRS_MAX ||
             used + len + 1 > sizeof out->text)
             return -1;
         out->at[out->count++] = (unsigned short)used;
@@ -57,7 +48,7 @@ bool watch_name_ignored(const char *name)
 bool watch_name_is_php(const char *name)
 {
     size_t len = strlen(name);
-    return !watch_name_ignored(name) && len > 4 && strcasecmp(name + len - 4, ".php") == 0;
+    return !watch_name_ignored(name) && len > 4 && text_ends_with_nocase(name, len, ".php");
 }
 
 uint64_t watch_fire_at(uint64_t first_ms, uint64_t now_ms)

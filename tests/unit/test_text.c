@@ -56,12 +56,23 @@ static void test_list_walks_trimmed_entries(void **state)
     assert_false(text_list_next(&pos, end, &entry, &len));
 }
 
+static void test_control_characters(void **state)
+{
+    (void)state;
+    assert_false(text_has_control("a b\xc3\xa9~", 6)); /* space, UTF-8 and ~ are not */
+    assert_true(text_has_control("a\tb", 3));
+    assert_true(text_has_control("a\x7f", 2));
+    assert_true(text_has_control("ab\0", 3)); /* the length decides, not a NUL */
+    assert_false(text_has_control("ab\n", 2));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_str_of_a_c_string),
         cmocka_unit_test(test_trim_spaces_and_tabs_only),
         cmocka_unit_test(test_list_walks_trimmed_entries),
+        cmocka_unit_test(test_control_characters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
