@@ -131,7 +131,7 @@ static ZEND_FUNCTION(kiln_flush)
 static struct noted_function {
     const char *name;
     enum wmode_call call;
-    const zend_function *fn; /* as called: the entry of the function table */
+    zend_function *fn;       /* as called: the entry of the function table */
     zif_handler php;         /* PHP's own handler */
 } noted_functions[] = {
     {.name = "putenv", .call = WMODE_CALL_PUTENV},
@@ -151,24 +151,24 @@ static ZEND_FUNCTION(kiln_noted_function)
     }
 }
 
-/* Replaces an internal function's handler; returns the function, or NULL when not found. */
-static zend_function *override(const char *name, zif_handler handler, zif_handler *old)
+/* An internal function of PHP's by name, or NULL (its extension not loaded). */
+static zend_function *internal_function(const char *name)
 {
     zend_function *fn = zend_hash_str_find_ptr(CG(function_table), name, strlen(name));
-    if (!fn || fn->type != ZEND_INTERNAL_FUNCTION)
-        return NULL;
-    *old = fn->internal_function.handler;
-    fn->internal_function.handler = handler;
-    return fn;
+    return fn && fn->type == ZEND_INTERNAL_FUNCTION ? fn : NULL;
 }
 
 void kiln_functions_override(void)
 {
-    zif_handler unused;
-    override("flush", zif_kiln_flush, &unused);
+    zend_function *flush = internal_function("flush");
+    if (flush)
+        flush->internal_function.handler = zif_kiln_flush;
     for (size_t i = 0; i < NOTED_FUNCTIONS; i++) {
         struct noted_function *n = &noted_functions[i];
-        n->fn = override(n->name, zif_kiln_noted_function, &n->php);
+        if ((n->fn = internal_function(n->name))) {
+            n->php = n->fn->internal_function.handler;
+            n->fn->internal_function.handler = zif_kiln_noted_function;
+        }
     }
 }
 

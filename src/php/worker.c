@@ -393,10 +393,9 @@ static bool over_memory(const struct worker *w)
     struct sysinfo_process_memory mem;
     if (!sysinfo_process_memory(getpid(), &mem) || mem.private_bytes <= max)
         return false;
-    uint64_t bytes = mem.private_bytes;
     char detail[96];
     snprintf(detail, sizeof detail, "%llu KiB of private memory, over WORKER_MAX_MEMORY (%llu KiB)",
-             (unsigned long long)(bytes / 1024), (unsigned long long)(max / 1024));
+             (unsigned long long)(mem.private_bytes / 1024), (unsigned long long)(max / 1024));
     worker_report("retiring", detail);
     return true;
 }

@@ -64,12 +64,14 @@ noreturn void worker_exit(struct worker *w, int status, bool clean);
  */
 void worker_after_script(struct worker *w);
 
+/* One line on stderr, "kiln-worker[pid]: what: detail" (detail may be NULL), for what cannot
+   reach the master's log: the protocol broke, a worker script failed before serving, a worker
+   retires over WORKER_MAX_MEMORY. */
+void worker_report(const char *what, const char *detail);
+
 /* Queues response bytes (BODY frames of at most PROTO_BODY_CHUNK bytes). */
 void worker_put_body(struct worker *w, const char *data, size_t len);
 /* The queue, to append one whole frame to (the open BODY frame is closed first). */
-/* One line on stderr, "kiln-worker[pid]: what: detail" (detail may be NULL), for what cannot
-   reach the master's log: the protocol broke, or a worker script failed before serving. */
-void worker_report(const char *what, const char *detail);
 struct buf *worker_frames(struct worker *w);
 /* Writes everything queued now. */
 void worker_send(struct worker *w);

@@ -12,11 +12,11 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <php_version.h> /* PHP_VERSION only: the zygote itself calls PHP through sapi.h */
 
+#include "base.h"
 #include "php/opcache_stats.h"
 #include "php/sapi.h"
 #include "php/worker.h"
@@ -263,17 +263,13 @@ static bool handle_control(struct zygote_state *st)
  */
 static void wait_for_workers(struct zygote_state *st)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t deadline_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
-                          WORKERS_EXIT_GRACE_MS;
+    uint64_t deadline_ms = clock_usec(CLOCK_MONOTONIC) / 1000 + WORKERS_EXIT_GRACE_MS;
     while (st->children.count > 0) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        int64_t left = deadline_ms - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
-        if (left <= 0)
+        uint64_t now_ms = clock_usec(CLOCK_MONOTONIC) / 1000;
+        if (now_ms >= deadline_ms)
             return;
         struct pollfd p = {.fd = st->sigfd, .events = POLLIN};
-        if (poll(&p, 1, (int)left) > 0)
+        if (poll(&p, 1, (int)(deadline_ms - now_ms)) > 0)
             reap_children(st);
     }
 }

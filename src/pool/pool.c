@@ -1295,11 +1295,17 @@ static enum pool_worker_state public_state(const struct pool_worker *w)
     return POOL_WORKER_STARTING;
 }
 
+/* Its workers run WORKER_SCRIPT (every zygote of a pool has the same: it needs a restart). */
+static bool in_worker_mode(const struct pool *pool)
+{
+    return pool->cfg->worker_script[0] != '\0';
+}
+
 void pool_stats(const struct pool *pool, struct pool_stats *out)
 {
     memset(out, 0, sizeof *out);
     out->workers = pool->worker_count;
-    out->worker_mode = pool->cfg->worker_script[0] != '\0';
+    out->worker_mode = in_worker_mode(pool);
     out->started = pool->started;
     for (unsigned i = 0; i < pool->worker_count; i++) {
         enum pool_worker_state state = public_state(&pool->workers[i]);
@@ -1365,7 +1371,7 @@ size_t pool_worker_snapshot(const struct pool *pool, struct pool_worker_info *ou
         info->served = running ? w->served : 0;
         if (w->state == WORKER_BUSY && w->job)
             current_request(w, wall_of_loop_ms0, info);
-        info->worker_mode = pool->cfg->worker_script[0] != '\0';
+        info->worker_mode = in_worker_mode(pool);
         struct sysinfo_process_memory mem = {0};
         if (info->pid > 0 && !w->exited)
             sysinfo_process_memory(info->pid, &mem);
